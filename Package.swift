@@ -1,0 +1,31 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Knet",
+    products: [
+        .library(name: "Knet", targets: ["Knet"]),
+        .executable(name: "knet", targets: ["knet"]),
+        .executable(name: "knet-bench", targets: ["knet-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    ],
+    targets: [
+        .target(name: "CKnetCPU"),
+        .target(
+            name: "KnetGEMM",
+            dependencies: ["CKnetCPU"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-Xcc", "-march=haswell", "-target-cpu", "haswell"])]
+        ),
+        .target(
+            name: "Knet",
+            dependencies: ["KnetGEMM", .product(name: "RealModule", package: "swift-numerics")],
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+        ),
+        .executableTarget(name: "knet", dependencies: ["Knet"]),
+        .executableTarget(name: "knet-bench", dependencies: ["Knet"]),
+        .testTarget(name: "KnetTests", dependencies: ["Knet"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,24 @@
+#include "CKnetCPU.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+int knet_cpu_has_avx2_fma(void) {
+    unsigned int a, b, c, d, xcr0_lo, xcr0_hi;
+    /* Leaf 1, ECX: FMA (bit 12), OSXSAVE (27), AVX (28). */
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!((c >> 12) & 1) || !((c >> 27) & 1) || !((c >> 28) & 1)) return 0;
+    /* XCR0: the OS saves the SSE (bit 1) and AVX (bit 2) register state. */
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    if ((xcr0_lo & 0x6) != 0x6) return 0;
+    /* Leaf 7, EBX: AVX2 (bit 5). */
+    if (__get_cpuid_max(0, 0) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b >> 5) & 1;
+}
+
+#else
+
+int knet_cpu_has_avx2_fma(void) { return 0; }
+
+#endif

@@ -1,0 +1,74 @@
+/// A differentiable operation: a forward function on plain (unrecorded) tensors and
+/// one gradient formula per argument, written with Tensor ops. This is how every op
+/// of the library is defined, and how a user adds one (Knet's `@primitive`).
+///
+///     // y = x³ with its derivative 3x²
+///     let cube = Primitive("cube", forward: { x in x[0] .^ 3 },
+///                          gradients: [{ dy, y, x in dy .* 3 .* x[0] .^ 2 }])
+///     let g = grad { (x: Tensor) in sum(cube(x)) }
+///
+/// A gradient closure gets the incoming gradient `dy` (shape of the output), the output
+/// `y` and the inputs, and returns the gradient for its argument (same shape as that
+/// argument) or `nil` for zero. Because formulas are Tensor ops, gradients of
+/// gradients work.
+public final class Primitive {
+    /// A gradient formula: `(dy, y, inputs) -> dx` (or nil for zero).
+    public typealias Gradient = (_ dy: Tensor, _ y: Tensor, _ inputs: [Tensor]) -> Tensor?
+
+    /// Name used in error messages.
+    public let name: String
+    let forward: ([Tensor]) -> Tensor
+    let gradients: [Gradient]?
+
+    /// A differentiable primitive with one gradient formula per argument.
+    public init(_ name: String, forward: @escaping ([Tensor]) -> Tensor, gradients: [Gradient]) {
+        self.name = name; self.forward = forward; self.gradients = gradients
+    }
+
+    init(_ name: String, forward: @escaping ([Tensor]) -> Tensor, gradients: [Gradient]?) {
+        self.name = name; self.forward = forward; self.gradients = gradients
+    }
+
+    /// A primitive whose output is a constant for AutoGrad (Knet's `@zerograd`):
+    /// its result is never recorded, e.g. comparisons, `round`, sampling.
+    ///
+    ///     let hardStep = Primitive.zeroGradient("step") { x in x[0] .> 0 }
+    public static func zeroGradient(_ name: String, forward: @escaping ([Tensor]) -> Tensor) -> Primitive {
+        Primitive(name, forward: forward, gradients: nil)
+    }
+
+    /// Applies the primitive, recording it on the tape of any recorded input.
+    public func callAsFunction(_ inputs: Tensor...) -> Tensor { apply(self, inputs) }
+
+    /// Applies the primitive to an array of inputs.
+    public func callAsFunction(_ inputs: [Tensor]) -> Tensor { apply(self, inputs) }
+
+    @inline(__always)
+    func gradient(_ k: Int, _ dy: Tensor, _ y: Tensor, _ inputs: [Tensor]) -> Tensor? {
+        guard let gs = gradients, k < gs.count else { return nil }
+        return gs[k](dy, y, inputs)
+    }
+}
+
+/// Runs `p` on `inputs`. With no recorded input this is just the forward function.
+/// Otherwise the innermost tape among the inputs is peeled off, the primitive is
+/// applied one level down (recursively, for nested tapes), and the result is
+/// recorded on that tape and returned boxed.
+func apply(_ p: Primitive, _ inputs: [Tensor]) -> Tensor {
+    var xs = inputs
+    if ParamRegistry.anyParam(xs) { ParamRegistry.boxParams(&xs) }
+    var tape: Tape?
+    for x in xs where x.tracker != nil {
+        if let t = x.innermostTape, t.id > (tape?.id ?? -1) { tape = t }
+    }
+    guard let tape else { return p.forward(xs.map { $0.untracked }) }
+    guard p.gradients != nil else { return p.forward(xs.map { $0.untracked }) }
+    var parents = [Int](repeating: -1, count: xs.count)
+    var down = xs
+    for i in xs.indices {
+        if let tr = xs[i].tracker(on: tape) { parents[i] = tr.index; down[i] = tr.value }
+    }
+    let y = apply(p, down)
+    tape.nodes.append(Tape.Node(primitive: p, inputs: down, output: y, parents: parents))
+    return Tensor(boxing: y, on: tape, at: tape.nodes.count - 1)
+}

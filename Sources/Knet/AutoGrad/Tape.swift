@@ -1,0 +1,100 @@
+import Synchronization
+
+/// A recording of the primitive operations of one forward pass (AutoGrad.jl's tape).
+/// A node is a few words: the primitive, its inputs and output as seen one level
+/// down, and the tape positions of the inputs that are themselves recorded.
+/// `grad` makes one tape per call; nested `grad` calls make nested tapes, and an
+/// outer tape records the inner tape's backward pass (higher-order gradients).
+final class Tape {
+    struct Node {
+        var primitive: Primitive?          // nil for a leaf (a parameter)
+        var inputs: [Tensor]
+        var output: Tensor?
+        var parents: [Int]                 // tape index per input, -1 if constant
+    }
+
+    private static let counter = Atomic<Int>(0)
+    /// Increasing id: a tape started later (inside another `grad`) is "inner".
+    let id: Int
+    var nodes: [Node] = []
+    /// False once the `grad`/`diff` that owns the tape has returned: values boxed on
+    /// it are constants from then on.
+    var isActive = true
+
+    init() { id = Tape.counter.add(1, ordering: .relaxed).newValue }
+
+    /// Records `value` as a leaf (a parameter) and returns it boxed on this tape.
+    func leaf(_ value: Tensor) -> Tensor {
+        nodes.append(Node(primitive: nil, inputs: [], output: value, parents: []))
+        return Tensor(boxing: value, on: self, at: nodes.count - 1)
+    }
+
+    /// Backpropagates from node `root` with seed gradient `seed` and returns the
+    /// gradient of every leaf in `leaves` (nil where the root does not depend on it).
+    /// Nodes are released as soon as they are processed, so memory falls during it.
+    func backward(from root: Int, seed: Tensor, leaves: [Int]) -> [Tensor?] {
+        var grads = [Tensor?](repeating: nil, count: root + 1)
+        grads[root] = seed
+        let isLeaf = Set(leaves)
+        for i in stride(from: root, through: 0, by: -1) {
+            guard let dy = grads[i] else { nodes[i] = Node(primitive: nil, inputs: [], output: nil, parents: []); continue }
+            let node = nodes[i]
+            nodes[i] = Node(primitive: nil, inputs: [], output: nil, parents: [])
+            guard let primitive = node.primitive, let y = node.output else { continue }
+            for (k, parent) in node.parents.enumerated() where parent >= 0 {
+                guard let g = primitive.gradient(k, dy, y, node.inputs) else { continue }
+                knetCheck(g.shape == node.inputs[k].shape,
+                          "\(primitive.name): gradient of argument \(k) has shape \(g.shape), expected \(node.inputs[k].shape)")
+                if let acc = grads[parent] { grads[parent] = acc + g } else { grads[parent] = g }
+            }
+            if !isLeaf.contains(i) { grads[i] = nil }
+        }
+        return leaves.map { $0 <= root ? grads[$0] : nil }
+    }
+
+    /// Ends recording: boxes on this tape become constants and nodes are freed.
+    func finish() {
+        isActive = false
+        nodes.removeAll()
+    }
+}
+
+/// The box that makes a tensor "recorded": which tape, which node, and the value one
+/// level down (itself possibly recorded on an outer tape).
+final class Tracker {
+    let value: Tensor
+    let tape: Tape
+    let index: Int
+    init(value: Tensor, tape: Tape, index: Int) {
+        self.value = value; self.tape = tape; self.index = index
+    }
+}
+
+extension Tensor {
+    /// `value` boxed as node `index` of `tape`; shares its memory.
+    convenience init(boxing value: Tensor, on tape: Tape, at index: Int) {
+        self.init(storage: value.storage, shape: value.shape, strides: value.strides, offset: value.offset,
+                  tracker: Tracker(value: value, tape: tape, index: index))
+    }
+
+    /// This tensor's box on `tape`, looking through boxes of other tapes.
+    func tracker(on tape: Tape) -> Tracker? {
+        var t = self
+        while let tr = t.tracker {
+            if tr.tape === tape { return tr }
+            t = tr.value
+        }
+        return nil
+    }
+
+    /// The innermost active tape this tensor is recorded on.
+    var innermostTape: Tape? {
+        var t = self
+        var best: Tape?
+        while let tr = t.tracker {
+            if tr.tape.isActive && tr.tape.id > (best?.id ?? -1) { best = tr.tape }
+            t = tr.value
+        }
+        return best
+    }
+}

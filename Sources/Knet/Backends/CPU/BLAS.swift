@@ -1,0 +1,240 @@
+// Matrix products on the CPU: a system BLAS opened with dlopen at run time (so building
+// needs no BLAS headers or libraries), else the AVX2 Swift kernel, else a plain loop.
+
+import KnetGEMM
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// An implementation of the CPU matrix product.
+public enum GEMMBackend: String, Sendable {
+    /// The system BLAS found by `CPUBLAS` (OpenBLAS, BLIS, MKL, ...).
+    case blas
+    /// `SwiftGEMM`, the packed AVX2+FMA kernel of the KnetGEMM module.
+    case swift
+    /// A plain triple loop: slow, but runs everywhere.
+    case naive
+}
+
+/// Column-major GEMM on the CPU, dispatched to a system BLAS, `SwiftGEMM` or a plain loop.
+///
+/// The BLAS is opened at first use: the path in the `KNET_BLAS` environment variable if
+/// set, then `libopenblas.so.0`, `libopenblas.so`, `libblis.so.4`, `libblis.so`,
+/// `libmkl_rt.so.2`, `libmkl_rt.so`, `libcblas.so.3`, `libblas.so.3`, using the
+/// `cblas_?gemm` symbols, else the Fortran `?gemm_` ones.
+/// `KNET_GEMM=blas|swift|naive` forces a backend.
+public enum CPUBLAS {
+    /// The name (or `KNET_BLAS` path) of the loaded BLAS; nil if none.
+    public static var library: String? { loadedBLAS?.path }
+
+    /// The backend `gemm` uses: `KNET_GEMM` if set and usable, else BLAS if one was
+    /// loaded, else Swift if the CPU has AVX2+FMA, else naive.
+    public static var backend: GEMMBackend { selectedBackend }
+
+    /// `C = alpha * op(A) * op(B) + beta * C`, column-major, with `op(A)` m×k and `op(B)`
+    /// k×n, on `backend`. T is Float or Double (other types use the naive loop). With
+    /// `beta == 0`, C is not read.
+    public static func gemm<T: BinaryFloatingPoint>(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
+        a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+        beta: T, c: UnsafeMutablePointer<T>, ldc: Int
+    ) {
+        gemm(using: selectedBackend, transA: transA, transB: transB, m: m, n: n, k: k,
+             alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// `gemm` on the given backend. A backend unavailable here (no BLAS loaded, no AVX2,
+    /// or sizes beyond 32-bit BLAS integers) falls back to the next one: blas → swift → naive.
+    public static func gemm<T: BinaryFloatingPoint>(
+        using backend: GEMMBackend, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: T, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+        beta: T, c: UnsafeMutablePointer<T>, ldc: Int
+    ) {
+        if m <= 0 || n <= 0 { return }
+        let isFloat = T.self == Float.self, isDouble = T.self == Double.self
+        if backend == .blas, isFloat || isDouble, let blas = loadedBLAS,
+           let dims = BLASDims(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc) {
+            if isFloat {
+                blas.sgemm(transA, transB, dims, Float(alpha), cast(a), cast(b), Float(beta), cast(c))
+            } else {
+                blas.dgemm(transA, transB, dims, Double(alpha), cast(a), cast(b), Double(beta), cast(c))
+            }
+            return
+        }
+        if backend != .naive, SwiftGEMM.isSupported {
+            if isFloat {
+                SwiftGEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k,
+                                alpha: Float(alpha), a: cast(a), lda: lda, b: cast(b), ldb: ldb,
+                                beta: Float(beta), c: cast(c), ldc: ldc)
+                return
+            }
+            if isDouble {
+                SwiftGEMM.dgemm(transA: transA, transB: transB, m: m, n: n, k: k,
+                                alpha: Double(alpha), a: cast(a), lda: lda, b: cast(b), ldb: ldb,
+                                beta: Double(beta), c: cast(c), ldc: ldc)
+                return
+            }
+        }
+        naiveGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+}
+
+@inline(__always)
+private func cast<T, U>(_ p: UnsafePointer<T>) -> UnsafePointer<U> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: U.self)
+}
+
+@inline(__always)
+private func cast<T, U>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<U> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: U.self)
+}
+
+private let selectedBackend: GEMMBackend = {
+    if let name = getenv("KNET_GEMM"), let forced = GEMMBackend(rawValue: String(cString: name)) {
+        switch forced {
+        case .blas where loadedBLAS != nil: return .blas
+        case .swift where SwiftGEMM.isSupported: return .swift
+        case .naive: return .naive
+        default: break
+        }
+    }
+    if loadedBLAS != nil { return .blas }
+    return SwiftGEMM.isSupported ? .swift : .naive
+}()
+
+/// The m, n, k and leading dimensions as BLAS `int`s (leading dimensions at least 1, as
+/// BLAS requires even for empty operands); nil if any does not fit.
+private struct BLASDims {
+    var m, n, k, lda, ldb, ldc: Int32
+
+    init?(m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int) {
+        guard let m = Int32(exactly: m), let n = Int32(exactly: n), let k = Int32(exactly: k),
+              let lda = Int32(exactly: max(1, lda)), let ldb = Int32(exactly: max(1, ldb)),
+              let ldc = Int32(exactly: max(1, ldc)) else { return nil }
+        (self.m, self.n, self.k, self.lda, self.ldb, self.ldc) = (m, n, k, lda, ldb, ldc)
+    }
+}
+
+private typealias CBLASSGEMM = @convention(c) (
+    Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+    UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+private typealias CBLASDGEMM = @convention(c) (
+    Int32, Int32, Int32, Int32, Int32, Int32, Double, UnsafePointer<Double>?, Int32,
+    UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32) -> Void
+
+/// Fortran `?gemm_`, with the two hidden string-length arguments gfortran appends.
+private typealias FortranSGEMM = @convention(c) (
+    UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?,
+    UnsafePointer<Int32>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Int32>?,
+    UnsafePointer<Float>?, UnsafePointer<Int32>?, UnsafePointer<Float>?,
+    UnsafeMutablePointer<Float>?, UnsafePointer<Int32>?, Int, Int) -> Void
+private typealias FortranDGEMM = @convention(c) (
+    UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?,
+    UnsafePointer<Int32>?, UnsafePointer<Double>?, UnsafePointer<Double>?, UnsafePointer<Int32>?,
+    UnsafePointer<Double>?, UnsafePointer<Int32>?, UnsafePointer<Double>?,
+    UnsafeMutablePointer<Double>?, UnsafePointer<Int32>?, Int, Int) -> Void
+
+/// A BLAS ?gemm bound to Swift arguments: (transA, transB, dims, alpha, A, B, beta, C).
+private typealias BoundGEMM<T> =
+    (Bool, Bool, BLASDims, T, UnsafePointer<T>, UnsafePointer<T>, T, UnsafeMutablePointer<T>) -> Void
+
+/// Binds a `cblas_?gemm`.
+private func bindCBLAS<T>(
+    _ f: @escaping (Int32, Int32, Int32, Int32, Int32, Int32, T, UnsafePointer<T>?, Int32,
+                    UnsafePointer<T>?, Int32, T, UnsafeMutablePointer<T>?, Int32) -> Void
+) -> BoundGEMM<T> {
+    // CblasColMajor = 102, CblasNoTrans = 111, CblasTrans = 112.
+    return { ta, tb, d, alpha, a, b, beta, c in
+        f(102, ta ? 112 : 111, tb ? 112 : 111, d.m, d.n, d.k, alpha, a, d.lda, b, d.ldb, beta, c, d.ldc)
+    }
+}
+
+/// Binds a Fortran `?gemm_`.
+private func bindFortran<T>(
+    _ f: @escaping (UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafePointer<Int32>?,
+                    UnsafePointer<Int32>?, UnsafePointer<Int32>?, UnsafePointer<T>?,
+                    UnsafePointer<T>?, UnsafePointer<Int32>?, UnsafePointer<T>?,
+                    UnsafePointer<Int32>?, UnsafePointer<T>?, UnsafeMutablePointer<T>?,
+                    UnsafePointer<Int32>?, Int, Int) -> Void
+) -> BoundGEMM<T> {
+    return { ta, tb, dims, alpha, a, b, beta, c in
+        var d = dims, alpha = alpha, beta = beta
+        var opA: CChar = ta ? 0x54 : 0x4E, opB: CChar = tb ? 0x54 : 0x4E  // "T" / "N"
+        f(&opA, &opB, &d.m, &d.n, &d.k, &alpha, a, &d.lda, b, &d.ldb, &beta, c, &d.ldc, 1, 1)
+    }
+}
+
+/// A BLAS opened with dlopen: its name and its sgemm/dgemm entry points.
+private struct BLASLibrary: @unchecked Sendable {
+    let path: String
+    let sgemm: BoundGEMM<Float>
+    let dgemm: BoundGEMM<Double>
+
+    static let candidates = [
+        "libopenblas.so.0", "libopenblas.so", "libblis.so.4", "libblis.so",
+        "libmkl_rt.so.2", "libmkl_rt.so", "libcblas.so.3", "libblas.so.3",
+    ]
+
+    /// Opens the first usable library among `KNET_BLAS` and `candidates`.
+    static func load() -> BLASLibrary? {
+        var names = candidates
+        if let custom = getenv("KNET_BLAS") { names.insert(String(cString: custom), at: 0) }
+        for name in names where !name.isEmpty {
+            guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
+            if let library = BLASLibrary(handle: handle, name: name) { return library }
+            dlclose(handle)
+        }
+        return nil
+    }
+
+    private init?(handle: UnsafeMutableRawPointer, name: String) {
+        if let s = dlsym(handle, "cblas_sgemm"), let d = dlsym(handle, "cblas_dgemm") {
+            sgemm = bindCBLAS(unsafeBitCast(s, to: CBLASSGEMM.self))
+            dgemm = bindCBLAS(unsafeBitCast(d, to: CBLASDGEMM.self))
+        } else if let s = dlsym(handle, "sgemm_"), let d = dlsym(handle, "dgemm_") {
+            sgemm = bindFortran(unsafeBitCast(s, to: FortranSGEMM.self))
+            dgemm = bindFortran(unsafeBitCast(d, to: FortranDGEMM.self))
+        } else {
+            return nil
+        }
+        path = name
+    }
+}
+
+private let loadedBLAS = BLASLibrary.load()
+
+/// The reference triple loop (column axpys for op(A) = A, dot products for op(A) = Aᵀ).
+private func naiveGEMM<T: BinaryFloatingPoint>(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
+    a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+    beta: T, c: UnsafeMutablePointer<T>, ldc: Int
+) {
+    if k <= 0 || alpha == 0 {
+        for j in 0..<n {
+            for i in 0..<m { c[i + j * ldc] = beta == 0 ? 0 : beta * c[i + j * ldc] }
+        }
+        return
+    }
+    for j in 0..<n {
+        let col = c + j * ldc
+        @inline(__always) func bAt(_ p: Int) -> T { transB ? b[j + p * ldb] : b[p + j * ldb] }
+        if transA {
+            for i in 0..<m {
+                let row = a + i * lda
+                var sum: T = 0
+                for p in 0..<k { sum += row[p] * bAt(p) }
+                col[i] = beta == 0 ? alpha * sum : alpha * sum + beta * col[i]
+            }
+        } else {
+            for i in 0..<m { col[i] = beta == 0 ? 0 : beta * col[i] }
+            for p in 0..<k {
+                let t = alpha * bAt(p)
+                let aCol = a + p * lda
+                for i in 0..<m { col[i] += t * aCol[i] }
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+/// CPU kernels: tight loops over raw pointers, specialised for Float and Double.
+/// Large work is split over the cores by `Parallel.chunks`.
+struct CPUBackend: ComputeBackend {
+
+    func unary(_ op: UnaryOp, _ x: Tensor, into y: Tensor) {
+        dispatchFloat(x.dtype, { unaryLoop(op, x.pointer(Float.self), y.pointer(Float.self), y.count) },
+                               { unaryLoop(op, x.pointer(Double.self), y.pointer(Double.self), y.count) })
+    }
+
+    func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, into y: Tensor) {
+        let layout = StridedLayout(shape: y.shape, strides: [broadcastStrides(a, to: y.shape),
+                                                             broadcastStrides(b, to: y.shape),
+                                                             y.strides])
+        dispatchFloat(y.dtype,
+            { binaryLoop(op, layout, a.pointer(Float.self), b.pointer(Float.self), y.pointer(Float.self)) },
+            { binaryLoop(op, layout, a.pointer(Double.self), b.pointer(Double.self), y.pointer(Double.self)) })
+    }
+
+    func reduce(_ op: ReduceOp, _ x: Tensor, into y: Tensor) {
+        dispatchFloat(x.dtype, { reduceLoop(op, x, y, Float.self) }, { reduceLoop(op, x, y, Double.self) })
+    }
+
+    func copy(from x: Tensor, to y: Tensor) {
+        let layout = StridedLayout(shape: y.shape, strides: [broadcastStrides(x, to: y.shape), y.strides])
+        dispatchFloat(y.dtype, { copyLoop(layout, x.pointer(Float.self), y.pointer(Float.self)) },
+                               { copyLoop(layout, x.pointer(Double.self), y.pointer(Double.self)) })
+    }
+
+    func fill(_ y: Tensor, _ value: Double) {
+        let layout = StridedLayout(shape: y.shape, strides: [y.strides])
+        func go<T: KnetFloat>(_ p: UnsafeMutablePointer<T>) {
+            let v = T(value)
+            layout.forEachRun(from: 0, to: layout.count) { off, n in
+                let s = layout.strides[0][0], q = p + off[0]
+                if s == 1 { q.update(repeating: v, count: n) } else { for i in 0..<n { q[i * s] = v } }
+            }
+        }
+        dispatchFloat(y.dtype, { go(y.pointer(Float.self)) }, { go(y.pointer(Double.self)) })
+    }
+
+    func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
+              a: Tensor, lda: Int, b: Tensor, ldb: Int, beta: Double, c: Tensor, ldc: Int) {
+        dispatchFloat(c.dtype, {
+            CPUBLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: Float(alpha),
+                         a: a.pointer(Float.self), lda: lda, b: b.pointer(Float.self), ldb: ldb,
+                         beta: Float(beta), c: c.pointer(Float.self), ldc: ldc)
+        }, {
+            CPUBLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                         a: a.pointer(Double.self), lda: lda, b: b.pointer(Double.self), ldb: ldb,
+                         beta: beta, c: c.pointer(Double.self), ldc: ldc)
+        })
+    }
+}
+
+// MARK: - loops
+
+/// Relative cost of a function compared with an add, for the parallel threshold.
+@inline(__always) private func cost(_ op: UnaryOp) -> Int {
+    switch op {
+    case .abs, .abs2, .neg, .relu, .ceil, .floor, .round, .trunc, .sign, .invx: return 1
+    default: return 16
+    }
+}
+
+@inline(__always)
+private func map<T>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int, _ f: (T) -> T) {
+    for i in 0..<n { y[i] = f(x[i]) }
+}
+
+/// y[i] = op(x[i]). Cheap functions get a loop of their own (constant-folded from the
+/// table, so they vectorise); the rest share one loop.
+private func unaryLoop<T: KnetFloat>(_ op: UnaryOp, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int) {
+    Parallel.chunks(n, costPerElement: cost(op)) { lo, hi in
+        let xs = UnsafePointer(x + lo), ys = y + lo, m = hi - lo
+        switch op {
+        case .relu: map(xs, ys, m) { UnaryOp.relu.scalar($0) }
+        case .abs: map(xs, ys, m) { UnaryOp.abs.scalar($0) }
+        case .abs2: map(xs, ys, m) { UnaryOp.abs2.scalar($0) }
+        case .neg: map(xs, ys, m) { UnaryOp.neg.scalar($0) }
+        case .sqrt: map(xs, ys, m) { UnaryOp.sqrt.scalar($0) }
+        case .invx: map(xs, ys, m) { UnaryOp.invx.scalar($0) }
+        default: map(xs, ys, m) { op.scalar($0) }
+        }
+    }
+}
+
+@inline(__always)
+private func zip2<T>(_ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafePointer<T>, _ sb: Int,
+                     _ y: UnsafeMutablePointer<T>, _ n: Int, _ f: (T, T) -> T) {
+    if sa == 1 && sb == 1 { for i in 0..<n { y[i] = f(a[i], b[i]) } }
+    else if sa == 1 && sb == 0 { let v = b[0]; for i in 0..<n { y[i] = f(a[i], v) } }
+    else if sa == 0 && sb == 1 { let v = a[0]; for i in 0..<n { y[i] = f(v, b[i]) } }
+    else { for i in 0..<n { y[i] = f(a[i * sa], b[i * sb]) } }
+}
+
+/// y = op(a, b) over a broadcast layout (operands: a, b, y). The four common ops get
+/// their own constant-folded loops; the run is always contiguous in y.
+private func binaryLoop<T: KnetFloat>(_ op: BinaryOp, _ layout: StridedLayout,
+                                      _ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
+                                      _ y: UnsafeMutablePointer<T>) {
+    let sa = layout.strides[0][0], sb = layout.strides[1][0]
+    let cost = op == .pow ? 16 : 1
+    Parallel.chunks(layout.count, costPerElement: cost) { lo, hi in
+        layout.forEachRun(from: lo, to: hi) { off, n in
+            let pa = UnsafePointer(a + off[0]), pb = UnsafePointer(b + off[1]), py = y + off[2]
+            switch op {
+            case .add: zip2(pa, sa, pb, sb, py, n) { BinaryOp.add.scalar($0, $1) }
+            case .sub: zip2(pa, sa, pb, sb, py, n) { BinaryOp.sub.scalar($0, $1) }
+            case .mul: zip2(pa, sa, pb, sb, py, n) { BinaryOp.mul.scalar($0, $1) }
+            case .div: zip2(pa, sa, pb, sb, py, n) { BinaryOp.div.scalar($0, $1) }
+            default: zip2(pa, sa, pb, sb, py, n) { op.scalar($0, $1) }
+            }
+        }
+    }
+}
+
+/// y = x over a layout (operands: x, y), x possibly strided or broadcast.
+private func copyLoop<T: KnetFloat>(_ layout: StridedLayout, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>) {
+    let sx = layout.strides[0][0], sy = layout.strides[1][0]
+    Parallel.chunks(layout.count) { lo, hi in
+        layout.forEachRun(from: lo, to: hi) { off, n in
+            let px = x + off[0], py = y + off[1]
+            if sx == 1 && sy == 1 { py.update(from: px, count: n) }
+            else if sx == 0 { let v = px[0]; for i in 0..<n { py[i * sy] = v } }
+            else { for i in 0..<n { py[i * sy] = px[i * sx] } }
+        }
+    }
+}
+
+/// Reduces a contiguous run with 8 independent accumulators (vectorisable, and more
+/// accurate than one running sum).
+@inline(__always)
+private func reduceRun<T: KnetFloat>(_ op: ReduceOp, _ p: UnsafePointer<T>, _ n: Int, _ stride: Int) -> T {
+    var acc = op.identity(T.self)
+    if stride == 1 && n >= 16 {
+        var v = SIMD8<T>(repeating: acc)
+        let raw = UnsafeRawPointer(p)
+        var i = 0
+        while i + 8 <= n {
+            let x = raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.stride, as: SIMD8<T>.self)
+            switch op {
+            case .sum: v += x
+            case .prod: v *= x
+            case .max: v = v.replacing(with: x, where: x .> v .| x .!= x)
+            case .min: v = v.replacing(with: x, where: x .< v .| x .!= x)
+            }
+            i += 8
+        }
+        for j in 0..<8 { acc = op.combine(acc, v[j]) }
+        for j in i..<n { acc = op.combine(acc, p[j]) }
+        return acc
+    }
+    for j in 0..<n { acc = op.combine(acc, p[j * stride]) }
+    return acc
+}
+
+/// y = reduce(x) where y has size 1 on the reduced dims. The layout keeps reduced and
+/// kept dims apart; runs along a reduced dim fold to one value, runs along a kept dim
+/// combine elementwise into y.
+private func reduceLoop<T: KnetFloat>(_ op: ReduceOp, _ x: Tensor, _ y: Tensor, _: T.Type) {
+    let reduced = x.shape.indices.map { d in d >= y.ndims || (y.shape[d] == 1 && x.shape[d] != 1) }
+    let layout = StridedLayout(shape: x.shape,
+                               strides: [x.strides, broadcastStrides(y, to: x.shape)], kind: reduced)
+    let px = x.pointer(T.self), py = y.pointer(T.self)
+    let n = y.count
+    py.update(repeating: op.identity(T.self), count: n)
+    let sx = layout.strides[0][0], sy = layout.strides[1][0]
+    let outermost = layout.shape.count - 1
+    // Split across threads along the outermost dim when it is kept (disjoint outputs).
+    let splitKept = !layout.kinds[outermost] && layout.shape[outermost] > 1
+    func run(_ lo: Int, _ hi: Int, _ out: UnsafeMutablePointer<T>) {
+        layout.forEachRun(from: lo, to: hi) { off, m in
+            let src = UnsafePointer(px + off[0]), dst = out + off[1]
+            if layout.kinds[0] {
+                dst[0] = op.combine(dst[0], reduceRun(op, src, m, sx))
+            } else {
+                for i in 0..<m { dst[i * sy] = op.combine(dst[i * sy], src[i * sx]) }
+            }
+        }
+    }
+    let total = layout.count, outer = layout.shape[outermost], slab = total / outer
+    if splitKept {
+        Parallel.chunks(outer, costPerElement: slab) { lo, hi in run(lo * slab, hi * slab, py) }
+        return
+    }
+    let parts = Swift.min(Parallel.threads, outer)
+    if parts < 2 || total < Parallel.minimumParallelElements { run(0, total, py); return }
+    // Reduced outermost dim: each thread folds a slab into a private buffer, then combine.
+    let partials = UnsafeMutablePointer<T>.allocate(capacity: parts * n)
+    defer { partials.deallocate() }
+    partials.update(repeating: op.identity(T.self), count: parts * n)
+    Parallel.forEach(parts) { p in
+        run(outer * p / parts * slab, outer * (p + 1) / parts * slab, partials + p * n)
+    }
+    for p in 0..<parts { for i in 0..<n { py[i] = op.combine(py[i], partials[p * n + i]) } }
+}

@@ -1,0 +1,38 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Splitting work over the cores. A hand-off costs ~15–18 µs here
+/// (DESIGN.md), so only work above `minimumParallelElements` is split.
+enum Parallel {
+    /// Worker count: `KNET_THREADS` if set, else the online cores.
+    static let threads: Int = {
+        if let s = getenv("KNET_THREADS"), let n = Int(String(cString: s)), n > 0 { return n }
+        return Swift.max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    }()
+
+    /// Below this many elements of elementwise work, one thread does it all.
+    static let minimumParallelElements = 1 << 18
+
+    /// Calls `body(start, end)` over `0..<count` in contiguous chunks, on several threads
+    /// when `count * costPerElement` is large enough.
+    @inline(__always)
+    static func chunks(_ count: Int, costPerElement: Int = 1, _ body: (Int, Int) -> Void) {
+        let parts = Swift.min(threads, count * costPerElement / minimumParallelElements)
+        if parts <= 1 { body(0, count); return }
+        withoutActuallyEscaping(body) { body in
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                body(count * p / parts, count * (p + 1) / parts)
+            }
+        }
+    }
+
+    /// Runs `body(0) ... body(parts-1)` concurrently.
+    static func forEach(_ parts: Int, _ body: (Int) -> Void) {
+        if parts <= 1 { if parts == 1 { body(0) }; return }
+        withoutActuallyEscaping(body) { body in
+            DispatchQueue.concurrentPerform(iterations: parts) { body($0) }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import RealModule
+
+/// The table of broadcasting binary functions: scalar formula for the CPU kernels,
+/// CUDA C expression of `x` and `y`, and per-argument derivative rules written with
+/// Tensor ops (from inputs `a`, `b`, output `z` and incoming gradient `dz`; the
+/// result is summed back to the argument's shape by the caller).
+public enum BinaryOp: Int, CaseIterable, Sendable {
+    case add, sub, mul, div, pow, max, min
+    case lt, le, eq, ne, gt, ge
+
+    /// The function's name.
+    public var name: String { "\(self)" }
+
+    /// Comparisons (`lt` ... `ge`) return 1/0 and have zero gradient.
+    public var isComparison: Bool { rawValue >= BinaryOp.lt.rawValue }
+
+    /// The scalar formula (CPU column).
+    @inline(__always)
+    public func scalar<T: KnetFloat>(_ x: T, _ y: T) -> T {
+        switch self {
+        case .add: return x + y
+        case .sub: return x - y
+        case .mul: return x * y
+        case .div: return x / y
+        case .pow: return BinaryOp.power(x, y)
+        case .max: return x.isNaN || y.isNaN ? .nan : Swift.max(x, y)
+        case .min: return x.isNaN || y.isNaN ? .nan : Swift.min(x, y)
+        case .lt: return x < y ? 1 : 0
+        case .le: return x <= y ? 1 : 0
+        case .eq: return x == y ? 1 : 0
+        case .ne: return x != y ? 1 : 0
+        case .gt: return x > y ? 1 : 0
+        case .ge: return x >= y ? 1 : 0
+        }
+    }
+
+    /// The CUDA C expression of `x` and `y` (GPU column).
+    public var cuda: String {
+        switch self {
+        case .add: return "x+y"
+        case .sub: return "x-y"
+        case .mul: return "x*y"
+        case .div: return "x/y"
+        case .pow: return "pow(x,y)"
+        case .max: return "(x>y ? x : y)"
+        case .min: return "(x<y ? x : y)"
+        case .lt: return "(x<y)"
+        case .le: return "(x<=y)"
+        case .eq: return "(x==y)"
+        case .ne: return "(x!=y)"
+        case .gt: return "(x>y)"
+        case .ge: return "(x>=y)"
+        }
+    }
+
+    /// Derivative rule for argument `arg` (0 or 1); `nil` when the function has
+    /// zero gradient (comparisons).
+    func derivative(_ arg: Int, _ a: Tensor, _ b: Tensor, _ z: Tensor, _ dz: Tensor) -> Tensor? {
+        switch self {
+        case .add: return dz
+        case .sub: return arg == 0 ? dz : -dz
+        case .mul: return arg == 0 ? dz .* b : dz .* a
+        case .div: return arg == 0 ? dz ./ b : -dz .* z ./ b
+        case .pow: return arg == 0 ? dz .* b .* (a .^ (b .- 1)) : dz .* z .* log(a)
+        case .max, .min: return dz .* (z .== (arg == 0 ? a : b))
+        case .lt, .le, .eq, .ne, .gt, .ge: return nil
+        }
+    }
+
+    /// Integer powers by multiplication (exact, and defined for negative bases);
+    /// others through `pow`.
+    @inline(__always)
+    static func power<T: KnetFloat>(_ x: T, _ y: T) -> T {
+        if y == 2 { return x * x }
+        if y == 1 { return x }
+        if y == 0 { return 1 }
+        if y == 3 { return x * x * x }
+        if y == 0.5 { return x.squareRoot() }
+        if y == y.rounded() && Swift.abs(y) < 1_048_576 {
+            return .pow(x, Int(y))
+        }
+        return .pow(x, y)
+    }
+}

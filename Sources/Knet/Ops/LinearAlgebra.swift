@@ -1,0 +1,56 @@
+/// How a matrix view is handed to GEMM: `transposed` when it is the transpose view of
+/// a column-major matrix, with its leading dimension; nil when it must be copied.
+private func gemmLayout(_ x: Tensor) -> (transposed: Bool, ld: Int)? {
+    let (r, c) = (x.shape[0], x.shape[1])
+    if x.strides[0] == 1 && (c == 1 || x.strides[1] >= Swift.max(r, 1)) { return (false, Swift.max(x.strides[1], r, 1)) }
+    if x.strides[1] == 1 && (r == 1 || x.strides[0] >= Swift.max(c, 1)) { return (true, Swift.max(x.strides[0], c, 1)) }
+    return nil
+}
+
+/// The matrix product primitive; transposed views are passed to BLAS as flags.
+private let matmulPrimitive = Primitive("*", forward: { xs in
+    var a = xs[0], b = xs[1]
+    checkCompatible("*", a, b)
+    let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
+    var la = gemmLayout(a), lb = gemmLayout(b)
+    if la == nil { a = a.contiguousData(); la = gemmLayout(a) }
+    if lb == nil { b = b.contiguousData(); lb = gemmLayout(b) }
+    let c = Tensor(uninitialized: [m, n], dtype: a.dtype, device: a.device)
+    Backend.on(a.device).gemm(transA: la!.transposed, transB: lb!.transposed, m: m, n: n, k: k, alpha: 1,
+                              a: a, lda: la!.ld, b: b, ldb: lb!.ld, beta: 0, c: c, ldc: Swift.max(m, 1))
+    return c
+}, gradients: [
+    { dy, _, xs in dy * transpose(xs[1]) },
+    { dy, _, xs in transpose(xs[0]) * dy },
+])
+
+/// Matrix product `[m, k] * [k, n] → [m, n]` on BLAS (a vector `[k]` on the right is a
+/// `[k, 1]` column, giving `[m]`). Transposes made by `transpose` are folded into the
+/// BLAS call, not copied.
+///
+///     let h = w * x            // [64, 784] * [784, 100] → [64, 100]
+public func * (a: Tensor, b: Tensor) -> Tensor {
+    knetCheck(a.ndims == 2 && (b.ndims == 2 || b.ndims == 1),
+              "*: matrix product needs a matrix and a matrix or vector, got \(a.shape) * \(b.shape) (use mat() first, or .* for elementwise)")
+    knetCheck(a.shape[1] == b.shape[0], "*: inner dimensions differ in \(a.shape) * \(b.shape)")
+    if b.ndims == 1 { return reshape(apply(matmulPrimitive, [a, reshape(b, [b.count, 1])]), [a.shape[0]]) }
+    return apply(matmulPrimitive, [a, b])
+}
+
+/// `y .+= alpha .* x` in place (BLAS axpy); not recorded.
+///
+///     axpy(-0.1, g, w)    // w -= 0.1 g
+public func axpy(_ alpha: Double, _ x: Tensor, _ y: Tensor) {
+    knetCheck(x.shape == y.shape, "axpy: shapes \(x.shape) and \(y.shape) differ")
+    checkCompatible("axpy", x, y)
+    knetCheck(!y.isRecorded, "axpy: cannot update a tensor that is being recorded by grad")
+    let backend = Backend.on(y.device)
+    let scaled = binaryForward(.mul, x.untracked, constant(alpha, like: x))
+    backend.binary(.add, y, scaled, into: y)
+}
+
+/// The dot product `sum(a .* b)` of equal-shaped tensors, as a 0-d tensor.
+public func dot(_ a: Tensor, _ b: Tensor) -> Tensor {
+    knetCheck(a.shape == b.shape, "dot: shapes \(a.shape) and \(b.shape) differ")
+    return sum(a .* b)
+}

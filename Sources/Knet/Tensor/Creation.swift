@@ -1,0 +1,98 @@
+extension Tensor {
+    /// A tensor of `shape` filled with `value`.
+    ///
+    ///     let t = Tensor.fill(0.5, shape: [2, 3])
+    public static func fill(_ value: Double, shape: [Int], dtype: DType = .float32) -> Tensor {
+        knetCheck(shape.allSatisfy { $0 >= 0 }, "fill: negative dimension in shape \(shape)")
+        let t = Tensor(uninitialized: shape, dtype: dtype)
+        Backend.cpu.fill(t, value)
+        return t
+    }
+
+    /// Zeros of the given dims: `Tensor.zeros(64, 1)`.
+    public static func zeros(_ dims: Int..., dtype: DType = .float32) -> Tensor { fill(0, shape: dims, dtype: dtype) }
+    /// Zeros of `shape`.
+    public static func zeros(shape: [Int], dtype: DType = .float32) -> Tensor { fill(0, shape: shape, dtype: dtype) }
+    /// Zeros with the shape, dtype and device of `t`.
+    public static func zeros(like t: Tensor) -> Tensor { fill(0, shape: t.shape, dtype: t.dtype) }
+    /// Ones of the given dims: `Tensor.ones(3)`.
+    public static func ones(_ dims: Int..., dtype: DType = .float32) -> Tensor { fill(1, shape: dims, dtype: dtype) }
+    /// Ones of `shape`.
+    public static func ones(shape: [Int], dtype: DType = .float32) -> Tensor { fill(1, shape: shape, dtype: dtype) }
+    /// Ones with the shape, dtype and device of `t`.
+    public static func ones(like t: Tensor) -> Tensor { fill(1, shape: t.shape, dtype: t.dtype) }
+
+    private static func random(_ shape: [Int], _ dtype: DType, normal: Bool, _ transform: (Double) -> Double) -> Tensor {
+        knetCheck(shape.allSatisfy { $0 >= 0 }, "random: negative dimension in shape \(shape)")
+        let t = Tensor(uninitialized: shape, dtype: dtype)
+        let fill = normal ? RandomSource.shared.fillNormal : RandomSource.shared.fillUniform
+        switch dtype {
+        case .float32: let p = t.pointer(Float.self); fill(t.count) { i, v in p[i] = Float(transform(v)) }
+        case .float64: let p = t.pointer(Double.self); fill(t.count) { i, v in p[i] = transform(v) }
+        }
+        return t
+    }
+
+    /// Uniform random numbers in [0, 1): `Tensor.rand(3, 4)`.
+    public static func rand(_ dims: Int..., dtype: DType = .float32) -> Tensor { rand(shape: dims, dtype: dtype) }
+    /// Uniform random numbers in [0, 1) of `shape`.
+    public static func rand(shape: [Int], dtype: DType = .float32) -> Tensor { random(shape, dtype, normal: false) { $0 } }
+
+    /// Standard normal random numbers: `Tensor.randn(64, 784) * 0.1`.
+    public static func randn(_ dims: Int..., dtype: DType = .float32) -> Tensor { randn(shape: dims, dtype: dtype) }
+    /// Standard normal random numbers of `shape`.
+    public static func randn(shape: [Int], dtype: DType = .float32) -> Tensor { random(shape, dtype, normal: true) { $0 } }
+
+    /// Normal random numbers with the given mean and standard deviation (Knet's
+    /// `gaussian`, default std 0.01).
+    ///
+    ///     let w = Tensor.gaussian(10, 784, std: 0.01)
+    public static func gaussian(_ dims: Int..., mean: Double = 0, std: Double = 0.01, dtype: DType = .float32) -> Tensor {
+        random(dims, dtype, normal: true) { mean + std * $0 }
+    }
+
+    /// Glorot/Xavier uniform initialisation as Knet.jl: uniform in ±gain·sqrt(6/(fanin+fanout)),
+    /// with fanout = first dim and fanin = second for a matrix, fanout = last dim and
+    /// fanin = the rest for conv filters, fanin = length for a vector.
+    ///
+    ///     let w = Tensor.xavier(64, 784)
+    public static func xavier(_ dims: Int..., gain: Double = 1, dtype: DType = .float32) -> Tensor {
+        xavier(shape: dims, gain: gain, dtype: dtype)
+    }
+
+    /// Xavier initialisation of `shape`.
+    public static func xavier(shape: [Int], gain: Double = 1, dtype: DType = .float32) -> Tensor {
+        let n = shape.reduce(1, *)
+        let fanout: Int, fanin: Int
+        switch shape.count {
+        case 0, 1: fanout = 1; fanin = n
+        case 2: fanout = shape[0]; fanin = shape[1]
+        default: fanout = shape[shape.count - 1]; fanin = n / Swift.max(fanout, 1)
+        }
+        let s = gain * (6.0 / Double(Swift.max(fanin + fanout, 1))).squareRoot()
+        return random(shape, dtype, normal: false) { 2 * s * $0 - s }
+    }
+
+    /// Bilinear-interpolation filters for initialising a deconvolution that upsamples
+    /// by `factor` (Knet's `bilinear`, after FCN's `upsample_filt`): shape
+    /// `[k, k, channels, channels]` with `k = 2·factor − factor % 2`, the filter on the
+    /// channel diagonal and zeros elsewhere.
+    ///
+    ///     let w = Tensor.bilinear(factor: 2, channels: 3)   // [4, 4, 3, 3]
+    public static func bilinear(factor: Int, channels: Int, dtype: DType = .float32) -> Tensor {
+        knetCheck(factor >= 1 && channels >= 1, "bilinear: factor \(factor) and channels \(channels) must be positive")
+        let k = 2 * factor - factor % 2
+        let f = Double((k + 1) / 2)
+        let center = k % 2 == 1 ? f - 1 : f - 0.5
+        var values = [Double](repeating: 0, count: k * k * channels * channels)
+        for c in 0..<channels {
+            for j in 0..<k {
+                for i in 0..<k {
+                    let v = (1 - Swift.abs(Double(i) - center) / f) * (1 - Swift.abs(Double(j) - center) / f)
+                    values[i + k * (j + k * (c + channels * c))] = v
+                }
+            }
+        }
+        return Tensor(values, shape: [k, k, channels, channels], dtype: dtype)
+    }
+}

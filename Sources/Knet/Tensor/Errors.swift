@@ -1,0 +1,21 @@
+/// Stops with a message naming the op and shapes when `condition` fails.
+/// Shape, dtype and device mismatches are programmer errors (as in Julia and PyTorch),
+/// so they trap with a clear message rather than throw.
+@inline(__always)
+func knetCheck(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
+               file: StaticString = #fileID, line: UInt = #line) {
+    if !condition() { knetFail(message(), file: file, line: line) }
+}
+
+/// Reports a usage error and stops.
+func knetFail(_ message: String, file: StaticString = #fileID, line: UInt = #line) -> Never {
+    fatalError("Knet: " + message, file: file, line: line)
+}
+
+/// Checks that two operands of `op` agree in dtype and device.
+func checkCompatible(_ op: String, _ a: Tensor, _ b: Tensor) {
+    knetCheck(a.dtype == b.dtype,
+              "\(op): dtype mismatch \(a.dtype)\(a.shape) vs \(b.dtype)\(b.shape)")
+    knetCheck(a.device == b.device,
+              "\(op): device mismatch \(a.device) \(a.shape) vs \(b.device) \(b.shape)")
+}

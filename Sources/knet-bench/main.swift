@@ -1,0 +1,2 @@
+import Knet
+print("bench")
