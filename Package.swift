@@ -23,7 +23,11 @@ let package = Package(
             dependencies: ["KnetGEMM", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
         ),
-        .executableTarget(name: "knet", dependencies: ["Knet"]),
+        .executableTarget(
+            name: "knet",
+            dependencies: ["Knet"],
+            resources: [.copy("Resources/boston_house_prices.csv")]
+        ),
         .executableTarget(name: "knet-bench", dependencies: ["Knet"]),
         .testTarget(name: "KnetTests", dependencies: ["Knet"]),
     ],

@@ -1,2 +1,104 @@
+// knet-bench: the core benchmark of issue "The core": the tutorial MLP's forward,
+// recorded forward and forward+backward (Knet.jl's table), GEMM GFLOP/s for BLAS and
+// the Swift kernel, and the per-op overhead of a small `.+` with and without recording.
+// Usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead]
 import Knet
-print("bench")
+#if canImport(Glibc)
+import Glibc
+#endif
+
+var runs = 5, batches = 600
+var only: Set<String> = ["mlp", "gemm", "overhead"]
+var arguments = CommandLine.arguments.dropFirst().makeIterator()
+while let a = arguments.next() {
+    switch a {
+    case "--runs": runs = Int(arguments.next() ?? "") ?? runs
+    case "--batches": batches = Int(arguments.next() ?? "") ?? batches
+    case "--only": only = Set((arguments.next() ?? "").split(separator: ",").map(String.init))
+    default:
+        fputs("usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead]\n", stderr)
+        exit(2)
+    }
+}
+guard runs > 0, batches > 0 else { fputs("knet-bench: --runs and --batches must be positive\n", stderr); exit(2) }
+
+setseed(1)
+print("Knet for Swift core benchmark — GEMM backend: \(CPUBLAS.backend.rawValue) (\(CPUBLAS.library ?? "no system BLAS")), median of \(runs) runs")
+
+// MARK: MLP 784→64→10, batch 100, quadratic loss
+func predict(_ w: [Tensor], _ x: Tensor) -> Tensor {
+    var x = mat(x)
+    for i in stride(from: 0, to: w.count - 2, by: 2) { x = relu(w[i] * x .+ w[i + 1]) }
+    return w[w.count - 2] * x .+ w[w.count - 1]
+}
+func quadloss(_ w: [Tensor], _ x: Tensor, _ y: Tensor) -> Tensor {
+    sum(abs2(y .- predict(w, x))) ./ Double(y.shape[1])
+}
+let w = [Tensor.randn(64, 784) * 0.1, Tensor.zeros(64, 1), Tensor.randn(10, 64) * 0.1, Tensor.zeros(10, 1)]
+let xs = (0..<10).map { _ in Tensor.rand(784, 100) }
+let ys = (0..<10).map { _ in Tensor.rand(10, 100) }
+let lossgradient = grad(quadloss)
+
+if only.contains("mlp") {
+let forward = median(runs: runs) { for i in 0..<batches { _ = quadloss(w, xs[i % 10], ys[i % 10]) } }
+let recorded = median(runs: runs) { for i in 0..<batches { _ = forwardRecorded(quadloss, w, xs[i % 10], ys[i % 10]) } }
+let backward = median(runs: runs) { for i in 0..<batches { _ = lossgradient(w, xs[i % 10], ys[i % 10]) } }
+print("\nMLP 784-64-10, batch 100, \(batches) minibatches   seconds   ratio to forward")
+print("  forward                                    \(fmt(forward))     1.00")
+print("  forward with recording                     \(fmt(recorded))     \(fmt(recorded / forward, 2))  (goal ≤ 1.10)")
+print("  forward + backward                         \(fmt(backward))     \(fmt(backward / forward, 2))  (goal ≤ 2.50)")
+
+}
+
+// MARK: GEMM
+func gflops(_ backend: GEMMBackend, m: Int, n: Int, k: Int) -> Double {
+    let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
+    var c = [Float](repeating: 0, count: m * n)
+    let reps = Swift.max(1, Int(2e9 / Double(2 * m * n * k)))
+    let t = median(runs: runs) {
+        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+            for _ in 0..<reps {
+                CPUBLAS.gemm(using: backend, transA: false, transB: false, m: m, n: n, k: k, alpha: Float(1),
+                             a: pa.baseAddress!, lda: m, b: pb.baseAddress!, ldb: k, beta: Float(0),
+                             c: pc.baseAddress!, ldc: m)
+            }
+        } } }
+    }
+    return 2 * Double(m * n * k) * Double(reps) / t / 1e9
+}
+if only.contains("gemm") {
+print("\nSGEMM GFLOP/s                    BLAS      Swift   Swift/BLAS")
+for (name, m, n, k) in [("(64×784)·(784×100)", 64, 100, 784), ("1024×1024×1024", 1024, 1024, 1024)] {
+    let swift = gflops(.swift, m: m, n: n, k: k)
+    if CPUBLAS.library != nil {
+        let blas = gflops(.blas, m: m, n: n, k: k)
+        print("  \(name.rightPad(28))\(fmt(blas, 1).leftPad(8))  \(fmt(swift, 1).leftPad(8))   \(fmt(swift / blas, 2))")
+    } else {
+        print("  \(name.rightPad(28))       —  \(fmt(swift, 1).leftPad(8))   (no system BLAS)")
+    }
+}
+
+}
+
+// MARK: per-op overhead
+if only.contains("overhead") {
+let a = Tensor.rand(10), b = Tensor.rand(10)
+let n = 100_000
+let plain = median(runs: runs) { for _ in 0..<n { _ = a .+ b } } / Double(n)
+let recordedOp = median(runs: runs) {
+    _ = forwardRecorded({ (p: Tensor, q: Tensor) -> Tensor in
+        var r = p
+        for _ in 0..<n { r = p .+ q }
+        return sum(r)
+    }, a, b)
+} / Double(n)
+print("\nPer-op overhead of a 10-element .+          µs")
+print("  not recorded                               \(fmt(plain * 1e6, 2))")
+print("  recorded                                   \(fmt(recordedOp * 1e6, 2))  (goal < 2)")
+
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { String(repeating: " ", count: Swift.max(0, n - count)) + self }
+    func rightPad(_ n: Int) -> String { self + String(repeating: " ", count: Swift.max(0, n - count)) }
+}

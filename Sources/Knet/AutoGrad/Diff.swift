@@ -5,7 +5,7 @@
 ///     let J = diff { sum(abs2(w * x)) }
 ///     let dw = grad(J, w)       // gradient tensor, or nil if w was not used
 public func Param(_ t: Tensor) -> Tensor {
-    Tensor(storage: t.storage, shape: t.shape, strides: t.strides, offset: t.offset, isParam: true)
+    Tensor(storage: t.storage, shape: t.shape, strides: t.explicitStrides, offset: t.offset, isParam: true)
 }
 
 /// What `diff` returns: the loss value and the gradient of every `Param` the

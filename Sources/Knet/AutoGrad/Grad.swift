@@ -97,3 +97,16 @@ public func value(_ x: Tensor) -> Tensor { x.untracked }
 
 /// Same as `value(_:)` (Knet's older name).
 public func getval(_ x: Tensor) -> Tensor { x.untracked }
+
+/// Runs `f(w, args...)` recording its forward pass on a tape exactly as `grad` does,
+/// then drops the tape without backpropagating. It exists to measure what recording
+/// costs (Knet's "forward with recording" benchmark row).
+///
+///     let loss = forwardRecorded(loss, w, x, y)
+public func forwardRecorded<P: Params, each A>(_ f: (P, repeat each A) -> Tensor, _ w: P,
+                                               _ args: repeat each A) -> Tensor {
+    let tape = Tape()
+    defer { tape.finish() }
+    let boxed = w.mapTensors { tape.leaf($0) }
+    return ThreadContext.recording { f(boxed, repeat each args) }.untracked
+}

@@ -61,7 +61,10 @@ func apply(_ p: Primitive, _ inputs: [Tensor]) -> Tensor {
     for x in xs where x.tracker != nil {
         if let t = x.innermostTape, t.id > (tape?.id ?? -1) { tape = t }
     }
-    guard let tape else { return p.forward(xs.map { $0.untracked }) }
+    guard let tape else {
+        for x in xs where x.tracker != nil || x.isParam { return p.forward(xs.map { $0.untracked }) }
+        return p.forward(xs)
+    }
     guard p.gradients != nil else { return p.forward(xs.map { $0.untracked }) }
     var parents = [Int](repeating: -1, count: xs.count)
     var down = xs

@@ -73,7 +73,7 @@ final class Tracker {
 extension Tensor {
     /// `value` boxed as node `index` of `tape`; shares its memory.
     convenience init(boxing value: Tensor, on tape: Tape, at index: Int) {
-        self.init(storage: value.storage, shape: value.shape, strides: value.strides, offset: value.offset,
+        self.init(storage: value.storage, shape: value.shape, strides: value.explicitStrides, offset: value.offset,
                   tracker: Tracker(value: value, tape: tape, index: index))
     }
 

@@ -8,6 +8,8 @@ import Glibc
 final class ThreadContext {
     var recordingDepth = 0
     var diffStack: [DiffContext] = []
+    /// Set by tests to observe `knetFail` messages (see `FailureTrap`).
+    var failureTrap: ((String) -> Never)?
 
     private static let key: pthread_key_t = {
         var k = pthread_key_t()

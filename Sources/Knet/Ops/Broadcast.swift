@@ -11,13 +11,13 @@ infix operator .^ : ElementwisePowerPrecedence
 /// The shape two operands broadcast to, Julia style: dimensions are aligned from the
 /// first (column-major), missing trailing dims count as 1, and a dim of size 1
 /// stretches to the other's size.
-func broadcastShape(_ op: String, _ a: [Int], _ b: [Int]) -> [Int] {
+func broadcastShape(_ op: @autoclosure () -> String, _ a: [Int], _ b: [Int]) -> [Int] {
     if a == b { return a }
     let n = Swift.max(a.count, b.count)
     return (0..<n).map { d in
         let x = d < a.count ? a[d] : 1, y = d < b.count ? b[d] : 1
         knetCheck(x == y || x == 1 || y == 1,
-                  "\(op): shapes \(a) and \(b) cannot be broadcast together (dim \(d): \(x) vs \(y))")
+                  "\(op()): shapes \(a) and \(b) cannot be broadcast together (dim \(d): \(x) vs \(y))")
         return x == 1 ? y : x
     }
 }

@@ -126,7 +126,7 @@ func getindex(_ x: Tensor, _ indices: [TensorIndex]) -> Tensor {
         }
         let y = Tensor(uninitialized: plan.regionShape, dtype: x.dtype, device: x.device)
         for j in plan.list.indices { Backend.on(x.device).copy(from: plan.region(of: x, listPosition: j), to: plan.slice(of: y, j)) }
-        return y.view(shape: plan.resultShape, strides: Tensor.columnMajorStrides(plan.resultShape), offset: 0)
+        return y.view(shape: plan.resultShape, strides: nil, offset: 0)
     }, gradients: [{ dy, _, _ in ungetindex(dy, sourceShape, indices) }]), [x])
 }
 
@@ -137,7 +137,7 @@ func ungetindex(_ dy: Tensor, _ shape: [Int], _ indices: [TensorIndex]) -> Tenso
     return apply(Primitive("ungetindex", forward: { xs in
         let z = Tensor.fill(0, shape: shape, dtype: xs[0].dtype)
         let d = xs[0].contiguousData()
-        plan.write(d.view(shape: plan.regionShape, strides: Tensor.columnMajorStrides(plan.regionShape), offset: d.offset),
+        plan.write(d.view(shape: plan.regionShape, strides: nil, offset: d.offset),
                    into: z, accumulate: true)
         return z
     }, gradients: [{ ddz, _, _ in getindex(ddz, indices) }]), [dy])

@@ -23,7 +23,7 @@ public func reshape(_ x: Tensor, _ shape: [Int]) -> Tensor {
     let source = x.shape
     return apply(Primitive("reshape", forward: { xs in
         let c = xs[0].contiguousData()
-        return c.view(shape: shape, strides: Tensor.columnMajorStrides(shape), offset: c.offset)
+        return c.view(shape: shape, strides: nil, offset: c.offset)
     }, gradients: [{ dy, _, _ in reshape(dy, source) }]), [x])
 }
 

@@ -60,7 +60,8 @@ final class CPUAllocator: Sendable {
     static let shared = CPUAllocator()
 
     private struct State {
-        var pools: [Int: [UnsafeMutableRawPointer]] = [:]
+        /// Free blocks per size class, indexed by `classIndex`.
+        var pools: [[UnsafeMutableRawPointer]] = Array(repeating: [], count: 64 * 16)
         var stats = MemoryStats()
     }
     private let state = Mutex(State())
@@ -77,11 +78,18 @@ final class CPUAllocator: Sendable {
         return (bytes + step - 1) / step * step
     }
 
+    /// A dense index for each size class: (power of two, sixteenth step).
+    static func classIndex(_ size: Int) -> Int {
+        let p = Int.bitWidth - (size - 1).leadingZeroBitCount
+        if p <= 20 { return p * 16 }
+        return p * 16 + ((size - 1) >> (p - 4)) & 15
+    }
+
     func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
-        let size = Self.sizeClass(bytes)
+        let size = Self.sizeClass(bytes), index = Self.classIndex(size)
         let reused: UnsafeMutableRawPointer? = state.withLock { s in
             s.stats.bytesInUse += size
-            if let p = s.pools[size]?.popLast() {
+            if let p = s.pools[index].popLast() {
                 s.stats.bytesCached -= size
                 s.stats.poolHits += 1
                 return p
@@ -102,11 +110,11 @@ final class CPUAllocator: Sendable {
     }
 
     func free(_ p: UnsafeMutableRawPointer, _ bytes: Int) {
-        let size = Self.sizeClass(bytes)
+        let size = Self.sizeClass(bytes), index = Self.classIndex(size)
         let keep = state.withLock { s -> Bool in
             s.stats.bytesInUse -= size
             guard s.stats.bytesCached + size <= cacheLimit else { return false }
-            s.pools[size, default: []].append(p)
+            s.pools[index].append(p)
             s.stats.bytesCached += size
             return true
         }
@@ -117,8 +125,8 @@ final class CPUAllocator: Sendable {
 
     func emptyCache() {
         let blocks: [UnsafeMutableRawPointer] = state.withLock { s in
-            let all = s.pools.values.flatMap { $0 }
-            s.pools.removeAll()
+            let all = s.pools.flatMap { $0 }
+            for i in s.pools.indices { s.pools[i].removeAll() }
             s.stats.bytesCached = 0
             return all
         }

@@ -12,7 +12,10 @@ public final class Tensor {
     /// The size of each dimension.
     public let shape: [Int]
     /// Element strides of each dimension (column-major for a fresh tensor).
-    public let strides: [Int]
+    public var strides: [Int] { explicitStrides ?? Tensor.columnMajorStrides(shape) }
+    /// The strides when they are not plain column-major; nil for a contiguous tensor
+    /// (the common case, which then costs no array and checks in O(1)).
+    let explicitStrides: [Int]?
     /// Element offset of the first element into `storage`.
     let offset: Int
     let storage: Storage
@@ -21,11 +24,11 @@ public final class Tensor {
     /// True for a tensor made by `Param(_:)`: `diff { }` records it automatically.
     public let isParam: Bool
 
-    init(storage: Storage, shape: [Int], strides: [Int], offset: Int,
+    init(storage: Storage, shape: [Int], strides: [Int]?, offset: Int,
          tracker: Tracker? = nil, isParam: Bool = false) {
         self.storage = storage
         self.shape = shape
-        self.strides = strides
+        self.explicitStrides = strides.flatMap { Tensor.isColumnMajor(shape, $0) ? nil : $0 }
         self.offset = offset
         self.tracker = tracker
         self.isParam = isParam
@@ -35,7 +38,7 @@ public final class Tensor {
     convenience init(uninitialized shape: [Int], dtype: DType, device: Device = .cpu) {
         let n = shape.reduce(1, *)
         self.init(storage: Storage(count: n, dtype: dtype, device: device),
-                  shape: shape, strides: Tensor.columnMajorStrides(shape), offset: 0)
+                  shape: shape, strides: nil, offset: 0)
     }
 
     /// Element type.
@@ -47,7 +50,7 @@ public final class Tensor {
     /// Number of dimensions.
     public var ndims: Int { shape.count }
     /// True when the elements are laid out densely in column-major order.
-    public var isContiguous: Bool { strides == Tensor.columnMajorStrides(shape) }
+    public var isContiguous: Bool { explicitStrides == nil }
     /// True while this value is being recorded by an active `grad`/`diff`.
     public var isRecorded: Bool { tracker?.tape.isActive ?? false }
 
@@ -62,19 +65,30 @@ public final class Tensor {
         return s
     }
 
+    /// True when `strides` walk `shape` densely in column-major order (size-1 dims
+    /// may have any stride).
+    static func isColumnMajor(_ shape: [Int], _ strides: [Int]) -> Bool {
+        var expected = 1
+        for d in shape.indices where shape[d] != 1 {
+            if strides[d] != expected { return false }
+            expected *= shape[d]
+        }
+        return true
+    }
+
     /// Pointer to the first element, typed. The caller checks the dtype.
     @inline(__always) func pointer<T>(_: T.Type) -> UnsafeMutablePointer<T> {
         storage.typed(T.self) + offset
     }
 
     /// A handle on the same memory with another shape/strides, never recorded.
-    func view(shape: [Int], strides: [Int], offset: Int) -> Tensor {
+    func view(shape: [Int], strides: [Int]?, offset: Int) -> Tensor {
         Tensor(storage: storage, shape: shape, strides: strides, offset: offset)
     }
 
     /// This tensor's data with all tape boxes removed (same memory).
     var untracked: Tensor {
-        tracker == nil && !isParam ? self : view(shape: shape, strides: strides, offset: offset)
+        tracker == nil && !isParam ? self : view(shape: shape, strides: explicitStrides, offset: offset)
     }
 }
 

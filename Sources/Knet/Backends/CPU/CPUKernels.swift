@@ -8,6 +8,16 @@ struct CPUBackend: ComputeBackend {
     }
 
     func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, into y: Tensor) {
+        let n = y.count
+        if y.isContiguous && a.isContiguous && b.isContiguous
+            && (a.count == n || a.count == 1) && (b.count == n || b.count == 1) {
+            // No broadcasting beyond scalars: one flat loop, no layout to build.
+            let sa = a.count == n ? 1 : 0, sb = b.count == n ? 1 : 0
+            dispatchFloat(y.dtype,
+                { binaryFlat(op, a.pointer(Float.self), sa, b.pointer(Float.self), sb, y.pointer(Float.self), n) },
+                { binaryFlat(op, a.pointer(Double.self), sa, b.pointer(Double.self), sb, y.pointer(Double.self), n) })
+            return
+        }
         let layout = StridedLayout(shape: y.shape, strides: [broadcastStrides(a, to: y.shape),
                                                              broadcastStrides(b, to: y.shape),
                                                              y.strides])
@@ -21,6 +31,11 @@ struct CPUBackend: ComputeBackend {
     }
 
     func copy(from x: Tensor, to y: Tensor) {
+        if x.isContiguous && y.isContiguous && x.count == y.count {
+            (y.storage.pointer + y.offset * y.dtype.size).copyMemory(
+                from: x.storage.pointer + x.offset * x.dtype.size, byteCount: y.count * y.dtype.size)
+            return
+        }
         let layout = StridedLayout(shape: y.shape, strides: [broadcastStrides(x, to: y.shape), y.strides])
         dispatchFloat(y.dtype, { copyLoop(layout, x.pointer(Float.self), y.pointer(Float.self)) },
                                { copyLoop(layout, x.pointer(Double.self), y.pointer(Double.self)) })
@@ -93,23 +108,39 @@ private func zip2<T>(_ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafePointer<T>, _ 
     else { for i in 0..<n { y[i] = f(a[i * sa], b[i * sb]) } }
 }
 
-/// y = op(a, b) over a broadcast layout (operands: a, b, y). The four common ops get
-/// their own constant-folded loops; the run is always contiguous in y.
+/// y = op(a, b) over flat arrays, `a` and `b` advancing by 1 or 0 (a scalar).
+private func binaryFlat<T: KnetFloat>(_ op: BinaryOp, _ a: UnsafeMutablePointer<T>, _ sa: Int,
+                                      _ b: UnsafeMutablePointer<T>, _ sb: Int, _ y: UnsafeMutablePointer<T>, _ n: Int) {
+    Parallel.chunks(n, costPerElement: op == .pow ? 16 : 1) { lo, hi in
+        binaryRun(op, UnsafePointer(a + lo * sa), sa, UnsafePointer(b + lo * sb), sb, y + lo, hi - lo)
+    }
+}
+
+/// One contiguous run of y; the common ops get constant-folded (vectorised) loops.
+@inline(__always)
+private func binaryRun<T: KnetFloat>(_ op: BinaryOp, _ pa: UnsafePointer<T>, _ sa: Int, _ pb: UnsafePointer<T>, _ sb: Int,
+                                     _ py: UnsafeMutablePointer<T>, _ n: Int) {
+    switch op {
+    case .add: zip2(pa, sa, pb, sb, py, n) { BinaryOp.add.scalar($0, $1) }
+    case .sub: zip2(pa, sa, pb, sb, py, n) { BinaryOp.sub.scalar($0, $1) }
+    case .mul: zip2(pa, sa, pb, sb, py, n) { BinaryOp.mul.scalar($0, $1) }
+    case .div: zip2(pa, sa, pb, sb, py, n) { BinaryOp.div.scalar($0, $1) }
+    default: zip2(pa, sa, pb, sb, py, n) { op.scalar($0, $1) }
+    }
+}
+
+/// y = op(a, b) over a broadcast layout (operands: a, b, y); y is contiguous or a
+/// strided view (in-place accumulation into a region).
 private func binaryLoop<T: KnetFloat>(_ op: BinaryOp, _ layout: StridedLayout,
                                       _ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
                                       _ y: UnsafeMutablePointer<T>) {
-    let sa = layout.strides[0][0], sb = layout.strides[1][0]
+    let sa = layout.strides[0][0], sb = layout.strides[1][0], sy = layout.strides[2][0]
     let cost = op == .pow ? 16 : 1
     Parallel.chunks(layout.count, costPerElement: cost) { lo, hi in
         layout.forEachRun(from: lo, to: hi) { off, n in
-            let pa = UnsafePointer(a + off[0]), pb = UnsafePointer(b + off[1]), py = y + off[2]
-            switch op {
-            case .add: zip2(pa, sa, pb, sb, py, n) { BinaryOp.add.scalar($0, $1) }
-            case .sub: zip2(pa, sa, pb, sb, py, n) { BinaryOp.sub.scalar($0, $1) }
-            case .mul: zip2(pa, sa, pb, sb, py, n) { BinaryOp.mul.scalar($0, $1) }
-            case .div: zip2(pa, sa, pb, sb, py, n) { BinaryOp.div.scalar($0, $1) }
-            default: zip2(pa, sa, pb, sb, py, n) { op.scalar($0, $1) }
-            }
+            let pa = a + off[0], pb = b + off[1], py = y + off[2]
+            if sy == 1 { binaryRun(op, UnsafePointer(pa), sa, UnsafePointer(pb), sb, py, n) }
+            else { for i in 0..<n { py[i * sy] = op.scalar(pa[i * sa], pb[i * sb]) } }
         }
     }
 }

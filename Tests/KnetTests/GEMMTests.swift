@@ -1,0 +1,140 @@
+import XCTest
+@testable import Knet
+import KnetGEMM
+
+/// SplitMix64, so that a failing case reproduces.
+private struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A column-major matrix with a padded leading dimension.
+private struct Matrix<T: BinaryFloatingPoint> {
+    let rows, cols, ld: Int
+    var data: [T]
+
+    init(rows: Int, cols: Int, pad: Int, rng: inout SplitMix64) {
+        self.rows = rows
+        self.cols = cols
+        ld = rows + pad
+        data = (0..<max(1, ld * cols)).map { _ in T(Double.random(in: -1...1, using: &rng)) }
+    }
+
+    /// The matrix as dense Doubles, row-major or column-major.
+    func dense(rowMajor: Bool) -> [Double] {
+        var out = [Double](repeating: 0, count: rows * cols)
+        for j in 0..<cols {
+            for i in 0..<rows {
+                out[rowMajor ? i * cols + j : i + j * rows] = Double(data[i + j * ld])
+            }
+        }
+        return out
+    }
+
+    /// Element (i, j) of the matrix, or of its transpose.
+    func at(_ i: Int, _ j: Int, transposed: Bool) -> Double {
+        Double(transposed ? data[j + i * ld] : data[i + j * ld])
+    }
+}
+
+final class GEMMTests: XCTestCase {
+    /// (m, n, k): edge tiles, k == 0, several k/m/n cache blocks, and (last) a product
+    /// large enough to be split across threads.
+    private let sizes = [
+        (1, 1, 1), (7, 5, 3), (16, 6, 1), (17, 7, 2), (4, 3, 0), (33, 17, 65),
+        (200, 30, 300), (5, 3100, 4), (100, 64, 784),
+    ]
+
+    private var backends: [GEMMBackend] {
+        var list: [GEMMBackend] = [.naive]
+        if SwiftGEMM.isSupported { list.append(.swift) }
+        if CPUBLAS.library != nil { list.append(.blas) }
+        return list
+    }
+
+    func testFloat() { check(Float.self) }
+
+    func testDouble() { check(Double.self) }
+
+    func testDefaultBackend() throws {
+        try XCTSkipIf(getenv("KNET_GEMM") != nil, "KNET_GEMM forces the backend")
+        let expected: GEMMBackend = CPUBLAS.library != nil ? .blas : SwiftGEMM.isSupported ? .swift : .naive
+        XCTAssertEqual(CPUBLAS.backend, expected)
+    }
+
+    /// Every backend against a Double-precision triple loop: all transposes, padded
+    /// leading dimensions, beta 0 over a NaN-filled C, beta ≠ 0, alpha ≠ 1.
+    private func check<T: BinaryFloatingPoint>(_: T.Type) {
+        var rng = SplitMix64(state: 42)
+        let eps = Double(T.ulpOfOne)
+        for (m, n, k) in sizes {
+            for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = Matrix<T>(rows: transA ? k : m, cols: transA ? m : k, pad: 3, rng: &rng)
+                let b = Matrix<T>(rows: transB ? n : k, cols: transB ? k : n, pad: 1, rng: &rng)
+                let c0 = Matrix<T>(rows: m, cols: n, pad: 2, rng: &rng)
+                // The exact product and the magnitude that bounds its rounding error.
+                var product = [Double](repeating: 0, count: m * n)
+                var magnitude = [Double](repeating: 0, count: m * n)
+                // Rows of op(A) and columns of op(B), each contiguous.
+                let opA = a.dense(rowMajor: !transA), opB = b.dense(rowMajor: transB)
+                opA.withUnsafeBufferPointer { pa in
+                    opB.withUnsafeBufferPointer { pb in
+                        for j in 0..<n {
+                            for i in 0..<m {
+                                var sum = 0.0, sumAbs = 0.0
+                                for p in 0..<k {
+                                    let x = pa[i * k + p] * pb[p + j * k]
+                                    sum += x
+                                    sumAbs += abs(x)
+                                }
+                                product[i + j * m] = sum
+                                magnitude[i + j * m] = sumAbs
+                            }
+                        }
+                    }
+                }
+                for (alpha, beta) in [(1.0, 0.0), (-0.5, 1.0), (2.0, 0.25)] {
+                    for backend in backends where backend != .naive || m * n * k < 100_000 {
+                        var c = c0
+                        if beta == 0 {
+                            for j in 0..<n { for i in 0..<m { c.data[i + j * c.ld] = .nan } }
+                        }
+                        a.data.withUnsafeBufferPointer { pa in
+                            b.data.withUnsafeBufferPointer { pb in
+                                c.data.withUnsafeMutableBufferPointer { pc in
+                                    CPUBLAS.gemm(
+                                        using: backend, transA: transA, transB: transB,
+                                        m: m, n: n, k: k, alpha: T(alpha),
+                                        a: pa.baseAddress!, lda: a.ld, b: pb.baseAddress!, ldb: b.ld,
+                                        beta: T(beta), c: pc.baseAddress!, ldc: c.ld)
+                                }
+                            }
+                        }
+                        let what = "\(T.self) \(backend) m=\(m) n=\(n) k=\(k) tA=\(transA) tB=\(transB) alpha=\(alpha) beta=\(beta)"
+                        var worst = 0.0
+                        for j in 0..<n {
+                            for i in 0..<m {
+                                let old = c0.at(i, j, transposed: false)
+                                let expected = alpha * product[i + j * m] + beta * old
+                                let bound = Double(k + 2) * eps
+                                    * (abs(alpha) * magnitude[i + j * m] + abs(beta * old)) + Double.leastNormalMagnitude
+                                let error = abs(c.at(i, j, transposed: false) - expected) / bound
+                                worst = error.isNaN ? .infinity : max(worst, error)
+                            }
+                            for i in m..<c.ld {
+                                XCTAssertEqual(c.data[i + j * c.ld], c0.data[i + j * c.ld], "padding of C written: \(what)")
+                            }
+                        }
+                        XCTAssertLessThanOrEqual(worst, 1, what)
+                    }
+                }
+            }
+        }
+    }
+}
