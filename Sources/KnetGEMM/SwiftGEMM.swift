@@ -241,14 +241,17 @@ private func packA<T: GEMMScalar>(
                 }
             }
         } else {
-            for r in 0..<rows {
-                let src = a.at(i0 + ir + r, p0)
-                for p in 0..<kb { d[p * mr + r] = src[p] }
+            // Rows of op(A) are contiguous: read them in step, write each k-slice in turn.
+            let src = a.at(i0 + ir, p0)
+            for p in 0..<kb {
+                if rows == mr {
+                    for r in 0..<mr { d[r] = src[r * a.ld + p] }
+                } else {
+                    for r in 0..<rows { d[r] = src[r * a.ld + p] }
+                    for r in rows..<mr { d[r] = 0 }
+                }
+                d += mr
             }
-            for r in rows..<mr {
-                for p in 0..<kb { d[p * mr + r] = 0 }
-            }
-            d += mr * kb
         }
     }
 }
@@ -258,18 +261,26 @@ private func packA<T: GEMMScalar>(
 private func packB<T: GEMMScalar>(
     _ b: Operand<T>, p0: Int, j0: Int, kb: Int, nb: Int, into dst: UnsafeMutablePointer<T>
 ) {
+    if b.trans {
+        // Rows of op(B) are contiguous: stream each row once, scattering it over the panels.
+        let panels = (nb + nr - 1) / nr, full = nb / nr
+        for p in 0..<kb {
+            let src = b.at(p0 + p, j0)
+            var d = dst + p * nr
+            for q in 0..<full {
+                for j in 0..<nr { d[j] = src[q * nr + j] }
+                d += nr * kb
+            }
+            if full < panels {
+                for j in 0..<nr { d[j] = full * nr + j < nb ? src[full * nr + j] : 0 }
+            }
+        }
+        return
+    }
     var d = dst
     for jr in stride(from: 0, to: nb, by: nr) {
         let cols = min(nr, nb - jr)
-        if b.trans {
-            var src = b.at(p0, j0 + jr)
-            for _ in 0..<kb {
-                for j in 0..<cols { d[j] = src[j] }
-                for j in cols..<nr { d[j] = 0 }
-                src += b.ld
-                d += nr
-            }
-        } else if cols == nr {
+        if cols == nr {
             let s0 = b.at(p0, j0 + jr)
             let s1 = s0 + b.ld, s2 = s1 + b.ld, s3 = s2 + b.ld, s4 = s3 + b.ld, s5 = s4 + b.ld
             for p in 0..<kb {

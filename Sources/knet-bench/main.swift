@@ -1,14 +1,14 @@
 // knet-bench: the core benchmark of issue "The core": the tutorial MLP's forward,
 // recorded forward and forward+backward (Knet.jl's table), GEMM GFLOP/s for BLAS and
 // the Swift kernel, and the per-op overhead of a small `.+` with and without recording.
-// Usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead]
+// Usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead,elementwise]
 import Knet
 #if canImport(Glibc)
 import Glibc
 #endif
 
 var runs = 5, batches = 600
-var only: Set<String> = ["mlp", "gemm", "overhead"]
+var only: Set<String> = ["mlp", "gemm", "overhead", "elementwise"]
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let a = arguments.next() {
     switch a {
@@ -16,7 +16,7 @@ while let a = arguments.next() {
     case "--batches": batches = Int(arguments.next() ?? "") ?? batches
     case "--only": only = Set((arguments.next() ?? "").split(separator: ",").map(String.init))
     default:
-        fputs("usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead]\n", stderr)
+        fputs("usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead,elementwise]\n", stderr)
         exit(2)
     }
 }
@@ -96,6 +96,20 @@ print("\nPer-op overhead of a 10-element .+          µs")
 print("  not recorded                               \(fmt(plain * 1e6, 2))")
 print("  recorded                                   \(fmt(recordedOp * 1e6, 2))  (goal < 2)")
 
+}
+
+// MARK: elementwise throughput
+if only.contains("elementwise") {
+    let count = 10_000_000
+    let u = Tensor.rand(count), v = Tensor.rand(count)
+    print("\nElementwise on \(count / 1_000_000)M Float32        ms      GB/s")
+    for (name, bytes, body) in [("u .+ v", 12, { _ = u .+ v }), ("relu(u)", 8, { _ = relu(u) }),
+                                ("exp(u)", 8, { _ = exp(u) }), ("sum(u)", 4, { _ = sum(u) }),
+                                ("sum(reshape(u, 1000, -1), dims: 0)", 4, { _ = sum(reshape(u, 1000, -1), dims: 0) })]
+        as [(String, Int, () -> Void)] {
+        let t = median(runs: runs, body)
+        print("  \(name.rightPad(34))\(fmt(t * 1e3, 2).leftPad(7))  \(fmt(Double(bytes * count) / t / 1e9, 1).leftPad(7))")
+    }
 }
 
 extension String {

@@ -234,6 +234,34 @@ final class BroadcastTests: XCTestCase {
         XCTAssertEqual((1.5 .* Tensor.zeros(2, dtype: .float64)).dtype, .float64)
     }
 
+    func testStridedOperands() {
+        // transposes, slices and gathers as operands, against the same values copied
+        let m = tensorFrom([4, 3]) { Double($0) + 1 }, n = tensorFrom([3, 4]) { Double($0 * 2) - 5 }
+        let operands: [(Tensor, Tensor)] = [
+            (transpose(m), n),
+            (n, transpose(m)),
+            (transpose(m), transpose(m)),
+            (m[1..<4, .all], n[.all, 0..<3]),
+            (m[.all, 1], n[0, .all]),
+            (m[2, .all], n[.all, 3]),
+            (transpose(m)[.all, 1..<3], n[0..<1, 2..<4]),
+            (m[[3, 0, 0], .all], transpose(n)[1..<4, .all]),
+        ]
+        for (k, (a, b)) in operands.enumerated() {
+            for spec in arithmetic + comparisons where spec.name != ".^" {
+                let z = spec.op(a, b)
+                let out = z.shape
+                let expected = naiveBroadcast([Double](copy(a)), a.shape, [Double](copy(b)), b.shape, out, spec.ref)
+                assertValues(z, expected, rtol: 1e-12)
+                assertValues(spec.op(copy(a), copy(b)), expected, rtol: 1e-12)
+                XCTAssertEqual(z.shape, spec.op(copy(a), copy(b)).shape, "\(spec.name) case \(k)")
+            }
+        }
+        // gradients flow back through the views
+        let x = rand64(4, 3)
+        XCTAssertTrue(gradcheck({ (x: Tensor) in sum(transpose(x) .* x[0, .all] .+ reshape(x[.all, 1], 1, 4)) }, x))
+    }
+
     func testLargeBroadcastUsesEveryElement() {
         // above the parallel threshold
         let a = tensorFrom([600, 500], dtype: .float32) { Double($0 % 7) }

@@ -105,14 +105,10 @@ func naiveReduce(_ values: [Double], _ shape: [Int], dims: [Int], initial: Doubl
     return out
 }
 
-// Workaround for a Sources bug: Knet re-declares `infix operator .^` although the standard
-// library already declares `.^` (SIMD mask xor, LogicalDisjunctionPrecedence), so any
-// file outside the Knet module that writes `a .^ b` fails to compile with "ambiguous
-// operator declarations found for operator". Referencing the operator function as a
-// value still works, so the tests call Knet's `.^` through these.
-func tpow(_ a: Tensor, _ b: Tensor) -> Tensor { let f: (Tensor, Tensor) -> Tensor = (.^); return f(a, b) }
-func tpow(_ a: Tensor, _ b: Double) -> Tensor { let f: (Tensor, Double) -> Tensor = (.^); return f(a, b) }
-func tpow(_ a: Double, _ b: Tensor) -> Tensor { let f: (Double, Tensor) -> Tensor = (.^); return f(a, b) }
+// Elementwise power through Knet's `**` (Julia's `.^`).
+func tpow(_ a: Tensor, _ b: Tensor) -> Tensor { a ** b }
+func tpow(_ a: Tensor, _ b: Double) -> Tensor { a ** b }
+func tpow(_ a: Double, _ b: Tensor) -> Tensor { a ** b }
 
 /// Runs `body` in a forked child process, for code that may die of a runtime trap (not
 /// a Knet usage error) and would otherwise take the whole test process down. Returns

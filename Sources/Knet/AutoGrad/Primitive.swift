@@ -3,8 +3,8 @@
 /// of the library is defined, and how a user adds one (Knet's `@primitive`).
 ///
 ///     // y = x³ with its derivative 3x²
-///     let cube = Primitive("cube", forward: { x in x[0] .^ 3 },
-///                          gradients: [{ dy, y, x in dy .* 3 .* x[0] .^ 2 }])
+///     let cube = Primitive("cube", forward: { x in x[0] ** 3 },
+///                          gradients: [{ dy, y, x in dy .* 3 .* x[0] ** 2 }])
 ///     let g = grad { (x: Tensor) in sum(cube(x)) }
 ///
 /// A gradient closure gets the incoming gradient `dy` (shape of the output), the output

@@ -61,7 +61,7 @@ public enum BinaryOp: Int, CaseIterable, Sendable {
         case .sub: return arg == 0 ? dz : -dz
         case .mul: return arg == 0 ? dz .* b : dz .* a
         case .div: return arg == 0 ? dz ./ b : -dz .* z ./ b
-        case .pow: return arg == 0 ? dz .* b .* (a .^ (b .- 1)) : dz .* z .* log(a)
+        case .pow: return arg == 0 ? dz .* b .* (a ** (b .- 1)) : dz .* z .* log(a)
         case .max, .min: return dz .* (z .== (arg == 0 ? a : b))
         case .lt, .le, .eq, .ne, .gt, .ge: return nil
         }

@@ -6,7 +6,7 @@ precedencegroup ElementwisePowerPrecedence {
     higherThan: MultiplicationPrecedence
     associativity: right
 }
-infix operator .^ : ElementwisePowerPrecedence
+infix operator ** : ElementwisePowerPrecedence
 
 /// The shape two operands broadcast to, Julia style: dimensions are aligned from the
 /// first (column-major), missing trailing dims count as 1, and a dim of size 1
@@ -82,12 +82,17 @@ public func ./ (a: Tensor, b: Tensor) -> Tensor { elementwise(.div, a, b) }
 public func ./ (a: Tensor, b: Double) -> Tensor { elementwise(.div, a, constant(b, like: a)) }
 /// Divides a scalar by every element.
 public func ./ (a: Double, b: Tensor) -> Tensor { elementwise(.div, constant(a, like: b), b) }
-/// Broadcasting power.
-public func .^ (a: Tensor, b: Tensor) -> Tensor { elementwise(.pow, a, b) }
-/// Raises every element to a scalar power: `x .^ 2`.
-public func .^ (a: Tensor, b: Double) -> Tensor { elementwise(.pow, a, constant(b, like: a)) }
-/// Raises a scalar to every element's power.
-public func .^ (a: Double, b: Tensor) -> Tensor { elementwise(.pow, constant(a, like: b), b) }
+/// Broadcasting power, Julia's `.^` (Swift's standard library already owns `.^`, so
+/// the operator is `**`, as in Python and MLX): `x ** 2`.
+public func ** (a: Tensor, b: Tensor) -> Tensor { elementwise(.pow, a, b) }
+/// Raises every element to a scalar power: `x ** 2`.
+public func ** (a: Tensor, b: Double) -> Tensor { elementwise(.pow, a, constant(b, like: a)) }
+/// Raises a scalar to every element's power: `2 ** x`.
+public func ** (a: Double, b: Tensor) -> Tensor { elementwise(.pow, constant(a, like: b), b) }
+/// Broadcasting power, same as `a ** b`.
+public func pow(_ a: Tensor, _ b: Tensor) -> Tensor { a ** b }
+/// Raises every element to a scalar power, same as `a ** b`.
+public func pow(_ a: Tensor, _ b: Double) -> Tensor { a ** b }
 
 /// Elementwise sum of two tensors of the same shape (use `.+` to broadcast).
 public func + (a: Tensor, b: Tensor) -> Tensor {

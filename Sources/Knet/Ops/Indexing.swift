@@ -168,7 +168,17 @@ extension Tensor {
     ///     x[.all, 0] = Tensor.zeros(x.shape[0])
     public subscript(_ indices: any TensorIndexConvertible...) -> Tensor {
         get { let (t, i) = resolve(indices); return getindex(t, i) }
-        set { let (t, i) = resolve(indices); t.assign(newValue, at: i) }
+        set {
+            if indices.count == 1 && ndims != 1 && !isContiguous {
+                // vec() of a strided view is a copy: assign there, then write it all back.
+                let flat = vec(self).untracked
+                flat.assign(newValue, at: [indices[0].tensorIndex(size: count)])
+                assign(reshape(flat, shape))
+                return
+            }
+            let (t, i) = resolve(indices)
+            t.assign(newValue, at: i)
+        }
     }
 
     /// Indexing with an array of resolved indices.

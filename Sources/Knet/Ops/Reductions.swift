@@ -11,7 +11,7 @@ private func reduction(_ op: ReduceOp, _ name: String, _ x: Tensor, _ dims: [Int
     let gradient: Primitive.Gradient
     switch op {
     case .sum: gradient = { dy, _, xs in broadcast(dy.ndims == 0 ? dy : reshape(dy, keep), to: xs[0].shape) }
-    case .prod: gradient = { dy, y, xs in (dy .* y) ./ xs[0] }
+    case .prod: gradient = { dy, y, xs in prodGradient(dy, y, xs[0], dims: dims) }
     case .max, .min: gradient = { dy, y, xs in dy .* (xs[0] .== y) }
     }
     return apply(Primitive(name, forward: { xs in
@@ -20,6 +20,16 @@ private func reduction(_ op: ReduceOp, _ name: String, _ x: Tensor, _ dims: [Int
         Backend.on(x.device).reduce(op, x, into: y)
         return outShape == keep ? y : y.view(shape: outShape, strides: [], offset: 0)
     }, gradients: [gradient]), [x])
+}
+
+/// d prod(x) / dx = product of the other elements, also where x has zeros: y/x where
+/// x ≠ 0; at a zero, the product of the nonzeros when it is the slice's only zero.
+private func prodGradient(_ dy: Tensor, _ y: Tensor, _ x: Tensor, dims: [Int]?) -> Tensor {
+    let nonzero = x .!= 0, zero = 1 .- nonzero
+    let safe = x .+ zero                                             // zeros replaced by 1
+    let others = dims.map { prod(safe, dims: $0) } ?? prod(safe)     // product of the nonzeros
+    let zeros = dims.map { sum(zero, dims: $0) } ?? sum(zero)
+    return dy .* (nonzero .* (y ./ safe) .+ zero .* (zeros .== 1) .* others)
 }
 
 /// Sum of all elements, as a 0-d tensor (`.scalar` reads it).
@@ -34,6 +44,8 @@ public func sum(_ x: Tensor, dims: [Int]) -> Tensor { reduction(.sum, "sum", x, 
 public func prod(_ x: Tensor) -> Tensor { reduction(.prod, "prod", x, nil) }
 /// Product over `dims`.
 public func prod(_ x: Tensor, dims: Int...) -> Tensor { reduction(.prod, "prod", x, dims) }
+/// Product over an array of dims.
+public func prod(_ x: Tensor, dims: [Int]) -> Tensor { reduction(.prod, "prod", x, dims) }
 /// Largest element (NaN if any element is NaN).
 public func maximum(_ x: Tensor) -> Tensor { reduction(.max, "maximum", x, nil) }
 /// Largest element over `dims`.
@@ -75,7 +87,7 @@ public func norm(_ x: Tensor, _ p: Double = 2) -> Tensor {
     case .infinity: return maximum(abs(x))
     default:
         knetCheck(p > 0, "norm: p must be positive, got \(p)")
-        return sum(abs(x) .^ p) .^ (1 / p)
+        return sum(abs(x) ** p) ** (1 / p)
     }
 }
 

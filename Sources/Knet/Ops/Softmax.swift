@@ -20,7 +20,14 @@ public func logp(_ x: Tensor, dims: [Int]? = nil) -> Tensor { x .- logsumexp(x, 
 /// Same as `logp`.
 public func logsoftmax(_ x: Tensor, dims: [Int]? = nil) -> Tensor { logp(x, dims: dims) }
 
-/// Probabilities `exp(logp(x, dims))`, summing to 1 over `dims`.
+/// Probabilities `exp(x .- max) ./ sum(exp(x .- max))`, summing to 1 over `dims`
+/// (all dims when nil). Its gradient is `y .* (dy .- sum(dy .* y, dims))`.
 ///
 ///     let p = softmax(scores, dims: [0])
-public func softmax(_ x: Tensor, dims: [Int]? = nil) -> Tensor { exp(logp(x, dims: dims)) }
+public func softmax(_ x: Tensor, dims: [Int]? = nil) -> Tensor {
+    let d = dims ?? Array(0..<x.ndims)
+    return apply(Primitive("softmax", forward: { xs in
+        let e = exp(binaryForward(.sub, xs[0], maximum(xs[0], dims: d)))
+        return binaryForward(.div, e, sum(e, dims: d))
+    }, gradients: [{ dy, y, _ in y .* (dy .- sum(dy .* y, dims: d)) }]), [x])
+}

@@ -195,6 +195,7 @@ private func reduceLoop<T: KnetFloat>(_ op: ReduceOp, _ x: Tensor, _ y: Tensor, 
     let px = x.pointer(T.self), py = y.pointer(T.self)
     let n = y.count
     py.update(repeating: op.identity(T.self), count: n)
+    if x.count == 0 { return }
     let sx = layout.strides[0][0], sy = layout.strides[1][0]
     let outermost = layout.shape.count - 1
     // Split across threads along the outermost dim when it is kept (disjoint outputs).

@@ -38,6 +38,7 @@ struct StridedLayout {
     /// of the run's first element; along the run operand o advances by `strides[o][0]`.
     @inline(__always)
     func forEachRun(from start: Int, to end: Int, _ body: (UnsafePointer<Int>, Int) -> Void) {
+        guard start < end else { return }
         let rank = shape.count, ops = strides.count
         var index = [Int](repeating: 0, count: rank)
         var offsets = [Int](repeating: 0, count: ops)
