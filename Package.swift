@@ -1,6 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The Swift GEMM kernel is compiled for AVX2+FMA (chosen at run time from CPUID); on
+// other architectures it builds for the generic target and is never selected.
+#if arch(x86_64)
+let gemmFlags = ["-Ounchecked", "-Xcc", "-march=haswell", "-target-cpu", "haswell"]
+#else
+let gemmFlags = ["-Ounchecked"]
+#endif
+
 let package = Package(
     name: "Knet",
     products: [
@@ -16,7 +24,7 @@ let package = Package(
         .target(
             name: "KnetGEMM",
             dependencies: ["CKnetCPU"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked", "-Xcc", "-march=haswell", "-target-cpu", "haswell"])]
+            swiftSettings: [.unsafeFlags(gemmFlags)]
         ),
         .target(
             name: "Knet",
@@ -29,7 +37,7 @@ let package = Package(
             resources: [.copy("Resources/boston_house_prices.csv")]
         ),
         .executableTarget(name: "knet-bench", dependencies: ["Knet"]),
-        .testTarget(name: "KnetTests", dependencies: ["Knet"]),
+        .testTarget(name: "KnetTests", dependencies: ["Knet", "KnetGEMM"]),
     ],
     swiftLanguageModes: [.v5]
 )

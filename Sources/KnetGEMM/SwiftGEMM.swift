@@ -19,14 +19,15 @@ public enum SwiftGEMM {
     /// `sgemm` and `dgemm` can run here. When false, calling them may crash with SIGILL.
     public static let isSupported: Bool = knet_cpu_has_avx2_fma() != 0
 
-    /// The most threads one call may use; defaults to the number of online cores.
-    /// Products under `parallelThreshold` flops always run on the calling thread.
+    /// The most threads one call may use; defaults to the number of online cores. A call
+    /// uses one thread per `parallelThreshold` flops, up to this.
     public static var maxThreads: Int {
         get { threadLimit.load(ordering: .relaxed) }
         set { threadLimit.store(max(1, newValue), ordering: .relaxed) }
     }
 
-    /// The number of flops (2·m·n·k) each thread must get before a product is split.
+    /// The flops (2·m·n·k) each thread must get for a product to be split across threads:
+    /// below about 10 MFLOP, waking a second thread costs more than it saves.
     public static let parallelThreshold = 5_000_000
 
     /// Single precision: `C = alpha * op(A) * op(B) + beta * C`, column-major, where
@@ -99,6 +100,8 @@ struct Operand<T> {
     }
 }
 
+/// The block size that cuts `total` into as few blocks of at most `limit` as possible,
+/// of near-equal sizes rounded up to a multiple of `unit`.
 @inline(__always)
 private func divideEvenly(_ total: Int, max limit: Int, multipleOf unit: Int) -> Int {
     let blocks = (total + limit - 1) / limit
@@ -147,7 +150,7 @@ private func gemm<T: GEMMScalar>(
     let product = Product(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc)
     let mr = 2 * T.Vector.scalarCount
     let flops = 2.0 * Double(m) * Double(n) * Double(k)
-    let threads = min(SwiftGEMM.maxThreads, Int(flops / Double(SwiftGEMM.parallelThreshold)))
+    let threads = Int(min(flops / Double(SwiftGEMM.parallelThreshold), Double(SwiftGEMM.maxThreads)))
     if threads <= 1 {
         blocked(product)
         return
@@ -198,11 +201,11 @@ private func blocked<T: GEMMScalar>(_ product: Product<T>) {
                 packA(a, i0: ic, p0: pc, mb: mb, kb: kb, into: packedA)
                 for jr in stride(from: 0, to: nb, by: nr) {
                     for ir in stride(from: 0, to: mb, by: mr) {
-                        microKernel(
-                            k: kb, a: packedA + ir * kb, b: packedB + jr * kb,
-                            c: c + (ic + ir) + (jc + jr) * ldc, ldc: ldc,
-                            rows: min(mr, mb - ir), cols: min(nr, nb - jr),
-                            alpha: alpha, beta: betaBlock)
+                        let rows = min(mr, mb - ir)
+                        (rows > mr / 2 ? microKernel : narrowMicroKernel)(
+                            kb, packedA + ir * kb, packedB + jr * kb,
+                            c + (ic + ir) + (jc + jr) * ldc, ldc,
+                            rows, min(nr, nb - jr), alpha, betaBlock)
                     }
                 }
             }
@@ -263,15 +266,18 @@ private func packB<T: GEMMScalar>(
 ) {
     if b.trans {
         // Rows of op(B) are contiguous: stream each row once, scattering it over the panels.
-        let panels = (nb + nr - 1) / nr, full = nb / nr
+        let full = nb / nr
         for p in 0..<kb {
             let src = b.at(p0 + p, j0)
             var d = dst + p * nr
             for q in 0..<full {
-                for j in 0..<nr { d[j] = src[q * nr + j] }
+                let s = UnsafeRawPointer(src + q * nr), t = UnsafeMutableRawPointer(d)
+                t.storeBytes(of: s.loadUnaligned(as: SIMD4<T>.self), as: SIMD4<T>.self)
+                t.storeBytes(of: s.loadUnaligned(fromByteOffset: 4 * MemoryLayout<T>.stride, as: SIMD2<T>.self),
+                             toByteOffset: 4 * MemoryLayout<T>.stride, as: SIMD2<T>.self)
                 d += nr * kb
             }
-            if full < panels {
+            if nb % nr != 0 {
                 for j in 0..<nr { d[j] = full * nr + j < nb ? src[full * nr + j] : 0 }
             }
         }
@@ -309,6 +315,25 @@ private func microKernel<T: GEMMScalar>(
     k: Int, a: UnsafePointer<T>, b: UnsafePointer<T>,
     c: UnsafeMutablePointer<T>, ldc: Int, rows: Int, cols: Int, alpha: T, beta: T
 ) {
+    tile(k: k, a: a, b: b, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: beta, narrow: false)
+}
+
+/// `microKernel` for a last panel with at most one vector of rows (the rest is padding):
+/// half the arithmetic.
+@inline(never)
+private func narrowMicroKernel<T: GEMMScalar>(
+    k: Int, a: UnsafePointer<T>, b: UnsafePointer<T>,
+    c: UnsafeMutablePointer<T>, ldc: Int, rows: Int, cols: Int, alpha: T, beta: T
+) {
+    tile(k: k, a: a, b: b, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: beta, narrow: true)
+}
+
+/// The body of both micro-kernels; `narrow` is a constant in each, so its tests vanish.
+@inline(__always)
+private func tile<T: GEMMScalar>(
+    k: Int, a: UnsafePointer<T>, b: UnsafePointer<T>, c: UnsafeMutablePointer<T>, ldc: Int,
+    rows: Int, cols: Int, alpha: T, beta: T, narrow: Bool
+) {
     typealias V = T.Vector
     let w = V.scalarCount
     let half = w * MemoryLayout<T>.stride
@@ -318,19 +343,19 @@ private func microKernel<T: GEMMScalar>(
     var pb = b
     for _ in 0..<k {
         let a0 = pa.loadUnaligned(as: V.self)
-        let a1 = pa.loadUnaligned(fromByteOffset: half, as: V.self)
+        let a1 = narrow ? V() : pa.loadUnaligned(fromByteOffset: half, as: V.self)
         var bj = V(repeating: pb[0])
-        c00 = c00.addingProduct(a0, bj); c10 = c10.addingProduct(a1, bj)
+        c00 = c00.addingProduct(a0, bj); if !narrow { c10 = c10.addingProduct(a1, bj) }
         bj = V(repeating: pb[1])
-        c01 = c01.addingProduct(a0, bj); c11 = c11.addingProduct(a1, bj)
+        c01 = c01.addingProduct(a0, bj); if !narrow { c11 = c11.addingProduct(a1, bj) }
         bj = V(repeating: pb[2])
-        c02 = c02.addingProduct(a0, bj); c12 = c12.addingProduct(a1, bj)
+        c02 = c02.addingProduct(a0, bj); if !narrow { c12 = c12.addingProduct(a1, bj) }
         bj = V(repeating: pb[3])
-        c03 = c03.addingProduct(a0, bj); c13 = c13.addingProduct(a1, bj)
+        c03 = c03.addingProduct(a0, bj); if !narrow { c13 = c13.addingProduct(a1, bj) }
         bj = V(repeating: pb[4])
-        c04 = c04.addingProduct(a0, bj); c14 = c14.addingProduct(a1, bj)
+        c04 = c04.addingProduct(a0, bj); if !narrow { c14 = c14.addingProduct(a1, bj) }
         bj = V(repeating: pb[5])
-        c05 = c05.addingProduct(a0, bj); c15 = c15.addingProduct(a1, bj)
+        c05 = c05.addingProduct(a0, bj); if !narrow { c15 = c15.addingProduct(a1, bj) }
         pa += 2 * half
         pb += nr
     }
@@ -339,7 +364,7 @@ private func microKernel<T: GEMMScalar>(
     func update(_ p: UnsafeMutablePointer<T>, _ x: V) -> V {
         beta == 0 ? x * alpha : x * alpha + beta * UnsafeRawPointer(p).loadUnaligned(as: V.self)
     }
-    if rows == 2 * w && cols == nr {
+    if !narrow && rows == 2 * w && cols == nr {
         @inline(__always)
         func store(_ j: Int, _ x0: V, _ x1: V) {
             let col = c + j * ldc
@@ -350,11 +375,12 @@ private func microKernel<T: GEMMScalar>(
         store(0, c00, c10); store(1, c01, c11); store(2, c02, c12)
         store(3, c03, c13); store(4, c04, c14); store(5, c05, c15)
     } else {
-        withUnsafeTemporaryAllocation(of: V.self, capacity: 2 * nr) { tile in
-            tile[0] = c00; tile[1] = c10; tile[2] = c01; tile[3] = c11
-            tile[4] = c02; tile[5] = c12; tile[6] = c03; tile[7] = c13
-            tile[8] = c04; tile[9] = c14; tile[10] = c05; tile[11] = c15
-            let t = UnsafeRawPointer(tile.baseAddress!).assumingMemoryBound(to: T.self)
+        // Edge tile: go through a buffer so as to touch only the valid part of C.
+        withUnsafeTemporaryAllocation(of: V.self, capacity: 2 * nr) { acc in
+            acc[0] = c00; acc[1] = c10; acc[2] = c01; acc[3] = c11
+            acc[4] = c02; acc[5] = c12; acc[6] = c03; acc[7] = c13
+            acc[8] = c04; acc[9] = c14; acc[10] = c05; acc[11] = c15
+            let t = UnsafeRawPointer(acc.baseAddress!).assumingMemoryBound(to: T.self)
             for j in 0..<cols {
                 let col = c + j * ldc, src = t + j * 2 * w
                 for i in 0..<rows {

@@ -27,7 +27,7 @@ public enum GEMMBackend: String, Sendable {
 /// `KNET_GEMM=blas|swift|naive` forces a backend.
 public enum CPUBLAS {
     /// The name (or `KNET_BLAS` path) of the loaded BLAS; nil if none.
-    public static var library: String? { loadedBLAS?.path }
+    public static var library: String? { loadedBLAS?.name }
 
     /// The backend `gemm` uses: `KNET_GEMM` if set and usable, else BLAS if one was
     /// loaded, else Swift if the CPU has AVX2+FMA, else naive.
@@ -93,6 +93,7 @@ private func cast<T, U>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<U>
 }
 
 private let selectedBackend: GEMMBackend = {
+    SwiftGEMM.maxThreads = Parallel.threads          // honour KNET_THREADS
     if let name = getenv("KNET_GEMM"), let forced = GEMMBackend(rawValue: String(cString: name)) {
         switch forced {
         case .blas where loadedBLAS != nil: return .blas
@@ -169,7 +170,7 @@ private func bindFortran<T>(
 
 /// A BLAS opened with dlopen: its name and its sgemm/dgemm entry points.
 private struct BLASLibrary: @unchecked Sendable {
-    let path: String
+    let name: String
     let sgemm: BoundGEMM<Float>
     let dgemm: BoundGEMM<Double>
 
@@ -200,7 +201,7 @@ private struct BLASLibrary: @unchecked Sendable {
         } else {
             return nil
         }
-        path = name
+        self.name = name
     }
 }
 

@@ -94,6 +94,9 @@ private func unaryLoop<T: KnetFloat>(_ op: UnaryOp, _ x: UnsafeMutablePointer<T>
         case .neg: map(xs, ys, m) { UnaryOp.neg.scalar($0) }
         case .sqrt: map(xs, ys, m) { UnaryOp.sqrt.scalar($0) }
         case .invx: map(xs, ys, m) { UnaryOp.invx.scalar($0) }
+        case .exp: map(xs, ys, m) { UnaryOp.exp.scalar($0) }
+        case .tanh: map(xs, ys, m) { UnaryOp.tanh.scalar($0) }
+        case .sigm: map(xs, ys, m) { UnaryOp.sigm.scalar($0) }
         default: map(xs, ys, m) { op.scalar($0) }
         }
     }
