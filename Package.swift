@@ -34,6 +34,7 @@ let package = Package(
         .executableTarget(
             name: "knet",
             dependencies: ["Knet"],
+            exclude: ["Resources/README.md"],
             resources: [.copy("Resources/boston_house_prices.csv")]
         ),
         .executableTarget(name: "knet-bench", dependencies: ["Knet"]),

@@ -43,3 +43,30 @@ final class FastMathTests: XCTestCase {
         XCTAssertEqual([Float](tanh(Tensor([Float(-200), 200]))), [-1, 1])
     }
 }
+
+final class ConversionTests: XCTestCase {
+    func testConvertValuesAndGradient() {
+        let x = Tensor([1.5, -2.25, 3], shape: [3])
+        let y = convert(x, to: .float64)
+        XCTAssertEqual(y.dtype, .float64)
+        XCTAssertEqual([Double](y), [1.5, -2.25, 3])
+        XCTAssertTrue(convert(y, to: .float64) === y)
+        XCTAssertEqual(convert(y, to: .float32).dtype, .float32)
+        // d/dx sum(convert(x)²) = 2x, returned in x's dtype
+        let g = grad { (x: Tensor) in sum(abs2(convert(x, to: .float32))) }
+        let dx = g(Tensor([1, 2], dtype: .float64))
+        XCTAssertEqual(dx.dtype, .float64)
+        XCTAssertEqual([Double](dx), [2, 4])
+    }
+
+    func testCompoundAssignmentRebinds() {
+        let original = Tensor([1, 2])
+        var w = original
+        w -= Tensor([0.5, 0.5])
+        w += Tensor([1, 1])
+        w *= 2
+        XCTAssertEqual([Float](w), [3, 5])
+        XCTAssertEqual([Float](original), [1, 2], "compound assignment must not write into the old tensor")
+        assertKnetError("-", "[2]", "[3]") { var v = Tensor([1, 2]); v -= Tensor([1, 2, 3]) }
+    }
+}

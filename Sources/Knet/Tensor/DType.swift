@@ -18,8 +18,7 @@ public enum DType: String, Sendable, CustomStringConvertible {
 
 /// The scalar types a tensor can hold: `Float` and `Double`.
 /// Kernels are generic over it and specialised for both.
-public protocol KnetFloat: BinaryFloatingPoint, Real, SIMDScalar, Sendable
-where Self.RawSignificand: FixedWidthInteger {
+public protocol KnetFloat: BinaryFloatingPoint, Real, SIMDScalar, Codable, Sendable {
     /// The `DType` tag of this scalar type.
     static var dtype: DType { get }
 }

@@ -34,6 +34,8 @@ protocol ComputeBackend {
     func reduce(_ op: ReduceOp, _ x: Tensor, into y: Tensor)
     /// Elementwise copy between same-shaped (possibly strided or broadcast) views.
     func copy(from x: Tensor, to y: Tensor)
+    /// y = x converted to y's dtype; both contiguous of the same shape.
+    func convert(_ x: Tensor, into y: Tensor)
     /// Sets every element of y to `value`.
     func fill(_ y: Tensor, _ value: Double)
     /// C = alpha * op(A) * op(B) + beta * C on column-major matrices.

@@ -41,6 +41,17 @@ struct CPUBackend: ComputeBackend {
                                { copyLoop(layout, x.pointer(Double.self), y.pointer(Double.self)) })
     }
 
+    func convert(_ x: Tensor, into y: Tensor) {
+        func go<S: KnetFloat, D: KnetFloat>(_ src: UnsafeMutablePointer<S>, _ dst: UnsafeMutablePointer<D>) {
+            Parallel.chunks(y.count) { lo, hi in for i in lo..<hi { dst[i] = D(src[i]) } }
+        }
+        switch (x.dtype, y.dtype) {
+        case (.float32, .float64): go(x.pointer(Float.self), y.pointer(Double.self))
+        case (.float64, .float32): go(x.pointer(Double.self), y.pointer(Float.self))
+        default: copy(from: x, to: y)
+        }
+    }
+
     func fill(_ y: Tensor, _ value: Double) {
         let layout = StridedLayout(shape: y.shape, strides: [y.strides])
         func go<T: KnetFloat>(_ p: UnsafeMutablePointer<T>) {
