@@ -26,6 +26,10 @@ public enum SwiftGEMM {
         set { threadLimit.store(max(1, newValue), ordering: .relaxed) }
     }
 
+    /// Runs `body(0) ..< body(count)` in parallel; Knet installs its spinning thread pool
+    /// here. When nil, Dispatch's `concurrentPerform` is used.
+    nonisolated(unsafe) public static var parallelRunner: ((Int, (Int) -> Void) -> Void)?
+
     /// The flops (2·m·n·k) each thread must get for a product to be split across threads:
     /// below about 10 MFLOP, waking a second thread costs more than it saves.
     public static let parallelThreshold = 5_000_000
@@ -163,10 +167,12 @@ private func gemm<T: GEMMScalar>(
     let total = splitN ? n : m
     let slices = flops < 1e8 ? 2 * threads : threads
     let chunk = divideEvenly(total, max: (total + slices - 1) / slices, multipleOf: splitN ? nr : mr)
-    DispatchQueue.concurrentPerform(iterations: (total + chunk - 1) / chunk) { part in
+    let part: (Int) -> Void = { part in
         let start = part * chunk, count = min(chunk, total - start)
         blocked(splitN ? product.columns(start, count) : product.rows(start, count))
     }
+    let parts = (total + chunk - 1) / chunk
+    if let run = SwiftGEMM.parallelRunner { run(parts, part) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: part) }
 }
 
 /// C = beta * C (C is not read when beta is 0).

@@ -51,15 +51,15 @@ print("  forward + backward                         \(fmt(backward))     \(fmt(b
 }
 
 // MARK: GEMM
-func gflops(_ backend: GEMMBackend, m: Int, n: Int, k: Int) -> Double {
+func gflops(_ backend: GEMMBackend, m: Int, n: Int, k: Int, transB: Bool = false) -> Double {
     let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
     var c = [Float](repeating: 0, count: m * n)
     let reps = Swift.max(1, Int(2e9 / Double(2 * m * n * k)))
     let t = median(runs: runs) {
         a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
             for _ in 0..<reps {
-                CPUBLAS.gemm(using: backend, transA: false, transB: false, m: m, n: n, k: k, alpha: Float(1),
-                             a: pa.baseAddress!, lda: m, b: pb.baseAddress!, ldb: k, beta: Float(0),
+                CPUBLAS.gemm(using: backend, transA: false, transB: transB, m: m, n: n, k: k, alpha: Float(1),
+                             a: pa.baseAddress!, lda: m, b: pb.baseAddress!, ldb: transB ? n : k, beta: Float(0),
                              c: pc.baseAddress!, ldc: m)
             }
         } } }
@@ -68,13 +68,15 @@ func gflops(_ backend: GEMMBackend, m: Int, n: Int, k: Int) -> Double {
 }
 if only.contains("gemm") {
 print("\nSGEMM GFLOP/s                    BLAS      Swift   Swift/BLAS")
-for (name, m, n, k) in [("(64×784)·(784×100)", 64, 100, 784), ("1024×1024×1024", 1024, 1024, 1024)] {
-    let swift = gflops(.swift, m: m, n: n, k: k)
+for (name, m, n, k, t) in [("(64×784)·(784×100)", 64, 100, 784, false),
+                           ("(64×100)·(784×100)ᵀ (MLP dW)", 64, 784, 100, true),
+                           ("1024×1024×1024", 1024, 1024, 1024, false)] {
+    let swift = gflops(.swift, m: m, n: n, k: k, transB: t)
     if CPUBLAS.library != nil {
-        let blas = gflops(.blas, m: m, n: n, k: k)
-        print("  \(name.rightPad(28))\(fmt(blas, 1).leftPad(8))  \(fmt(swift, 1).leftPad(8))   \(fmt(swift / blas, 2))")
+        let blas = gflops(.blas, m: m, n: n, k: k, transB: t)
+        print("  \(name.rightPad(32))\(fmt(blas, 1).leftPad(8))  \(fmt(swift, 1).leftPad(8))   \(fmt(swift / blas, 2))")
     } else {
-        print("  \(name.rightPad(28))       —  \(fmt(swift, 1).leftPad(8))   (no system BLAS)")
+        print("  \(name.rightPad(32))       —  \(fmt(swift, 1).leftPad(8))   (no system BLAS)")
     }
 }
 

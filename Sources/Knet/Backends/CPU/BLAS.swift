@@ -94,6 +94,7 @@ private func cast<T, U>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<U>
 
 private let selectedBackend: GEMMBackend = {
     SwiftGEMM.maxThreads = Parallel.threads          // honour KNET_THREADS
+    SwiftGEMM.parallelRunner = { Parallel.forEach($0, $1) }
     if let name = getenv("KNET_GEMM"), let forced = GEMMBackend(rawValue: String(cString: name)) {
         switch forced {
         case .blas where loadedBLAS != nil: return .blas

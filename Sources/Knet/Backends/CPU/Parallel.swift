@@ -1,10 +1,9 @@
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Splitting work over the cores. A hand-off costs ~15–18 µs here
-/// (DESIGN.md), so only work above `minimumParallelElements` is split.
+/// Splitting work over the cores with `ThreadPool` (a hand-off to its spinning workers
+/// costs about a µs); only work above `minimumParallelElements` is split.
 enum Parallel {
     /// Worker count: `KNET_THREADS` if set, else the online cores.
     static let threads: Int = {
@@ -13,7 +12,7 @@ enum Parallel {
     }()
 
     /// Below this many elements of elementwise work, one thread does it all.
-    static let minimumParallelElements = 1 << 18
+    static let minimumParallelElements = 1 << 16
 
     /// Calls `body(start, end)` over `0..<count` in contiguous chunks, on several threads
     /// when `count * costPerElement` is large enough.
@@ -21,18 +20,12 @@ enum Parallel {
     static func chunks(_ count: Int, costPerElement: Int = 1, _ body: (Int, Int) -> Void) {
         let parts = Swift.min(threads, count * costPerElement / minimumParallelElements)
         if parts <= 1 { body(0, count); return }
-        withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
-                body(count * p / parts, count * (p + 1) / parts)
-            }
-        }
+        forEach(parts) { p in body(count * p / parts, count * (p + 1) / parts) }
     }
 
-    /// Runs `body(0) ... body(parts-1)` concurrently.
+    /// Runs `body(0) ... body(parts-1)`, concurrently when the pool is free.
     static func forEach(_ parts: Int, _ body: (Int) -> Void) {
-        if parts <= 1 { if parts == 1 { body(0) }; return }
-        withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: parts) { body($0) }
-        }
+        if parts > 1 && ThreadPool.shared.run(parts, body) { return }
+        for p in 0..<parts { body(p) }
     }
 }
