@@ -183,7 +183,14 @@ private struct BLASLibrary: @unchecked Sendable {
     /// Opens the first usable library among `KNET_BLAS` and `candidates`.
     static func load() -> BLASLibrary? {
         var names = candidates
-        if let custom = getenv("KNET_BLAS") { names.insert(String(cString: custom), at: 0) }
+        if let custom = getenv("KNET_BLAS") {
+            let path = String(cString: custom)
+            if let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) {
+                if let library = BLASLibrary(handle: handle, name: path) { return library }
+                dlclose(handle)
+            }
+            fputs("Knet: KNET_BLAS=\(path) could not be loaded or has no sgemm/dgemm; searching the usual names\n", stderr)
+        }
         for name in names where !name.isEmpty {
             guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
             if let library = BLASLibrary(handle: handle, name: name) { return library }
