@@ -182,6 +182,16 @@ final class IndexingTests: XCTestCase {
             let c = Tensor.randn(shape: f(x).shape, dtype: .float64)
             XCTAssertTrue(gradcheck({ (x: Tensor, c: Tensor) in sum(f(x) .* c) }, x, c, samples: 12), name)
         }
+        // a list in the middle dim of a 3-d tensor, with a strided region around it
+        let x3 = rand64(3, 4, 5)
+        let f3 = { (x: Tensor) in x[1..<3, [3, 0, 3], 2..<5] }
+        let c3 = Tensor.randn(shape: f3(x3).shape, dtype: .float64)
+        XCTAssertEqual(c3.shape, [2, 3, 3])
+        XCTAssertTrue(gradcheck({ (x: Tensor, c: Tensor) in sum(f3(x) .* c) }, x3, c3, samples: 20))
+        let y3 = f3(x3)
+        for (j, k) in [3, 0, 3].enumerated() {
+            assertClose(y3[.all, j, .all], x3[1..<3, k, 2..<5])
+        }
     }
 
     func testGradientsByHand() {

@@ -86,30 +86,38 @@ struct IndexPlan {
         }
     }
 
-    /// The selected region of `x` as a view with `regionShape` (list dim excluded: it
-    /// gets size 1 at position `listPosition`).
-    func region(of x: Tensor, listPosition: Int? = nil) -> Tensor {
-        var shape = regionShape, offset = x.offset + regionOffset
-        if let d = listDim, let p = listPosition { shape[d] = 1; offset += list[p] * x.strides[d] }
-        return x.view(shape: shape, strides: x.strides, offset: offset)
+    /// The selected region of `x` as a view with `regionShape` (for plans without a list).
+    func region(of x: Tensor) -> Tensor {
+        x.view(shape: regionShape, strides: x.strides, offset: x.offset + regionOffset)
     }
 
-    /// Slice `j` along the list dim of a contiguous tensor shaped `regionShape`.
-    func slice(of y: Tensor, _ j: Int) -> Tensor {
+    /// The region of `x` with the list dim at its full size (a view).
+    func fullRegion(of x: Tensor) -> Tensor {
         var shape = regionShape
-        shape[listDim!] = 1
-        return y.view(shape: shape, strides: y.strides, offset: y.offset + j * y.strides[listDim!])
+        if let d = listDim { shape[d] = x.shape[d] }
+        return x.view(shape: shape, strides: x.strides, offset: x.offset + regionOffset)
     }
 
-    /// Copies (or, with `accumulate`, adds) `source` shaped like `regionShape` into
-    /// the region of `target`.
+    /// The selected elements of `x` as a fresh contiguous tensor shaped `regionShape`.
+    func gather(_ x: Tensor) -> Tensor {
+        let y = Tensor(uninitialized: regionShape, dtype: x.dtype, device: x.device)
+        Backend.on(x.device).gather(fullRegion(of: x).contiguousData(), dim: listDim!, indices: list, into: y)
+        return y
+    }
+
+    /// Copies (or, with `accumulate`, adds) contiguous `source` shaped like `regionShape`
+    /// into the selected elements of `target`.
     func write(_ source: Tensor, into target: Tensor, accumulate: Bool) {
         let backend = Backend.on(target.device)
-        func put(_ s: Tensor, _ t: Tensor) {
-            if accumulate { backend.binary(.add, t, s, into: t) } else { backend.copy(from: s, to: t) }
+        guard let d = listDim else {
+            let t = region(of: target)
+            if accumulate { backend.binary(.add, t, source, into: t) } else { backend.copy(from: source, to: t) }
+            return
         }
-        guard listDim != nil else { put(source, region(of: target)); return }
-        for j in list.indices { put(slice(of: source, j), region(of: target, listPosition: j)) }
+        let full = fullRegion(of: target)
+        let dense = full.contiguousData()          // a copy only when the region is strided
+        backend.scatter(source, dim: d, indices: list, into: dense, accumulate: accumulate)
+        if dense !== full { backend.copy(from: dense, to: full) }
     }
 }
 
@@ -124,9 +132,7 @@ func getindex(_ x: Tensor, _ indices: [TensorIndex]) -> Tensor {
             let strides = indices.indices.filter { !indices[$0].isAt }.map { r.strides[$0] }
             return r.view(shape: plan.resultShape, strides: strides, offset: r.offset)
         }
-        let y = Tensor(uninitialized: plan.regionShape, dtype: x.dtype, device: x.device)
-        for j in plan.list.indices { Backend.on(x.device).copy(from: plan.region(of: x, listPosition: j), to: plan.slice(of: y, j)) }
-        return y.view(shape: plan.resultShape, strides: nil, offset: 0)
+        return plan.gather(x).view(shape: plan.resultShape, strides: nil, offset: 0)
     }, gradients: [{ dy, _, _ in ungetindex(dy, sourceShape, indices) }]), [x])
 }
 

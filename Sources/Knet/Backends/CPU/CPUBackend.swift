@@ -36,6 +36,11 @@ protocol ComputeBackend {
     func copy(from x: Tensor, to y: Tensor)
     /// y = x converted to y's dtype; both contiguous of the same shape.
     func convert(_ x: Tensor, into y: Tensor)
+    /// y[.., j, ..] = x[.., indices[j], ..] along `dim`; x and y contiguous.
+    func gather(_ x: Tensor, dim: Int, indices: [Int], into y: Tensor)
+    /// x[.., indices[j], ..] = y[.., j, ..] along `dim` (added when `accumulate`; repeated
+    /// indices then sum, otherwise the last wins); x and y contiguous.
+    func scatter(_ y: Tensor, dim: Int, indices: [Int], into x: Tensor, accumulate: Bool)
     /// Sets every element of y to `value`.
     func fill(_ y: Tensor, _ value: Double)
     /// C = alpha * op(A) * op(B) + beta * C on column-major matrices.

@@ -52,6 +52,39 @@ struct CPUBackend: ComputeBackend {
         }
     }
 
+    func gather(_ x: Tensor, dim: Int, indices: [Int], into y: Tensor) {
+        let inner = x.shape.prefix(dim).reduce(1, *), n = x.size(dim), m = indices.count
+        let outer = y.count / Swift.max(inner * m, 1)
+        func go<T: KnetFloat>(_ src: UnsafeMutablePointer<T>, _ dst: UnsafeMutablePointer<T>) {
+            Parallel.chunks(outer * m, costPerElement: inner) { lo, hi in
+                for r in lo..<hi {
+                    let o = r / m, j = r % m
+                    (dst + (o * m + j) * inner).update(from: src + (o * n + indices[j]) * inner, count: inner)
+                }
+            }
+        }
+        dispatchFloat(y.dtype, { go(x.pointer(Float.self), y.pointer(Float.self)) },
+                               { go(x.pointer(Double.self), y.pointer(Double.self)) })
+    }
+
+    func scatter(_ y: Tensor, dim: Int, indices: [Int], into x: Tensor, accumulate: Bool) {
+        let inner = x.shape.prefix(dim).reduce(1, *), n = x.size(dim), m = indices.count
+        let outer = y.count / Swift.max(inner * m, 1)
+        func go<T: KnetFloat>(_ src: UnsafeMutablePointer<T>, _ dst: UnsafeMutablePointer<T>) {
+            // Parallel over `outer` only: within one outer slice, repeated indices collide.
+            Parallel.chunks(outer, costPerElement: inner * m) { lo, hi in
+                for o in lo..<hi {
+                    for j in 0..<m {
+                        let s = src + (o * m + j) * inner, d = dst + (o * n + indices[j]) * inner
+                        if accumulate { for i in 0..<inner { d[i] += s[i] } } else { d.update(from: s, count: inner) }
+                    }
+                }
+            }
+        }
+        dispatchFloat(y.dtype, { go(y.pointer(Float.self), x.pointer(Float.self)) },
+                               { go(y.pointer(Double.self), x.pointer(Double.self)) })
+    }
+
     func fill(_ y: Tensor, _ value: Double) {
         let layout = StridedLayout(shape: y.shape, strides: [y.strides])
         func go<T: KnetFloat>(_ p: UnsafeMutablePointer<T>) {
