@@ -110,31 +110,39 @@ final class CreationTests: XCTestCase {
     }
 
     func testXavier() {
-        // 2-D: fanout = first dim, fanin = second
-        let w = Tensor.xavier(64, 784)
-        XCTAssertEqual(w.shape, [64, 784])
-        let bound = (6.0 / Double(784 + 64)).squareRoot()
-        var v = [Double](w)
-        XCTAssertTrue(v.allSatisfy { Swift.abs($0) <= bound }, "xavier outside ±\(bound)")
-        XCTAssertGreaterThan(v.max()!, 0.95 * bound)
-        XCTAssertLessThan(v.min()!, -0.95 * bound)
-        XCTAssertEqual(meanAndStd(v).0, 0, accuracy: 0.01 * bound)
-        XCTAssertEqual(meanAndStd(v).1, bound / 3.0.squareRoot(), accuracy: 0.02 * bound)
-        // 4-D conv filter [kW, kH, Cin, Cout]: fanout = Cout, fanin = kW·kH·Cin
-        let f = Tensor.xavier(5, 5, 16, 32, dtype: .float64)
-        XCTAssertEqual(f.dtype, .float64)
-        let b4 = (6.0 / Double(5 * 5 * 16 + 32)).squareRoot()
-        v = [Double](f)
-        XCTAssertTrue(v.allSatisfy { Swift.abs($0) <= b4 }, "4-D xavier outside ±\(b4)")
-        XCTAssertGreaterThan(v.max()!, 0.95 * b4)
-        XCTAssertLessThan(v.min()!, -0.95 * b4)
-        // vectors: fanin = length, fanout = 1; gain scales the bound
-        let b1 = (6.0 / Double(100 + 1)).squareRoot()
-        XCTAssertTrue([Double](Tensor.xavier(100)).allSatisfy { Swift.abs($0) <= b1 })
-        let g = [Double](Tensor.xavier(shape: [30, 20], gain: 2))
-        let b2 = 2 * (6.0 / 50).squareRoot()
-        XCTAssertTrue(g.allSatisfy { Swift.abs($0) <= b2 })
-        XCTAssertGreaterThan(g.map { Swift.abs($0) }.max()!, 0.8 * b2)
+        // Knet.jl's xavier is uniform in ±sqrt(2/(fanin+fanout)); xavierUniform uses 6.
+        for (numerator, make) in [(2.0, { (shape: [Int], gain: Double, dtype: DType) in Tensor.xavier(shape: shape, gain: gain, dtype: dtype) }),
+                                  (6.0, { Tensor.xavierUniform(shape: $0, gain: $1, dtype: $2) })] {
+            // 2-D: fanout = first dim, fanin = second
+            let w = make([64, 784], 1, .float32)
+            XCTAssertEqual(w.shape, [64, 784])
+            let bound = (numerator / Double(784 + 64)).squareRoot()
+            var v = [Double](w)
+            XCTAssertTrue(v.allSatisfy { Swift.abs($0) <= bound }, "xavier outside ±\(bound)")
+            XCTAssertGreaterThan(v.max()!, 0.95 * bound)
+            XCTAssertLessThan(v.min()!, -0.95 * bound)
+            XCTAssertEqual(meanAndStd(v).0, 0, accuracy: 0.01 * bound)
+            XCTAssertEqual(meanAndStd(v).1, bound / 3.0.squareRoot(), accuracy: 0.02 * bound)
+            // 4-D conv filter [kW, kH, Cin, Cout]: fanout = Cout, fanin = kW·kH·Cin
+            let f = make([5, 5, 16, 32], 1, .float64)
+            XCTAssertEqual(f.dtype, .float64)
+            let b4 = (numerator / Double(5 * 5 * 16 + 32)).squareRoot()
+            v = [Double](f)
+            XCTAssertTrue(v.allSatisfy { Swift.abs($0) <= b4 }, "4-D xavier outside ±\(b4)")
+            XCTAssertGreaterThan(v.max()!, 0.95 * b4)
+            XCTAssertLessThan(v.min()!, -0.95 * b4)
+            // vectors: fanin = length, fanout = 1; gain scales the bound
+            let b1 = (numerator / Double(100 + 1)).squareRoot()
+            XCTAssertTrue([Double](make([100], 1, .float32)).allSatisfy { Swift.abs($0) <= b1 })
+            let g = [Double](make([30, 20], 2, .float32))
+            let b2 = 2 * (numerator / 50).squareRoot()
+            XCTAssertTrue(g.allSatisfy { Swift.abs($0) <= b2 })
+            XCTAssertGreaterThan(g.map { Swift.abs($0) }.max()!, 0.8 * b2)
+        }
+        XCTAssertEqual(Tensor.xavier(3, 4).shape, [3, 4])
+        // xavierNormal: std sqrt(2/(fanin+fanout))
+        let n = [Double](Tensor.xavierNormal(shape: [200, 300], dtype: .float64))
+        XCTAssertEqual(meanAndStd(n).1, (2.0 / 500).squareRoot(), accuracy: 0.002)
     }
 
     func testBilinear() {

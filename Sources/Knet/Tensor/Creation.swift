@@ -51,26 +51,53 @@ extension Tensor {
         random(dims, dtype, normal: true) { mean + std * $0 }
     }
 
-    /// Glorot/Xavier uniform initialisation as Knet.jl: uniform in ±gain·sqrt(6/(fanin+fanout)),
-    /// with fanout = first dim and fanin = second for a matrix, fanout = last dim and
-    /// fanin = the rest for conv filters, fanin = length for a vector.
+    /// (fanin, fanout) as Knet.jl counts them: fanout = first dim and fanin = second for
+    /// a matrix, fanout = last dim and fanin = the rest for conv filters, fanin = length
+    /// for a vector.
+    private static func fans(_ shape: [Int]) -> (fanin: Int, fanout: Int) {
+        let n = shape.reduce(1, *)
+        switch shape.count {
+        case 0, 1: return (n, 1)
+        case 2: return (shape[1], shape[0])
+        default: let out = shape[shape.count - 1]; return (n / Swift.max(out, 1), out)
+        }
+    }
+
+    private static func glorotScale(_ shape: [Int], _ numerator: Double, _ gain: Double) -> Double {
+        let (fanin, fanout) = fans(shape)
+        return gain * (numerator / Double(Swift.max(fanin + fanout, 1))).squareRoot()
+    }
+
+    /// Knet.jl's `xavier`: uniform in ±gain·sqrt(2/(fanin+fanout)) (see `fans`: for a
+    /// matrix `[out, in]`; for conv filters fanout is the last dim).
     ///
     ///     let w = Tensor.xavier(64, 784)
     public static func xavier(_ dims: Int..., gain: Double = 1, dtype: DType = .float32) -> Tensor {
         xavier(shape: dims, gain: gain, dtype: dtype)
     }
 
-    /// Xavier initialisation of `shape`.
+    /// Knet.jl's `xavier` of `shape`.
     public static func xavier(shape: [Int], gain: Double = 1, dtype: DType = .float32) -> Tensor {
-        let n = shape.reduce(1, *)
-        let fanout: Int, fanin: Int
-        switch shape.count {
-        case 0, 1: fanout = 1; fanin = n
-        case 2: fanout = shape[0]; fanin = shape[1]
-        default: fanout = shape[shape.count - 1]; fanin = n / Swift.max(fanout, 1)
-        }
-        let s = gain * (6.0 / Double(Swift.max(fanin + fanout, 1))).squareRoot()
+        let s = glorotScale(shape, 2, gain)
         return random(shape, dtype, normal: false) { 2 * s * $0 - s }
+    }
+
+    /// Glorot uniform (Knet.jl's `xavier_uniform`, PyTorch's `xavier_uniform_`):
+    /// uniform in ±gain·sqrt(6/(fanin+fanout)).
+    ///
+    ///     let w = Tensor.xavierUniform(shape: [64, 784])
+    public static func xavierUniform(shape: [Int], gain: Double = 1, dtype: DType = .float32) -> Tensor {
+        let s = glorotScale(shape, 6, gain)
+        return random(shape, dtype, normal: false) { 2 * s * $0 - s }
+    }
+
+    /// Glorot normal (Knet.jl's `xavier_normal`): normal with standard deviation
+    /// gain·sqrt(2/(fanin+fanout)).
+    ///
+    ///     let w = Tensor.xavierNormal(shape: [64, 784])
+    public static func xavierNormal(shape: [Int], gain: Double = 1, dtype: DType = .float32) -> Tensor {
+        let s = glorotScale(shape, 2, gain)
+        return random(shape, dtype, normal: true) { s * $0 }
     }
 
     /// Bilinear-interpolation filters for initialising a deconvolution that upsamples
