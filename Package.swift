@@ -38,7 +38,7 @@ let package = Package(
             resources: [.copy("Resources/boston_house_prices.csv")]
         ),
         .executableTarget(name: "knet-bench", dependencies: ["Knet"]),
-        .testTarget(name: "KnetTests", dependencies: ["Knet", "KnetGEMM"]),
+        .testTarget(name: "KnetTests", dependencies: ["Knet", "KnetGEMM"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,258 @@
+/// Pooling kernels: the narrow interface `pool`/`poolx`/`unpool` call (DESIGN.md
+/// principle 4) and its CPU implementation, direct loops over each window (no im2col),
+/// split over channels × batch. A cuDNN backend can implement the same protocol.
+
+/// A pooling configuration (cuDNN's pooling descriptor), one entry per spatial dim.
+/// Built and validated by `Ops/Pooling.swift`; kernels trust it.
+struct PoolDescriptor {
+    /// How a window is summarised (Knet's `mode` 0, 1, 2).
+    enum Mode: Int {
+        /// The maximum of the window (padding never wins).
+        case max = 0
+        /// The sum of the window divided by its full size (padding counts as zeros).
+        case averageIncludingPadding = 1
+        /// The sum of the window divided by the number of real (unpadded) elements.
+        case averageExcludingPadding = 2
+    }
+    /// Window size per spatial dim.
+    let window: [Int]
+    /// Implicit padding at both ends of each spatial dim.
+    let padding: [Int]
+    /// Step between windows per spatial dim.
+    let stride: [Int]
+    /// How each window is summarised.
+    let mode: Mode
+    /// Max mode: a NaN in a window becomes the result (cuDNN's `maxpoolingNanOpt` 1);
+    /// otherwise NaNs are skipped (a window holding nothing above -Inf gives its first element).
+    let propagateNaN: Bool
+    /// Scale applied to the output (and to the gradient).
+    let alpha: Double
+
+    /// The pooled shape of an input `[X1,...,Xd,C,N]`: `Yi = 1 + (Xi + 2Pi − Wi) ÷ Si`.
+    func outputShape(_ x: [Int]) -> [Int] {
+        x.indices.map { i in i < window.count ? 1 + (x[i] + 2 * padding[i] - window[i]) / stride[i] : x[i] }
+    }
+
+    /// The same configuration with another mode and scale.
+    func with(mode: Mode, alpha: Double) -> PoolDescriptor {
+        PoolDescriptor(window: window, padding: padding, stride: stride, mode: mode,
+                       propagateNaN: propagateNaN, alpha: alpha)
+    }
+}
+
+/// The kernels a backend provides for pooling. Tensors are contiguous, of one dtype
+/// and device, shaped `[X1,...,Xd,C,N]` (inputs) and `[Y1,...,Yd,C,N]` (outputs) as
+/// `d.outputShape` says.
+protocol PoolingBackend {
+    /// `y = alpha · pool(v)`. In max mode each window takes `v` at the position of the
+    /// window's maximum of `selector` (`v` itself for plain max pooling, another
+    /// tensor for the gradient of `poolx`); average modes ignore `selector`.
+    func poolForward(_ v: Tensor, selector: Tensor, into y: Tensor, _ d: PoolDescriptor)
+    /// The adjoint of `poolForward` in `v` (cuDNN's poolingBackward): `dx` gets
+    /// `alpha · dy` routed to each window's argmax of `selector` (max mode; required
+    /// there) or spread evenly over the window (average modes).
+    func poolBackward(_ dy: Tensor, selector: Tensor?, into dx: Tensor, _ d: PoolDescriptor)
+}
+
+extension Backend {
+    /// The pooling kernels for `device`'s memory.
+    static func pooling(on device: Device) -> PoolingBackend {
+        switch device {
+        case .cpu: return cpu
+        case .gpu: knetFail("pool: no CUDA backend in this build: tensors on \(device) are not supported yet")
+        }
+    }
+}
+
+extension CPUBackend: PoolingBackend {
+    func poolForward(_ v: Tensor, selector: Tensor, into y: Tensor, _ d: PoolDescriptor) {
+        let plan = PoolPlan(input: v.shape, d)
+        dispatchFloat(v.dtype,
+            { plan.forward(v.pointer(Float.self), selector.pointer(Float.self), y.pointer(Float.self)) },
+            { plan.forward(v.pointer(Double.self), selector.pointer(Double.self), y.pointer(Double.self)) })
+    }
+
+    func poolBackward(_ dy: Tensor, selector: Tensor?, into dx: Tensor, _ d: PoolDescriptor) {
+        precondition(selector != nil || d.mode != .max, "poolBackward: max mode needs the selector")
+        let plan = PoolPlan(input: dx.shape, d)
+        dispatchFloat(dy.dtype,
+            { plan.backward(dy.pointer(Float.self), selector?.pointer(Float.self), dx.pointer(Float.self)) },
+            { plan.backward(dy.pointer(Double.self), selector?.pointer(Double.self), dx.pointer(Double.self)) })
+    }
+}
+
+/// The part of one input plane a window covers, clipped to the real (unpadded)
+/// elements: `lo..<hi` in each of three spatial dims (2-D pooling has a third dim of
+/// size 1).
+private struct Window {
+    var lo0 = 0, hi0 = 0, lo1 = 0, hi1 = 0, lo2 = 0, hi2 = 0
+    /// The number of real elements covered.
+    var count: Int { (hi0 - lo0) * (hi1 - lo1) * (hi2 - lo2) }
+}
+
+/// A pooling descriptor laid out over three spatial dims and a plane count
+/// (channels × batch), with the clipped window bounds of every output position.
+private struct PoolPlan {
+    let d: PoolDescriptor
+    /// Input element strides of spatial dims 1 and 2; elements per input/output plane.
+    let xStride1: Int, xStride2: Int, xPlane: Int, yPlane: Int, planes: Int
+    /// Output sizes of the three spatial dims; elements of a whole (unclipped) window.
+    let y0: Int, y1: Int, y2: Int, windowSize: Int
+    /// Per spatial dim, `[lo0, hi0, lo1, hi1, ...]` over the output positions.
+    let bounds: [[Int]]
+
+    init(input shape: [Int], _ d: PoolDescriptor) {
+        self.d = d
+        let nd = d.window.count
+        func spatial(_ a: [Int], _ fill: Int) -> [Int] { a + Array(repeating: fill, count: 3 - nd) }
+        let x = spatial(Array(shape[0..<nd]), 1), window = spatial(d.window, 1)
+        let padding = spatial(d.padding, 0), stride = spatial(d.stride, 1)
+        let y: [Int] = (0..<3).map { k in 1 + (x[k] + 2 * padding[k] - window[k]) / stride[k] }
+        bounds = (0..<3).map { k in
+            (0..<y[k]).flatMap { i -> [Int] in
+                let start = i * stride[k] - padding[k]
+                return [Swift.max(start, 0), Swift.min(start + window[k], x[k])]
+            }
+        }
+        xStride1 = x[0]; xStride2 = x[0] * x[1]; xPlane = x[0] * x[1] * x[2]
+        y0 = y[0]; y1 = y[1]; y2 = y[2]; yPlane = y[0] * y[1] * y[2]
+        planes = shape[nd...].reduce(1, *)
+        windowSize = d.window.reduce(1, *)
+    }
+
+    /// Runs `kernel` over every plane and output position, split over threads by
+    /// plane. A generic kernel rather than a closure, so its code is inlined here.
+    @inline(__always)
+    func run<K: WindowKernel>(_ kernel: K) {
+        Parallel.chunks(planes, costPerElement: xPlane + yPlane) { lo, hi in
+            bounds[0].withUnsafeBufferPointer { b0 in
+            bounds[1].withUnsafeBufferPointer { b1 in
+            bounds[2].withUnsafeBufferPointer { b2 in
+                for plane in lo..<hi {
+                    kernel.start(plane: plane)
+                    var w = Window(), o = 0
+                    for k in 0..<y2 {
+                        w.lo2 = b2[2 * k]; w.hi2 = b2[2 * k + 1]
+                        for j in 0..<y1 {
+                            w.lo1 = b1[2 * j]; w.hi1 = b1[2 * j + 1]
+                            for i in 0..<y0 {
+                                w.lo0 = b0[2 * i]; w.hi0 = b0[2 * i + 1]
+                                kernel.visit(plane: plane, o, w)
+                                o += 1
+                            }
+                        }
+                    }
+                }
+            }}}
+        }
+    }
+
+    /// Whether `v` replaces the running maximum `m`: it is larger, or it is the first NaN
+    /// when NaNs propagate. Written without branches (comparisons of random data are
+    /// unpredictable).
+    @inline(__always)
+    func wins<T: KnetFloat>(_ v: T, over m: T) -> Bool {
+        (v > m) || (d.propagateNaN && v != v && m == m)
+    }
+
+    /// The offset (within the plane `p`) of the window's maximum: the first maximum in
+    /// column-major order, or the first NaN when NaNs propagate (the first element when
+    /// nothing exceeds -Inf).
+    @inline(__always)
+    func argmax<T: KnetFloat>(_ p: UnsafePointer<T>, _ w: Window) -> Int {
+        var best = w.lo0 + w.lo1 * xStride1 + w.lo2 * xStride2, m = -T.infinity
+        forEachElement(w) { i in
+            let v = p[i], take = wins(v, over: m)
+            m = take ? v : m
+            best = take ? i : best
+        }
+        return best
+    }
+
+    /// The value at `argmax(p, w)`, found without tracking the position.
+    @inline(__always)
+    func maximum<T: KnetFloat>(_ p: UnsafePointer<T>, _ w: Window) -> T {
+        var m = -T.infinity
+        forEachElement(w) { i in
+            let v = p[i]
+            m = wins(v, over: m) ? v : m
+        }
+        return m == -.infinity ? p[w.lo0 + w.lo1 * xStride1 + w.lo2 * xStride2] : m
+    }
+
+    /// The number a window's sum is divided by in the average modes.
+    @inline(__always)
+    func divisor(_ w: Window) -> Int {
+        d.mode == .averageIncludingPadding ? windowSize : w.count
+    }
+
+    /// Calls `body(offset)` for each real element of a window (offsets within a plane).
+    @inline(__always)
+    func forEachElement(_ w: Window, _ body: (Int) -> Void) {
+        for c in w.lo2..<w.hi2 {
+            for b in w.lo1..<w.hi1 {
+                let row = c * xStride2 + b * xStride1
+                for a in w.lo0..<w.hi0 { body(row + a) }
+            }
+        }
+    }
+
+    func forward<T: KnetFloat>(_ v: UnsafeMutablePointer<T>, _ selector: UnsafeMutablePointer<T>,
+                               _ y: UnsafeMutablePointer<T>) {
+        run(PoolForward(plan: self, v: v, selector: selector, y: y))
+    }
+
+    func backward<T: KnetFloat>(_ dy: UnsafeMutablePointer<T>, _ selector: UnsafeMutablePointer<T>?,
+                                _ dx: UnsafeMutablePointer<T>) {
+        run(PoolBackward(plan: self, dy: dy, selector: selector, dx: dx))
+    }
+}
+
+/// Work done at each output position by `PoolPlan.run`.
+private protocol WindowKernel {
+    /// Called once per plane, before its windows.
+    func start(plane: Int)
+    /// Called for output `o` (within `plane`) and its window.
+    func visit(plane: Int, _ o: Int, _ w: Window)
+}
+
+/// `y = alpha · pool(v)`, max located in `selector` (max mode).
+private struct PoolForward<T: KnetFloat>: WindowKernel {
+    let plan: PoolPlan, v: UnsafeMutablePointer<T>, selector: UnsafeMutablePointer<T>, y: UnsafeMutablePointer<T>
+
+    func start(plane: Int) {}
+
+    @inline(__always)
+    func visit(plane: Int, _ o: Int, _ w: Window) {
+        let p = UnsafePointer(v + plane * plan.xPlane), alpha = T(plan.d.alpha)
+        let out: T
+        switch plan.d.mode {
+        case .max where selector == v: out = plan.maximum(p, w)
+        case .max: out = p[plan.argmax(UnsafePointer(selector + plane * plan.xPlane), w)]
+        case .averageIncludingPadding, .averageExcludingPadding:
+            var s: T = 0
+            plan.forEachElement(w) { s += p[$0] }
+            out = s / T(plan.divisor(w))
+        }
+        y[plane * plan.yPlane + o] = alpha * out
+    }
+}
+
+/// `dx` = the adjoint of `PoolForward` applied to `dy`; each plane zeroed first by the
+/// thread that fills it.
+private struct PoolBackward<T: KnetFloat>: WindowKernel {
+    let plan: PoolPlan, dy: UnsafeMutablePointer<T>, selector: UnsafeMutablePointer<T>?, dx: UnsafeMutablePointer<T>
+
+    func start(plane: Int) { (dx + plane * plan.xPlane).update(repeating: 0, count: plan.xPlane) }
+
+    @inline(__always)
+    func visit(plane: Int, _ o: Int, _ w: Window) {
+        let p = dx + plane * plan.xPlane, g = T(plan.d.alpha) * dy[plane * plan.yPlane + o]
+        if let selector, plan.d.mode == .max {
+            p[plan.argmax(UnsafePointer(selector + plane * plan.xPlane), w)] += g
+        } else {
+            let share = g / T(plan.divisor(w))
+            plan.forEachElement(w) { p[$0] += share }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+/// Pooling (Knet's `pool`, `poolx`, `unpool`) over 2-D and 3-D windows of image
+/// batches `[X1,X2,C,N]` and volume batches `[X1,X2,X3,C,N]`, each channel of each
+/// instance on its own, with cuDNN's semantics.
+
+/// A size per spatial dim for `pool`/`unpool`: one number for every dim or one per dim.
+///
+///     pool(x, window: 3)            // 3×3 windows
+///     pool(x, window: [2, 3])       // 2 wide, 3 high
+public struct PoolSize: ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral, Equatable, Sendable,
+                        CustomStringConvertible {
+    /// One value (shared by every spatial dim) or one per spatial dim.
+    public let values: [Int]
+
+    /// The same size in every spatial dim: `PoolSize(2)`.
+    public init(_ value: Int) { values = [value] }
+    /// One size per spatial dim: `PoolSize([2, 3])`.
+    public init(_ values: [Int]) { self.values = values }
+    /// `window: 2`.
+    public init(integerLiteral value: Int) { values = [value] }
+    /// `window: [2, 3]`.
+    public init(arrayLiteral elements: Int...) { values = elements }
+
+    /// `2` or `[2, 3]`.
+    public var description: String { values.count == 1 ? "\(values[0])" : "\(values)" }
+
+    /// One value per spatial dim of `nd`, or a usage error naming `op`, `name` and `shape`.
+    func resolved(_ nd: Int, _ op: String, _ name: String, _ shape: [Int]) -> [Int] {
+        knetCheck(values.count == 1 || values.count == nd,
+                  "\(op): \(name)=\(self) needs 1 or \(nd) entries for input of shape \(shape)")
+        return values.count == 1 ? Array(repeating: values[0], count: nd) : values
+    }
+}
+
+/// The window, padding and stride of `op` resolved to one entry per spatial dim of a
+/// 4-D or 5-D `shape` (a usage error for any other rank).
+private func spatialOptions(_ op: String, _ shape: [Int], _ window: PoolSize, _ padding: PoolSize,
+                            _ stride: PoolSize?) -> (window: [Int], padding: [Int], stride: [Int]) {
+    knetCheck(shape.count == 4 || shape.count == 5,
+              "\(op): input must be 4-D [X1,X2,C,N] or 5-D [X1,X2,X3,C,N], got shape \(shape)")
+    let nd = shape.count - 2
+    return (window.resolved(nd, op, "window", shape), padding.resolved(nd, op, "padding", shape),
+            (stride ?? window).resolved(nd, op, "stride", shape))
+}
+
+extension PoolDescriptor {
+    /// Validates the options of `op` for an input of `shape` `[X1,...,Xd,C,N]`
+    /// (d = 2 or 3): window and stride ≥ 1, 0 ≤ padding < window (so every window
+    /// overlaps the input), and the window no larger than the padded input.
+    init(_ op: String, input shape: [Int], window: PoolSize, padding: PoolSize, stride: PoolSize?,
+         mode: Int, maxpoolingNanOpt: Int, alpha: Double) {
+        let (w, p, s) = spatialOptions(op, shape, window, padding, stride)
+        let nd = w.count
+        let what = "window=\(w) padding=\(p) stride=\(s) for input of shape \(shape)"
+        knetCheck(w.allSatisfy { $0 >= 1 } && s.allSatisfy { $0 >= 1 },
+                  "\(op): window and stride must be positive, got \(what)")
+        knetCheck(p.allSatisfy { $0 >= 0 }, "\(op): padding must not be negative, got \(what)")
+        knetCheck(zip(p, w).allSatisfy { $0 < $1 }, "\(op): padding must be smaller than the window, got \(what)")
+        knetCheck((0..<nd).allSatisfy { shape[$0] >= 1 && w[$0] <= shape[$0] + 2 * p[$0] },
+                  "\(op): window larger than the padded input, got \(what)")
+        guard let m = Mode(rawValue: mode) else {
+            knetFail("\(op): mode must be 0 (max), 1 (average with padding) or 2 (average without), got \(mode) for input of shape \(shape)")
+        }
+        knetCheck(maxpoolingNanOpt == 0 || maxpoolingNanOpt == 1,
+                  "\(op): maxpoolingNanOpt must be 0 or 1, got \(maxpoolingNanOpt) for input of shape \(shape)")
+        self.init(window: w, padding: p, stride: s, mode: m, propagateNaN: maxpoolingNanOpt == 1, alpha: alpha)
+    }
+}
+
+/// Pools each window of `x` `[X1,X2,(X3),C,N]` to one number: the result is
+/// `[Y1,Y2,(Y3),C,N]` with `Yi = 1 + (Xi + 2·padding − window) ÷ stride` (rounded
+/// down). Differentiable (its gradient is `poolx`), also to higher orders.
+///
+/// - `window` (default 2), `padding` (default 0, at both ends; 0 ≤ padding < window),
+///   `stride` (default `window`): one number or one per spatial dim.
+/// - `mode`: 0 max (padding never wins), 1 average including the padding zeros in the
+///   count, 2 average over the real elements only.
+/// - `maxpoolingNanOpt`: 0 skips NaNs in max pooling (a window holding nothing above
+///   -Inf gives its first element, NaN or -Inf), 1 propagates them.
+/// - `alpha` scales the result.
+///
+/// Max pooling routes the gradient to the first maximum of each window (column-major
+/// order), as PyTorch does.
+///
+///     let x = Tensor((1...16).map(Double.init), shape: [4, 4, 1, 1])
+///     pool(x)                      // [6 14; 8 16], shape [2, 2, 1, 1]
+///     pool(x, window: 3, padding: 1, stride: 1, mode: 2)
+public func pool(_ x: Tensor, window: PoolSize = 2, padding: PoolSize = 0, stride: PoolSize? = nil,
+                 mode: Int = 0, maxpoolingNanOpt: Int = 0, alpha: Double = 1) -> Tensor {
+    let d = PoolDescriptor("pool", input: x.shape, window: window, padding: padding, stride: stride,
+                           mode: mode, maxpoolingNanOpt: maxpoolingNanOpt, alpha: alpha)
+    return pooled(x, selector: nil, d)
+}
+
+/// The gradient of `pool` (cuDNN's poolingBackward): `dx` of `x`'s shape for the
+/// output `y = pool(x; options)` and its gradient `dy`, with the same options as the
+/// `pool` call. `y` is checked for shape only (the CPU recomputes each window's
+/// maximum from `x`). Differentiable in `dy` (it is linear in `dy`; the gradient is a
+/// pooling of `ddx` with the same routing), to any order; its gradient in `x` and `y`
+/// is zero (max routing is piecewise constant, the averages do not depend on them).
+///
+///     let y = pool(x)
+///     let dx = poolx(x, y, Tensor.ones(shape: y.shape))   // 1 at each window's maximum
+public func poolx(_ x: Tensor, _ y: Tensor, _ dy: Tensor, window: PoolSize = 2, padding: PoolSize = 0,
+                  stride: PoolSize? = nil, mode: Int = 0, maxpoolingNanOpt: Int = 0, alpha: Double = 1) -> Tensor {
+    let d = PoolDescriptor("poolx", input: x.shape, window: window, padding: padding, stride: stride,
+                           mode: mode, maxpoolingNanOpt: maxpoolingNanOpt, alpha: alpha)
+    let expected = d.outputShape(x.shape)
+    knetCheck(y.shape == expected && dy.shape == expected,
+              "poolx: y \(y.shape) and dy \(dy.shape) must have the pooled shape \(expected) of x \(x.shape)")
+    checkCompatible("poolx", x, dy)
+    checkCompatible("poolx", y, dy)
+    return unpooled(dy, selector: d.mode == .max ? x : nil, input: x.shape, d)
+}
+
+/// The reverse of pooling (Knet's `unpool`): each element of `x` `[Y1,Y2,(Y3),C,N]`
+/// is copied over its window of the result `[X1,X2,(X3),C,N]`, where
+/// `Xi = (Yi − 1)·stride + window − 2·padding`, so that `pool(unpool(x; o...); o...) == x`
+/// for the same options whenever windows do not overlap (stride ≥ window; overlapping
+/// windows add up). Computed as the gradient of average pooling scaled by the window
+/// size (mode 1 for `pool` modes 0 and 2, mode 2 for `pool` mode 1) and by `1/alpha`.
+/// Differentiable, to any order.
+///
+///     let x = Tensor([1, 2, 3, 4], shape: [2, 2, 1, 1])
+///     unpool(x)                    // [1 1 3 3; 1 1 3 3; 2 2 4 4; 2 2 4 4]
+public func unpool(_ x: Tensor, window: PoolSize = 2, padding: PoolSize = 0, stride: PoolSize? = nil,
+                   mode: Int = 0, maxpoolingNanOpt: Int = 0, alpha: Double = 1) -> Tensor {
+    knetCheck(alpha != 0, "unpool: alpha must not be 0 for input of shape \(x.shape)")
+    let (w, p, s) = spatialOptions("unpool", x.shape, window, padding, stride)
+    let nd = w.count
+    let up = x.shape.indices.map { i in i < nd ? (x.shape[i] - 1) * s[i] + w[i] - 2 * p[i] : x.shape[i] }
+    knetCheck((0..<nd).allSatisfy { up[$0] >= 1 },
+              "unpool: window=\(w) padding=\(p) stride=\(s) leave no output for input of shape \(x.shape) (got \(up))")
+    let d = PoolDescriptor("unpool", input: up, window: window, padding: padding, stride: stride,
+                           mode: mode, maxpoolingNanOpt: maxpoolingNanOpt, alpha: alpha)
+    let spread = d.with(mode: d.mode == .averageIncludingPadding ? .averageExcludingPadding : .averageIncludingPadding,
+                        alpha: Double(w.reduce(1, *)) / alpha)
+    return unpooled(x, selector: nil, input: up, spread)
+}
+
+/// The primitive `alpha · pool(v)`; in max mode the windows' maxima are located in
+/// `selector` (`v` itself when nil). Its gradient in `v` is `unpooled` with the same
+/// routing; `selector` gets none.
+func pooled(_ v: Tensor, selector: Tensor?, _ d: PoolDescriptor) -> Tensor {
+    apply(Primitive("pool", forward: { xs in
+        let v = xs[0].contiguousData()
+        let y = Tensor(uninitialized: d.outputShape(v.shape), dtype: v.dtype, device: v.device)
+        Backend.pooling(on: v.device).poolForward(v, selector: xs.count > 1 ? xs[1].contiguousData() : v, into: y, d)
+        return y
+    }, gradients: [{ dy, _, xs in
+        unpooled(dy, selector: d.mode == .max ? xs.last : nil, input: xs[0].shape, d)
+    }]), selector.map { [v, $0] } ?? [v])
+}
+
+/// The primitive `poolx`: `dy` routed back to an input of shape `input` (to the
+/// argmax of `selector` in max mode). Linear in `dy`, whose gradient is `pooled` with
+/// the same routing; `selector` gets none.
+func unpooled(_ dy: Tensor, selector: Tensor?, input: [Int], _ d: PoolDescriptor) -> Tensor {
+    apply(Primitive("poolx", forward: { xs in
+        let dy = xs[0].contiguousData()
+        let dx = Tensor(uninitialized: input, dtype: dy.dtype, device: dy.device)
+        Backend.pooling(on: dy.device).poolBackward(dy, selector: xs.count > 1 ? xs[1].contiguousData() : nil,
+                                                    into: dx, d)
+        return dx
+    }, gradients: [{ ddx, _, xs in
+        pooled(ddx, selector: xs.count > 1 ? xs[1] : nil, d)
+    }]), selector.map { [dy, $0] } ?? [dy])
+}
