@@ -1,22 +1,25 @@
 // knet-bench: the core benchmark of issue "The core": the tutorial MLP's forward,
 // recorded forward and forward+backward (Knet.jl's table), GEMM GFLOP/s for BLAS and
 // the Swift kernel, and the per-op overhead of a small `.+` with and without recording.
-// Usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead,elementwise]
+// Usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead,elementwise,lenet] [--vs torch] [--peers DIR]
 import Knet
 #if canImport(Glibc)
 import Glibc
 #endif
 
 var runs = 5, batches = 600
-var only: Set<String> = ["mlp", "gemm", "overhead", "elementwise"]
+var only: Set<String> = ["mlp", "gemm", "overhead", "elementwise", "lenet"]
+var peers = "../shared/peers", versus: Set<String> = []
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let a = arguments.next() {
     switch a {
     case "--runs": runs = Int(arguments.next() ?? "") ?? runs
     case "--batches": batches = Int(arguments.next() ?? "") ?? batches
     case "--only": only = Set((arguments.next() ?? "").split(separator: ",").map(String.init))
+    case "--vs": versus = Set((arguments.next() ?? "").split(separator: ",").map(String.init))
+    case "--peers": peers = arguments.next() ?? peers
     default:
-        fputs("usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead,elementwise]\n", stderr)
+        fputs("usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead,elementwise,lenet] [--vs torch] [--peers DIR]\n", stderr)
         exit(2)
     }
 }
@@ -111,6 +114,40 @@ if only.contains("elementwise") {
         as [(String, Int, () -> Void)] {
         let t = median(runs: runs, body)
         print("  \(name.rightPad(34))\(fmt(t * 1e3, 2).leftPad(7))  \(fmt(Double(bytes * count) / t / 1e9, 1).leftPad(7))")
+    }
+}
+
+// MARK: LeNet
+if only.contains("lenet") {
+    // The peers' LeNet: conv5×5 1→20, relu, maxpool 2; conv5×5 20→50, relu, maxpool 2;
+    // dense 800→500 relu; dense 500→10; softmax cross-entropy; SGD lr 0.1; batch 100.
+    // MNIST-shaped random images and labels (the time does not depend on the values).
+    func lenet(_ w: [Tensor], _ x: Tensor) -> Tensor {
+        var a = pool(relu(conv4(w[0], x) .+ w[1]))
+        a = pool(relu(conv4(w[2], a) .+ w[3]))
+        a = relu(w[4] * mat(a) .+ w[5])
+        return w[6] * a .+ w[7]
+    }
+    func lenetLoss(_ w: [Tensor], _ x: Tensor, _ y: [Int]) -> Tensor { nll(lenet(w, x), y) }
+    let lenetGradient = grad(lenetLoss)
+    var lw = [Tensor.xavier(5, 5, 1, 20), Tensor.zeros(1, 1, 20, 1), Tensor.xavier(5, 5, 20, 50), Tensor.zeros(1, 1, 50, 1),
+              Tensor.xavier(500, 800), Tensor.zeros(500, 1), Tensor.xavier(10, 500), Tensor.zeros(10, 1)]
+    let images = (0..<4).map { _ in Tensor.rand(28, 28, 1, 100) }
+    let labels = (0..<4).map { _ in (0..<100).map { _ in Int.random(in: 0..<10) } }
+    let steps = 20
+    let perBatch = median(runs: runs) {
+        for i in 0..<steps {
+            let dw = lenetGradient(lw, images[i % 4], labels[i % 4])
+            for j in lw.indices { lw[j] = lw[j] .- 0.1 .* dw[j] }
+        }
+    } / Double(steps)
+    print("\nLeNet, batch 100, forward+backward+SGD     ms/minibatch")
+    print("  Knet for Swift                             \(fmt(perBatch * 1e3, 2))")
+    if versus.contains("torch"),
+       let torch = runPeer(script: "torch_bench.py", peers: peers,
+                           arguments: ["--only", "lenet", "--max-batches", "50", "--synthetic"], name: "lenet"),
+       let theirs = torch["per_batch"].flatMap(Double.init) {
+        print("  PyTorch (\(peers)/torch_bench.py)          \(fmt(theirs * 1e3, 2))   ours/theirs \(fmt(perBatch / theirs, 2))")
     }
 }
 

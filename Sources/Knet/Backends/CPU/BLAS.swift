@@ -34,14 +34,19 @@ public enum CPUBLAS {
     public static var backend: GEMMBackend { selectedBackend }
 
     /// `C = alpha * op(A) * op(B) + beta * C`, column-major, with `op(A)` m×k and `op(B)`
-    /// k×n, on `backend`. T is Float or Double (other types use the naive loop). With
+    /// k×n, on `backend` (on the Swift kernel instead of a system BLAS when called inside
+    /// a parallel region). T is Float or Double (other types use the naive loop). With
     /// `beta == 0`, C is not read.
     public static func gemm<T: BinaryFloatingPoint>(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
         a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
         beta: T, c: UnsafeMutablePointer<T>, ldc: Int
     ) {
-        gemm(using: selectedBackend, transA: transA, transB: transB, m: m, n: n, k: k,
+        // Inside a parallel region OpenBLAS would start its own threads on top of ours
+        // (measured 2–3× slower for conv's per-image GEMMs): use the Swift kernel there.
+        let backend: GEMMBackend = selectedBackend == .blas && ThreadPool.shared.isBusy && SwiftGEMM.isSupported
+            ? .swift : selectedBackend
+        gemm(using: backend, transA: transA, transB: transB, m: m, n: n, k: k,
              alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 

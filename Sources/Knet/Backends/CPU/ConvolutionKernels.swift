@@ -1,0 +1,256 @@
+// Convolution kernels: the three cuDNN-style calls (forward, backward data, backward
+// filter) behind `ConvolutionBackend`, and their CPU implementation by lowering
+// (im2col / col2im) plus one GEMM per image, group and row tile.
+
+import KnetGEMM
+
+/// The sizes of one convolution, with spatial dims padded to three (a 2-D convolution
+/// has a third spatial dim of size 1, padding 0, stride 1, dilation 1). Built and
+/// checked by `Ops/Convolution.swift`; backends trust it.
+///
+///     // x [28,28,1,100], w [5,5,1,20]: x [28,28,1], kernel [5,5,1], y [24,24,1]
+struct ConvGeometry {
+    /// Spatial dims of the tensors (1, 2 or 3); the arrays below always have three.
+    var spatialDims: Int
+    /// Spatial sizes of x, of the kernel and of y (three each).
+    var xSize: [Int], kernel: [Int], ySize: [Int]
+    /// Zero padding at both ends, window step, and kernel dilation per spatial dim.
+    var padding: [Int], stride: [Int], dilation: [Int]
+    /// Input channels C, output channels O, batch N and channel groups.
+    var channels: Int, outChannels: Int, batch: Int, groups: Int
+    /// True for convolution (Knet mode 0: kernel flipped), false for cross-correlation.
+    var flipped: Bool
+
+    /// Elements of one channel of one image of x, of y, and of one kernel slice.
+    var xSpatial: Int { xSize.reduce(1, *) }
+    var ySpatial: Int { ySize.reduce(1, *) }
+    var kernelSpatial: Int { kernel.reduce(1, *) }
+    /// Input and output channels of one group.
+    var groupChannels: Int { channels / groups }
+    var groupOutChannels: Int { outChannels / groups }
+    /// Rows of one group's filter matrix (= columns of the lowered image).
+    var groupK: Int { kernelSpatial * groupChannels }
+
+    /// Full shapes of x [X..., C, N], w [K..., C/groups, O] and y [Y..., O, N].
+    var xShape: [Int] { Array(xSize.prefix(spatialDims)) + [channels, batch] }
+    var wShape: [Int] { Array(kernel.prefix(spatialDims)) + [groupChannels, outChannels] }
+    var yShape: [Int] { Array(ySize.prefix(spatialDims)) + [outChannels, batch] }
+}
+
+/// The convolution calls a backend implements (the cuDNN trio). Tensors are contiguous,
+/// of the dtype and device already checked; outputs are allocated by the caller and
+/// fully overwritten. `alpha` scales every result.
+protocol ConvolutionBackend {
+    /// y = alpha * conv(w, x): w [kernel..., C/groups, O], x [xSize..., C, N], y [ySize..., O, N].
+    func convolution(_ w: Tensor, _ x: Tensor, into y: Tensor, _ g: ConvGeometry, alpha: Double)
+    /// dx = alpha * (∂ sum(conv(w, x) .* dy) / ∂x), the transposed convolution of dy.
+    func convolutionBackwardData(_ w: Tensor, _ dy: Tensor, into dx: Tensor, _ g: ConvGeometry, alpha: Double)
+    /// dw = alpha * (∂ sum(conv(w, x) .* dy) / ∂w).
+    func convolutionBackwardFilter(_ x: Tensor, _ dy: Tensor, into dw: Tensor, _ g: ConvGeometry, alpha: Double)
+}
+
+extension Backend {
+    /// The convolution backend of `device`.
+    static func convolution(on device: Device) -> ConvolutionBackend {
+        switch device {
+        case .cpu: return cpu
+        case .gpu: knetFail("conv4: no CUDA backend in this build: tensors on \(device) are not supported yet")
+        }
+    }
+}
+
+extension CPUBackend: ConvolutionBackend {
+    func convolution(_ w: Tensor, _ x: Tensor, into y: Tensor, _ g: ConvGeometry, alpha: Double) {
+        dispatchFloat(y.dtype,
+            { convForward(g, w.pointer(Float.self), x.pointer(Float.self), y.pointer(Float.self), Float(alpha)) },
+            { convForward(g, w.pointer(Double.self), x.pointer(Double.self), y.pointer(Double.self), alpha) })
+    }
+
+    func convolutionBackwardData(_ w: Tensor, _ dy: Tensor, into dx: Tensor, _ g: ConvGeometry, alpha: Double) {
+        dispatchFloat(dx.dtype,
+            { convBackwardData(g, w.pointer(Float.self), dy.pointer(Float.self), dx.pointer(Float.self), Float(alpha)) },
+            { convBackwardData(g, w.pointer(Double.self), dy.pointer(Double.self), dx.pointer(Double.self), alpha) })
+    }
+
+    func convolutionBackwardFilter(_ x: Tensor, _ dy: Tensor, into dw: Tensor, _ g: ConvGeometry, alpha: Double) {
+        dispatchFloat(dw.dtype,
+            { convBackwardFilter(g, x.pointer(Float.self), dy.pointer(Float.self), dw.pointer(Float.self), Float(alpha)) },
+            { convBackwardFilter(g, x.pointer(Double.self), dy.pointer(Double.self), dw.pointer(Double.self), alpha) })
+    }
+}
+
+// MARK: - drivers
+
+/// Tuning of the CPU convolution.
+enum CPUConvolution {
+    /// The lowered-image scratch of all threads together stays under this many bytes
+    /// (64 MB); larger images are lowered in row tiles. Tests lower it to exercise tiling.
+    nonisolated(unsafe) static var loweringBudgetBytes = 64 << 20
+}
+
+/// How many parts the batch is split into: one per thread, at most one per image.
+private func partCount(_ g: ConvGeometry) -> Int { min(Parallel.threads, g.batch) }
+
+/// One unit of work: rows `rows` (flat output positions) of image `image`; `first` is
+/// true for the first tile a part visits.
+private typealias Tile = (image: Int, rows: Range<Int>, first: Bool)
+
+/// Splits the batch into at most `Parallel.threads` parts of whole images, cuts each
+/// image into row tiles whose lowered matrix (`rows × groupK`) fits the budget, and
+/// calls `body(part, tile, col)` with that part's scratch `col`. Parts run concurrently
+/// and their GEMMs single-threaded (`CPUBLAS.gemm` picks the Swift kernel inside a
+/// parallel region, as a system BLAS would start threads of its own), while one part
+/// (a batch of one) leaves the GEMM free to use every core. Returns the number of parts.
+@discardableResult
+private func forEachTile<T: KnetFloat>(
+    _ g: ConvGeometry, _: T.Type,
+    _ body: (_ part: Int, _ tile: Tile, _ col: UnsafeMutablePointer<T>) -> Void
+) -> Int {
+    let parts = partCount(g)
+    guard parts > 0 else { return 0 }
+    let budget = max(1, CPUConvolution.loweringBudgetBytes / MemoryLayout<T>.stride / parts)
+    let tileRows = max(1, min(g.ySpatial, budget / max(g.groupK, 1)))
+    let scratch = Tensor(uninitialized: [parts * tileRows * g.groupK], dtype: T.dtype)
+    defer { withExtendedLifetime(scratch) {} }
+    let base = scratch.pointer(T.self)
+    Parallel.forEach(parts) { p in
+        let col = base + p * tileRows * g.groupK
+        var first = true
+        for n in g.batch * p / parts ..< g.batch * (p + 1) / parts {
+            for lo in stride(from: 0, to: g.ySpatial, by: tileRows) {
+                body(p, (n, lo ..< min(lo + tileRows, g.ySpatial), first), col)
+                first = false
+            }
+        }
+    }
+    return parts
+}
+
+/// Pointers to image `n`'s data in x ([xSize..., C, N]) and y ([ySize..., O, N]), and
+/// group `grp`'s filter matrix ([groupK, groupOutChannels], column-major).
+private extension ConvGeometry {
+    func image<T>(_ x: UnsafeMutablePointer<T>, _ n: Int) -> UnsafeMutablePointer<T> { x + n * xSpatial * channels }
+    func output<T>(_ y: UnsafeMutablePointer<T>, _ n: Int, group grp: Int) -> UnsafeMutablePointer<T> {
+        y + (n * outChannels + grp * groupOutChannels) * ySpatial
+    }
+    func filter<T>(_ w: UnsafeMutablePointer<T>, group grp: Int) -> UnsafeMutablePointer<T> {
+        w + grp * groupOutChannels * groupK
+    }
+}
+
+/// y_n[rows, group's O] = alpha * col[rows, K] * w_g[K, O_g], col = im2col(x_n).
+private func convForward<T: KnetFloat>(_ g: ConvGeometry, _ w: UnsafeMutablePointer<T>, _ x: UnsafeMutablePointer<T>,
+                                       _ y: UnsafeMutablePointer<T>, _ alpha: T) {
+    forEachTile(g, T.self) { _, tile, col in
+        let m = tile.rows.count
+        for grp in 0..<g.groups {
+            lower(g, image: g.image(x, tile.image), group: grp, rows: tile.rows, col: col, scatter: false)
+            CPUBLAS.gemm(transA: false, transB: false, m: m, n: g.groupOutChannels, k: g.groupK, alpha: alpha,
+                         a: col, lda: m, b: g.filter(w, group: grp), ldb: g.groupK,
+                         beta: 0, c: g.output(y, tile.image, group: grp) + tile.rows.lowerBound, ldc: g.ySpatial)
+        }
+    }
+}
+
+/// col[rows, K] = alpha * dy_n[rows, O_g] * w_gᵀ, then dx_n += col2im(col).
+private func convBackwardData<T: KnetFloat>(_ g: ConvGeometry, _ w: UnsafeMutablePointer<T>, _ dy: UnsafeMutablePointer<T>,
+                                            _ dx: UnsafeMutablePointer<T>, _ alpha: T) {
+    forEachTile(g, T.self) { _, tile, col in
+        let m = tile.rows.count, image = g.image(dx, tile.image)
+        if tile.rows.lowerBound == 0 { image.update(repeating: 0, count: g.xSpatial * g.channels) }
+        for grp in 0..<g.groups {
+            CPUBLAS.gemm(transA: false, transB: true, m: m, n: g.groupK, k: g.groupOutChannels, alpha: alpha,
+                         a: g.output(dy, tile.image, group: grp) + tile.rows.lowerBound, lda: g.ySpatial,
+                         b: g.filter(w, group: grp), ldb: g.groupK, beta: 0, c: col, ldc: m)
+            lower(g, image: image, group: grp, rows: tile.rows, col: col, scatter: true)
+        }
+    }
+}
+
+/// dw_g[K, O_g] = alpha * Σ_n col_nᵀ * dy_n[rows, O_g]; each part sums its images into
+/// its own copy of dw (part 0 into dw itself), then the copies are added.
+private func convBackwardFilter<T: KnetFloat>(_ g: ConvGeometry, _ x: UnsafeMutablePointer<T>, _ dy: UnsafeMutablePointer<T>,
+                                              _ dw: UnsafeMutablePointer<T>, _ alpha: T) {
+    let count = g.groupK * g.outChannels
+    let partials = Tensor(uninitialized: [max(0, partCount(g) - 1) * count], dtype: T.dtype)
+    defer { withExtendedLifetime(partials) {} }
+    let extra = partials.pointer(T.self)
+    let used = forEachTile(g, T.self) { part, tile, col in
+        let target = part == 0 ? dw : extra + (part - 1) * count
+        let m = tile.rows.count
+        for grp in 0..<g.groups {
+            lower(g, image: g.image(x, tile.image), group: grp, rows: tile.rows, col: col, scatter: false)
+            CPUBLAS.gemm(transA: true, transB: false, m: g.groupK, n: g.groupOutChannels, k: m, alpha: alpha,
+                         a: col, lda: m, b: g.output(dy, tile.image, group: grp) + tile.rows.lowerBound, ldb: g.ySpatial,
+                         beta: tile.first ? 0 : 1, c: g.filter(target, group: grp), ldc: g.groupK)
+        }
+    }
+    if used == 0 { dw.update(repeating: 0, count: count); return }
+    for p in 1..<used {
+        let src = extra + (p - 1) * count
+        for i in 0..<count { dw[i] += src[i] }
+    }
+}
+
+// MARK: - lowering
+
+/// Ceiling of a / b for b > 0.
+@inline(__always) private func ceilDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? (a + b - 1) / b : -((-a) / b) }
+
+/// Moves data between image `x` (channels of group `group`, zero outside its bounds) and
+/// the lowered matrix `col` [rows.count, groupK] (column-major): column k = (k1, k2, k3, c)
+/// holds, for each output position of `rows`, the input element that kernel tap k meets
+/// there (taps mirrored when `g.flipped`). `scatter == false` fills col (im2col);
+/// `scatter == true` adds col back into x (col2im, the adjoint).
+private func lower<T: KnetFloat>(_ g: ConvGeometry, image x: UnsafeMutablePointer<T>, group: Int,
+                                 rows: Range<Int>, col: UnsafeMutablePointer<T>, scatter: Bool) {
+    let (X1, X2, X3) = (g.xSize[0], g.xSize[1], g.xSize[2])
+    let (Y1, Y2) = (g.ySize[0], g.ySize[1])
+    let (K1, K2, K3) = (g.kernel[0], g.kernel[1], g.kernel[2])
+    let (s1, s2, s3) = (g.stride[0], g.stride[1], g.stride[2])
+    let (d1, d2, d3) = (g.dilation[0], g.dilation[1], g.dilation[2])
+    let (p1, p2, p3) = (g.padding[0], g.padding[1], g.padding[2])
+    let m = rows.count, firstChannel = group * g.groupChannels
+    @inline(__always) func tap(_ k: Int, _ size: Int) -> Int { g.flipped ? size - 1 - k : k }
+    var pos = rows.lowerBound
+    while pos < rows.upperBound {
+        // One run of output positions along dim 1: (i1 ..< i1 + len, i2, i3).
+        let i1 = pos % Y1, i2 = (pos / Y1) % Y2, i3 = pos / (Y1 * Y2)
+        let len = min(Y1 - i1, rows.upperBound - pos)
+        var column = col + (pos - rows.lowerBound)
+        for c in 0..<g.groupChannels {
+            let channel = x + (firstChannel + c) * g.xSpatial
+            for k3 in 0..<K3 {
+                let x3 = i3 * s3 - p3 + tap(k3, K3) * d3
+                for k2 in 0..<K2 {
+                    let x2 = i2 * s2 - p2 + tap(k2, K2) * d2
+                    let inside = x3 >= 0 && x3 < X3 && x2 >= 0 && x2 < X2
+                    for k1 in 0..<K1 {
+                        defer { column += m }
+                        guard inside else {
+                            if !scatter { column.update(repeating: 0, count: len) }
+                            continue
+                        }
+                        // x1 = start + t * s1 for t in 0..<len; keep 0 <= x1 < X1.
+                        let start = i1 * s1 - p1 + tap(k1, K1) * d1
+                        let lo = min(len, max(0, ceilDiv(-start, s1)))
+                        let hi = max(lo, min(len, ceilDiv(X1 - start, s1)))
+                        let line = channel + (x3 * X2 + x2) * X1 + start
+                        if scatter {
+                            for t in lo..<hi { line[t * s1] += column[t] }
+                        } else {
+                            column.update(repeating: 0, count: lo)
+                            if s1 == 1 {
+                                (column + lo).update(from: line + lo, count: hi - lo)
+                            } else {
+                                for t in lo..<hi { column[t] = line[t * s1] }
+                            }
+                            (column + hi).update(repeating: 0, count: len - hi)
+                        }
+                    }
+                }
+            }
+        }
+        pos += len
+    }
+}
