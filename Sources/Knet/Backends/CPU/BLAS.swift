@@ -34,19 +34,14 @@ public enum CPUBLAS {
     public static var backend: GEMMBackend { selectedBackend }
 
     /// `C = alpha * op(A) * op(B) + beta * C`, column-major, with `op(A)` m×k and `op(B)`
-    /// k×n, on `backend` (on the Swift kernel instead of a system BLAS when called inside
-    /// a parallel region). T is Float or Double (other types use the naive loop). With
+    /// k×n, on `backend`. T is Float or Double (other types use the naive loop). With
     /// `beta == 0`, C is not read.
     public static func gemm<T: BinaryFloatingPoint>(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
         a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
         beta: T, c: UnsafeMutablePointer<T>, ldc: Int
     ) {
-        // Inside a parallel region OpenBLAS would start its own threads on top of ours
-        // (measured 2–3× slower for conv's per-image GEMMs): use the Swift kernel there.
-        let backend: GEMMBackend = selectedBackend == .blas && ThreadPool.shared.isBusy && SwiftGEMM.isSupported
-            ? .swift : selectedBackend
-        gemm(using: backend, transA: transA, transB: transB, m: m, n: n, k: k,
+        gemm(using: selectedBackend, transA: transA, transB: transB, m: m, n: n, k: k,
              alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 
@@ -60,11 +55,25 @@ public enum CPUBLAS {
         if m <= 0 || n <= 0 { return }
         let isFloat = T.self == Float.self, isDouble = T.self == Double.self
         if backend == .blas, isFloat || isDouble, let blas = loadedBLAS,
-           let dims = BLASDims(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc) {
-            if isFloat {
-                blas.sgemm(transA, transB, dims, Float(alpha), cast(a), cast(b), Float(beta), cast(c))
-            } else {
-                blas.dgemm(transA, transB, dims, Double(alpha), cast(a), cast(b), Double(beta), cast(c))
+           BLASDims(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc) != nil {
+            // The library runs single-threaded (see `BLASLibrary`); large products are
+            // split into column or row slices over our thread pool, so BLAS calls made
+            // inside a parallel region never start threads of their own.
+            let flops = 2 * Double(m) * Double(n) * Double(k)
+            let parts = Swift.min(Parallel.threads, Int(flops / Double(SwiftGEMM.parallelThreshold)))
+            let splitN = n >= m, total = splitN ? n : m
+            let slices = Swift.max(1, Swift.min(parts, total))
+            Parallel.forEach(slices) { p in
+                let lo = total * p / slices, count = total * (p + 1) / slices - lo
+                let pa = splitN ? a : a + (transA ? lo * lda : lo)
+                let pb = splitN ? b + (transB ? lo : lo * ldb) : b
+                let pc = splitN ? c + lo * ldc : c + lo
+                let d = BLASDims(m: splitN ? m : count, n: splitN ? count : n, k: k, lda: lda, ldb: ldb, ldc: ldc)!
+                if isFloat {
+                    blas.sgemm(transA, transB, d, Float(alpha), cast(pa), cast(pb), Float(beta), cast(pc))
+                } else {
+                    blas.dgemm(transA, transB, d, Double(alpha), cast(pa), cast(pb), Double(beta), cast(pc))
+                }
             }
             return
         }
@@ -215,6 +224,16 @@ private struct BLASLibrary: @unchecked Sendable {
             return nil
         }
         self.name = name
+        // Knet splits large products over its own pool; a BLAS running threads of its own
+        // on top of that fights for the cores (measured: LeNet 24 ms instead of 18 ms per
+        // minibatch with OpenBLAS's spinning threads), so the library is made single-threaded.
+        typealias SetThreads = @convention(c) (Int32) -> Void
+        typealias SetThreads64 = @convention(c) (Int64) -> Void
+        if let f = dlsym(handle, "openblas_set_num_threads") ?? dlsym(handle, "MKL_Set_Num_Threads") {
+            unsafeBitCast(f, to: SetThreads.self)(1)
+        } else if let f = dlsym(handle, "bli_thread_set_num_threads") {
+            unsafeBitCast(f, to: SetThreads64.self)(1)
+        }
     }
 }
 
