@@ -1,7 +1,7 @@
 // knet-bench: the core benchmark of issue "The core": the tutorial MLP's forward,
 // recorded forward and forward+backward (Knet.jl's table), GEMM GFLOP/s for BLAS and
 // the Swift kernel, and the per-op overhead of a small `.+` with and without recording.
-// Usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead,elementwise,lenet] [--vs torch] [--peers DIR]
+// Usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead,elementwise,lenet] [--vs torch,jax] [--peers DIR]
 import Knet
 #if canImport(Glibc)
 import Glibc
@@ -19,7 +19,7 @@ while let a = arguments.next() {
     case "--vs": versus = Set((arguments.next() ?? "").split(separator: ",").map(String.init))
     case "--peers": peers = arguments.next() ?? peers
     default:
-        fputs("usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead,elementwise,lenet] [--vs torch] [--peers DIR]\n", stderr)
+        fputs("usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead,elementwise,lenet] [--vs torch,jax] [--peers DIR]\n", stderr)
         exit(2)
     }
 }
@@ -143,11 +143,11 @@ if only.contains("lenet") {
     } / Double(steps)
     print("\nLeNet, batch 100, forward+backward+SGD     ms/minibatch")
     print("  Knet for Swift                             \(fmt(perBatch * 1e3, 2))")
-    if versus.contains("torch"),
-       let torch = runPeer(script: "torch_bench.py", peers: peers,
-                           arguments: ["--only", "lenet", "--max-batches", "50", "--synthetic"], name: "lenet"),
-       let theirs = torch["per_batch"].flatMap(Double.init) {
-        print("  PyTorch (\(peers)/torch_bench.py)          \(fmt(theirs * 1e3, 2))   ours/theirs \(fmt(perBatch / theirs, 2))")
+    for peer in ["torch", "jax"] where versus.contains(peer) {
+        guard let fields = runPeer(script: "\(peer)_bench.py", peers: peers,
+                                   arguments: ["--only", "lenet", "--max-batches", "20", "--synthetic"], name: "lenet"),
+              let theirs = fields["per_batch"].flatMap(Double.init) else { continue }
+        print("  \(peer) (\(peers)/\(peer)_bench.py)".rightPad(43) + "\(fmt(theirs * 1e3, 2))   ours/theirs \(fmt(perBatch / theirs, 2))")
     }
 }
 

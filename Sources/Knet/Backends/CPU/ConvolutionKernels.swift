@@ -228,24 +228,26 @@ private func lower<T: KnetFloat>(_ g: ConvGeometry, image x: UnsafeMutablePointe
                     for k1 in 0..<K1 {
                         defer { column += m }
                         guard inside else {
-                            if !scatter { column.update(repeating: 0, count: len) }
+                            if !scatter { for t in 0..<len { column[t] = 0 } }
                             continue
                         }
                         // x1 = start + t * s1 for t in 0..<len; keep 0 <= x1 < X1.
                         let start = i1 * s1 - p1 + tap(k1, K1) * d1
-                        let lo = min(len, max(0, ceilDiv(-start, s1)))
-                        let hi = max(lo, min(len, ceilDiv(X1 - start, s1)))
+                        let lo = min(len, max(0, s1 == 1 ? -start : ceilDiv(-start, s1)))   // no div
+                        let hi = max(lo, min(len, s1 == 1 ? X1 - start : ceilDiv(X1 - start, s1)))
                         let line = channel + (x3 * X2 + x2) * X1 + start
                         if scatter {
                             for t in lo..<hi { line[t * s1] += column[t] }
                         } else {
-                            column.update(repeating: 0, count: lo)
+                            // Runs are short (a row of the output): plain loops beat
+                            // memmove/memset calls here.
+                            for t in 0..<lo { column[t] = 0 }
                             if s1 == 1 {
-                                (column + lo).update(from: line + lo, count: hi - lo)
+                                for t in lo..<hi { column[t] = line[t] }
                             } else {
                                 for t in lo..<hi { column[t] = line[t * s1] }
                             }
-                            (column + hi).update(repeating: 0, count: len - hi)
+                            for t in hi..<len { column[t] = 0 }
                         }
                     }
                 }
