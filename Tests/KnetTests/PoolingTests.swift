@@ -78,6 +78,11 @@ final class PoolingTests: XCTestCase {
     func testLectureExamples1D() {
         // Knet's 1-D examples are (6,1,1,1) arrays: the second spatial dim has window 1.
         let x = Tensor([1, 2, 3, 4, 5, 6], shape: [6, 1, 1, 1])
+        // Knet's examples use the default (square) window on the [6,1,1,1] array: the
+        // window overhangs the size-1 dim by less than a stride, which Knet allows.
+        assertValues(pool(x), [2, 4, 6], shape: [3, 1, 1, 1])
+        assertValues(pool(x, window: 3), [3, 6], shape: [2, 1, 1, 1])
+        assertValues(pool(x, padding: [1, 0]), [1, 3, 5, 6], shape: [4, 1, 1, 1])
         assertValues(pool(x, window: [2, 1]), [2, 4, 6], shape: [3, 1, 1, 1])
         assertValues(pool(x, window: [3, 1]), [3, 6], shape: [2, 1, 1, 1])
         assertValues(pool(x, window: [2, 1], padding: [1, 0]), [1, 3, 5, 6], shape: [4, 1, 1, 1])
@@ -161,6 +166,23 @@ final class PoolingTests: XCTestCase {
                 XCTAssertTrue(gradcheck({ (dy: Tensor, x: Tensor, y: Tensor) in sum(opt.poolx(x, y, dy) ** 2) },
                                         dy, x, y, samples: 20), "poolx \(shape) \(opt)")
             }
+        }
+    }
+
+    func testOverhangingWindow() {
+        // [5,2] with window 3: dim 1 gives 1 + (2 − 3) ÷ 3 = 1 output whose window
+        // overhangs the input; the missing cells behave as padding.
+        let x = distinct([5, 2, 2, 3])
+        for mode in 0...2 {
+            let y = pool(x, window: 3, mode: mode)
+            XCTAssertEqual(y.shape, [1, 1, 2, 3])
+            let v = [Double](x), out = [Double](y)
+            for plane in 0..<6 {
+                let cells = (0..<2).flatMap { j in (0..<3).map { i in v[plane * 10 + j * 5 + i] } }
+                let expected = mode == 0 ? cells.max()! : cells.reduce(0, +) / Double(mode == 1 ? 9 : 6)
+                XCTAssertEqual(out[plane], expected, accuracy: 1e-12, "mode \(mode) plane \(plane)")
+            }
+            XCTAssertTrue(gradcheck({ (x: Tensor) in sum(pool(x, window: 3, mode: mode) ** 2) }, x, samples: 20), "mode \(mode)")
         }
     }
 
@@ -278,7 +300,7 @@ final class PoolingTests: XCTestCase {
 
     func testBadInput() {
         let x = Tensor.zeros(shape: [4, 5, 2, 3])
-        assertKnetError("pool", "window larger than the padded input", "[4, 5, 2, 3]") { _ = pool(x, window: 6) }
+        assertKnetError("pool", "window larger than the padded input", "[4, 5, 2, 3]") { _ = pool(x, window: 6, stride: 1) }
         assertKnetError("pool", "padding must not be negative", "[4, 5, 2, 3]") { _ = pool(x, padding: -1) }
         assertKnetError("pool", "padding must be smaller than the window", "[4, 5, 2, 3]") { _ = pool(x, padding: 2) }
         assertKnetError("pool", "positive", "[4, 5, 2, 3]") { _ = pool(x, window: 2, stride: 0) }

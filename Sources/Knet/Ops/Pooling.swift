@@ -45,7 +45,7 @@ private func spatialOptions(_ op: String, _ shape: [Int], _ window: PoolSize, _ 
 extension PoolDescriptor {
     /// Validates the options of `op` for an input of `shape` `[X1,...,Xd,C,N]`
     /// (d = 2 or 3): window and stride ≥ 1, 0 ≤ padding < window (so every window
-    /// overlaps the input), and the window no larger than the padded input.
+    /// overlaps the input), and at least one output in every dim.
     init(_ op: String, input shape: [Int], window: PoolSize, padding: PoolSize, stride: PoolSize?,
          mode: Int, maxpoolingNanOpt: Int, alpha: Double) {
         let (w, p, s) = spatialOptions(op, shape, window, padding, stride)
@@ -55,8 +55,11 @@ extension PoolDescriptor {
                   "\(op): window and stride must be positive, got \(what)")
         knetCheck(p.allSatisfy { $0 >= 0 }, "\(op): padding must not be negative, got \(what)")
         knetCheck(zip(p, w).allSatisfy { $0 < $1 }, "\(op): padding must be smaller than the window, got \(what)")
-        knetCheck((0..<nd).allSatisfy { shape[$0] >= 1 && w[$0] <= shape[$0] + 2 * p[$0] },
-                  "\(op): window larger than the padded input, got \(what)")
+        // Knet's size rule truncates toward zero, so a window may overhang the padded
+        // input by less than a stride (Knet's own example pools a [6,1,1,1] array with the
+        // default 2×2 window); cells past the input count as padding.
+        knetCheck((0..<nd).allSatisfy { shape[$0] >= 1 && 1 + (shape[$0] + 2 * p[$0] - w[$0]) / s[$0] >= 1 },
+                  "\(op): window larger than the padded input leaves no output, got \(what)")
         guard let m = Mode(rawValue: mode) else {
             knetFail("\(op): mode must be 0 (max), 1 (average with padding) or 2 (average without), got \(mode) for input of shape \(shape)")
         }
@@ -67,8 +70,9 @@ extension PoolDescriptor {
 }
 
 /// Pools each window of `x` `[X1,X2,(X3),C,N]` to one number: the result is
-/// `[Y1,Y2,(Y3),C,N]` with `Yi = 1 + (Xi + 2·padding − window) ÷ stride` (rounded
-/// down). Differentiable (its gradient is `poolx`), also to higher orders.
+/// `[Y1,Y2,(Y3),C,N]` with `Yi = 1 + (Xi + 2·padding − window) ÷ stride` (the division
+/// truncating toward zero, as Knet and cuDNN: a window may overhang the padded input by
+/// less than a stride, its missing cells counting as padding). Differentiable (its gradient is `poolx`), also to higher orders.
 ///
 /// - `window` (default 2), `padding` (default 0, at both ends; 0 ≤ padding < window),
 ///   `stride` (default `window`): one number or one per spatial dim.
