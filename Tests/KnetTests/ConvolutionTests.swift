@@ -225,7 +225,7 @@ final class ConvolutionTests: XCTestCase {
             _ = conv4(w, Tensor.zeros(8, 8, 2, 2), padding: [1, -1])
         }
         assertKnetError("conv4", "stride", "at least 1") { _ = conv4(w, Tensor.zeros(8, 8, 2, 2), stride: 0) }
-        assertKnetError("conv4", "padding [1, 1, 1]", "2 spatial dims") {
+        assertKnetError("conv4", "padding=[1, 1, 1]", "2 spatial dims") {
             _ = conv4(w, Tensor.zeros(8, 8, 2, 2), padding: [1, 1, 1])
         }
         assertKnetError("conv4", "mode", "2") { _ = conv4(w, Tensor.zeros(8, 8, 2, 2), mode: 2) }

@@ -12,7 +12,7 @@ final class PoolingTests: XCTestCase {
     /// A Float64 tensor of distinct values 0.1 apart in a random order (no ties, so max
     /// pooling is differentiable and finite differences never cross a tie).
     func distinct(_ shape: [Int], seed: UInt64 = 1) -> Tensor {
-        var rng = SplitMix(seed)
+        var rng = SplitMix64(state: seed)
         let n = shape.reduce(1, *)
         let values = Array(0..<n).shuffled(using: &rng).map { (Double($0) - Double(n) / 2) / 10 }
         return Tensor(values, shape: shape, dtype: .float64)
@@ -214,7 +214,7 @@ final class PoolingTests: XCTestCase {
                 let x = Tensor([Double](distinct(shape)) .map { $0 / 1000 }, shape: shape, dtype: dtype)
                 let y = o.pool(x)
                 let g = Tensor([Double](distinct(y.shape, seed: 2)).map { $0 / 1000 }, shape: y.shape, dtype: dtype)
-                let resolve = { (p: PoolSize) in p.resolved(2, "", "", []) }
+                let resolve = { (p: PoolSize) in p.perDim(2, "", "", "") }
                 let yPlane = y.shape[0] * y.shape[1]
                 let ref = naivePool(planesOf([Double](x), size: plane), [16, 15, 1, picked.count],
                                     planesOf([Double](g), size: yPlane), window: resolve(o.window), padding: resolve(o.padding),
@@ -319,15 +319,3 @@ final class PoolingTests: XCTestCase {
     }
 }
 
-/// A small seeded generator (SplitMix64) for reproducible test data.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

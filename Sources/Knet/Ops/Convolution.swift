@@ -3,36 +3,6 @@
 // filter gradient); the gradient of each is written with the others, as in Knet.jl's
 // src/conv.jl, so gradients of gradients work.
 
-/// A per-spatial-dimension size for `conv4`/`deconv4` (padding, stride, dilation): one
-/// number for every spatial dim, or one per dim (first dim first, as the tensor's).
-///
-///     conv4(w, x, padding: 1, stride: [2, 1])
-///     conv4(w, x, padding: ConvSize(p))      // from a variable
-public struct ConvSize: ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral, Equatable, Sendable,
-                        CustomStringConvertible {
-    /// One value (applies to every spatial dim) or one per spatial dim.
-    public let values: [Int]
-
-    /// The same size along every spatial dim: `ConvSize(2)`.
-    public init(_ value: Int) { values = [value] }
-    /// One size per spatial dim: `ConvSize([2, 1])`.
-    public init(_ values: [Int]) { self.values = values }
-    /// `padding: 1`
-    public init(integerLiteral value: Int) { values = [value] }
-    /// `stride: [2, 1]`
-    public init(arrayLiteral elements: Int...) { values = elements }
-
-    /// `2` or `[2, 1]`.
-    public var description: String { values.count == 1 ? "\(values[0])" : "\(values)" }
-
-    /// One value per spatial dim; stops when the count is neither 1 nor `dims`.
-    func expanded(_ op: String, _ name: String, dims: Int, shapes: String) -> [Int] {
-        knetCheck(values.count == 1 || values.count == dims,
-                  "\(op): \(name) \(self) needs 1 or \(dims) values for \(dims) spatial dims (\(shapes))")
-        return values.count == 1 ? Array(repeating: values[0], count: dims) : values
-    }
-}
-
 /// The keyword arguments of a convolution, carried by its primitives.
 struct ConvOptions {
     var padding: ConvSize, stride: ConvSize, dilation: ConvSize
@@ -41,38 +11,39 @@ struct ConvOptions {
     /// Checks the shapes' rank and the options for `op` on filter shape `w` and input
     /// shape `x`, and returns padding, stride and dilation with one value per spatial dim.
     func resolved(_ op: String, w: [Int], x: [Int]) -> (padding: [Int], stride: [Int], dilation: [Int]) {
-        let shapes = "w \(w), x \(x)"
+        func shapes() -> String { "w \(w), x \(x)" }   // only built for an error message
         knetCheck(w.count == x.count && (3...5).contains(x.count),
-                  "\(op): w and x must both have 3 to 5 dims ([W..., C/group, O] and [X..., C, N]), got \(shapes)")
+                  "\(op): w and x must both have 3 to 5 dims ([W..., C/group, O] and [X..., C, N]), got \(shapes())")
         knetCheck(w.allSatisfy { $0 > 0 } && x.dropLast().allSatisfy { $0 > 0 },
-                  "\(op): empty filter, image or channel dim in \(shapes)")
+                  "\(op): empty filter, image or channel dim in \(shapes())")
         knetCheck(mode == 0 || mode == 1,
-                  "\(op): mode must be 0 (convolution) or 1 (cross-correlation), got \(mode) (\(shapes))")
-        knetCheck(group >= 1, "\(op): group must be at least 1, got \(group) (\(shapes))")
+                  "\(op): mode must be 0 (convolution) or 1 (cross-correlation), got \(mode) (\(shapes()))")
+        knetCheck(group >= 1, "\(op): group must be at least 1, got \(group) (\(shapes()))")
         let dims = x.count - 2
-        let p = padding.expanded(op, "padding", dims: dims, shapes: shapes)
-        let s = stride.expanded(op, "stride", dims: dims, shapes: shapes)
-        let d = dilation.expanded(op, "dilation", dims: dims, shapes: shapes)
-        knetCheck(p.allSatisfy { $0 >= 0 }, "\(op): negative padding \(padding) (\(shapes))")
-        knetCheck(s.allSatisfy { $0 >= 1 }, "\(op): stride \(stride) must be at least 1 (\(shapes))")
-        knetCheck(d.allSatisfy { $0 >= 1 }, "\(op): dilation \(dilation) must be at least 1 (\(shapes))")
+        let p = padding.perDim(dims, op, "padding", shapes())
+        let s = stride.perDim(dims, op, "stride", shapes())
+        let d = dilation.perDim(dims, op, "dilation", shapes())
+        knetCheck(p.allSatisfy { $0 >= 0 }, "\(op): negative padding \(padding) (\(shapes()))")
+        knetCheck(s.allSatisfy { $0 >= 1 }, "\(op): stride \(stride) must be at least 1 (\(shapes()))")
+        knetCheck(d.allSatisfy { $0 >= 1 }, "\(op): dilation \(dilation) must be at least 1 (\(shapes()))")
         return (p, s, d)
     }
 
     /// The geometry of convolving input shape `x` with filter shape `w`, checked.
     func geometry(_ op: String, w: [Int], x: [Int]) -> ConvGeometry {
         let (p, s, d) = resolved(op, w: w, x: x)
-        let dims = x.count - 2, shapes = "w \(w), x \(x)"
+        let dims = x.count - 2
+        func shapes() -> String { "w \(w), x \(x)" }
         let (channels, outChannels) = (x[dims], w[dims + 1])
         knetCheck(channels == w[dims] * group,
-                  "\(op): x has \(channels) channels but w expects \(w[dims])×\(group) (w [..., C/group, O] with group \(group); \(shapes))")
+                  "\(op): x has \(channels) channels but w expects \(w[dims])×\(group) (w [..., C/group, O] with group \(group); \(shapes()))")
         knetCheck(outChannels % group == 0,
-                  "\(op): \(outChannels) output channels of w are not divisible by group \(group) (\(shapes))")
+                  "\(op): \(outChannels) output channels of w are not divisible by group \(group) (\(shapes()))")
         var ySize = [Int]()
         for i in 0..<dims {
             let window = (w[i] - 1) * d[i] + 1
             knetCheck(window <= x[i] + 2 * p[i],
-                      "\(op): window \(window) (filter \(w[i]), dilation \(d[i])) is larger than the padded input \(x[i] + 2 * p[i]) along dim \(i) (\(shapes), padding \(padding))")
+                      "\(op): window \(window) (filter \(w[i]), dilation \(d[i])) is larger than the padded input \(x[i] + 2 * p[i]) along dim \(i) (\(shapes()), padding \(padding))")
             ySize.append(1 + (x[i] + 2 * p[i] - window) / s[i])
         }
         @inline(__always) func three(_ v: [Int], _ fill: Int) -> [Int] { v + Array(repeating: fill, count: 3 - dims) }
@@ -86,14 +57,15 @@ struct ConvOptions {
     /// shape `x` [X..., Cx, N]: `Yi = (Xi-1)*stride + (Wi-1)*dilation + 1 - 2*padding`.
     func deconvShape(w: [Int], x: [Int]) -> [Int] {
         let (p, s, d) = resolved("deconv4", w: w, x: x)
-        let dims = x.count - 2, shapes = "w \(w), x \(x)"
+        let dims = x.count - 2
+        func shapes() -> String { "w \(w), x \(x)" }
         knetCheck(x[dims] == w[dims + 1],
-                  "deconv4: x has \(x[dims]) channels but w [..., Cy/group, Cx] has \(w[dims + 1]) (\(shapes))")
+                  "deconv4: x has \(x[dims]) channels but w [..., Cy/group, Cx] has \(w[dims + 1]) (\(shapes()))")
         let y = (0..<dims).map { (i: Int) -> Int in
             let window: Int = (w[i] - 1) * d[i] + 1
             return (x[i] - 1) * s[i] + window - 2 * p[i]
         }
-        knetCheck(y.allSatisfy { $0 >= 1 }, "deconv4: padding \(padding) leaves an empty output \(y) (\(shapes))")
+        knetCheck(y.allSatisfy { $0 >= 1 }, "deconv4: padding \(padding) leaves an empty output \(y) (\(shapes()))")
         return y + [w[dims] * group, x[dims + 1]]
     }
 
@@ -102,7 +74,7 @@ struct ConvOptions {
              _ call: (ConvolutionBackend, Tensor, Tensor, Tensor) -> Void) -> Tensor {
         checkCompatible(op, a, b)
         let out = Tensor(uninitialized: shape, dtype: a.dtype, device: a.device)
-        call(Backend.convolution(on: a.device), a.contiguousData(), b.contiguousData(), out)
+        call(Backend.on(a.device), a.contiguousData(), b.contiguousData(), out)
         return out
     }
 }

@@ -2,35 +2,6 @@
 /// batches `[X1,X2,C,N]` and volume batches `[X1,X2,X3,C,N]`, each channel of each
 /// instance on its own, with cuDNN's semantics.
 
-/// A size per spatial dim for `pool`/`unpool`: one number for every dim or one per dim.
-///
-///     pool(x, window: 3)            // 3×3 windows
-///     pool(x, window: [2, 3])       // 2 wide, 3 high
-public struct PoolSize: ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral, Equatable, Sendable,
-                        CustomStringConvertible {
-    /// One value (shared by every spatial dim) or one per spatial dim.
-    public let values: [Int]
-
-    /// The same size in every spatial dim: `PoolSize(2)`.
-    public init(_ value: Int) { values = [value] }
-    /// One size per spatial dim: `PoolSize([2, 3])`.
-    public init(_ values: [Int]) { self.values = values }
-    /// `window: 2`.
-    public init(integerLiteral value: Int) { values = [value] }
-    /// `window: [2, 3]`.
-    public init(arrayLiteral elements: Int...) { values = elements }
-
-    /// `2` or `[2, 3]`.
-    public var description: String { values.count == 1 ? "\(values[0])" : "\(values)" }
-
-    /// One value per spatial dim of `nd`, or a usage error naming `op`, `name` and `shape`.
-    func resolved(_ nd: Int, _ op: String, _ name: String, _ shape: [Int]) -> [Int] {
-        knetCheck(values.count == 1 || values.count == nd,
-                  "\(op): \(name)=\(self) needs 1 or \(nd) entries for input of shape \(shape)")
-        return values.count == 1 ? Array(repeating: values[0], count: nd) : values
-    }
-}
-
 /// The window, padding and stride of `op` resolved to one entry per spatial dim of a
 /// 4-D or 5-D `shape` (a usage error for any other rank).
 private func spatialOptions(_ op: String, _ shape: [Int], _ window: PoolSize, _ padding: PoolSize,
@@ -38,8 +9,9 @@ private func spatialOptions(_ op: String, _ shape: [Int], _ window: PoolSize, _ 
     knetCheck(shape.count == 4 || shape.count == 5,
               "\(op): input must be 4-D [X1,X2,C,N] or 5-D [X1,X2,X3,C,N], got shape \(shape)")
     let nd = shape.count - 2
-    return (window.resolved(nd, op, "window", shape), padding.resolved(nd, op, "padding", shape),
-            (stride ?? window).resolved(nd, op, "stride", shape))
+    return (window.perDim(nd, op, "window", "input of shape \(shape)"),
+            padding.perDim(nd, op, "padding", "input of shape \(shape)"),
+            (stride ?? window).perDim(nd, op, "stride", "input of shape \(shape)"))
 }
 
 extension PoolDescriptor {
@@ -148,7 +120,7 @@ func pooled(_ v: Tensor, selector: Tensor?, _ d: PoolDescriptor) -> Tensor {
     apply(Primitive("pool", forward: { xs in
         let v = xs[0].contiguousData()
         let y = Tensor(uninitialized: d.outputShape(v.shape), dtype: v.dtype, device: v.device)
-        Backend.pooling(on: v.device).poolForward(v, selector: xs.count > 1 ? xs[1].contiguousData() : v, into: y, d)
+        Backend.on(v.device).poolForward(v, selector: xs.count > 1 ? xs[1].contiguousData() : v, into: y, d)
         return y
     }, gradients: [{ dy, _, xs in
         unpooled(dy, selector: d.mode == .max ? xs.last : nil, input: xs[0].shape, d)
@@ -162,7 +134,7 @@ func unpooled(_ dy: Tensor, selector: Tensor?, input: [Int], _ d: PoolDescriptor
     apply(Primitive("poolx", forward: { xs in
         let dy = xs[0].contiguousData()
         let dx = Tensor(uninitialized: input, dtype: dy.dtype, device: dy.device)
-        Backend.pooling(on: dy.device).poolBackward(dy, selector: xs.count > 1 ? xs[1].contiguousData() : nil,
+        Backend.on(dy.device).poolBackward(dy, selector: xs.count > 1 ? xs[1].contiguousData() : nil,
                                                     into: dx, d)
         return dx
     }, gradients: [{ ddx, _, xs in

@@ -24,8 +24,9 @@ public enum ReduceOp: Sendable {
 
 /// The narrow interface ops use to run kernels (DESIGN.md principle 4). Every method
 /// takes tensors whose dtype and device were already checked; outputs are fresh
-/// contiguous tensors allocated by the caller.
-protocol ComputeBackend {
+/// contiguous tensors allocated by the caller. Convolution and pooling kernels are
+/// declared with their ops' kernels (`ConvolutionBackend`, `PoolingBackend`).
+protocol ComputeBackend: ConvolutionBackend, PoolingBackend {
     /// y = op.(x); x and y contiguous of the same shape.
     func unary(_ op: UnaryOp, _ x: Tensor, into y: Tensor)
     /// y = op.(a, b) where `a`, `b` are viewed with broadcast strides of y's shape.

@@ -49,16 +49,6 @@ protocol ConvolutionBackend {
     func convolutionBackwardFilter(_ x: Tensor, _ dy: Tensor, into dw: Tensor, _ g: ConvGeometry, alpha: Double)
 }
 
-extension Backend {
-    /// The convolution backend of `device`.
-    static func convolution(on device: Device) -> ConvolutionBackend {
-        switch device {
-        case .cpu: return cpu
-        case .gpu: knetFail("conv4: no CUDA backend in this build: tensors on \(device) are not supported yet")
-        }
-    }
-}
-
 extension CPUBackend: ConvolutionBackend {
     func convolution(_ w: Tensor, _ x: Tensor, into y: Tensor, _ g: ConvGeometry, alpha: Double) {
         dispatchFloat(y.dtype,

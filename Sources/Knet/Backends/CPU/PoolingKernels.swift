@@ -54,16 +54,6 @@ protocol PoolingBackend {
     func poolBackward(_ dy: Tensor, selector: Tensor?, into dx: Tensor, _ d: PoolDescriptor)
 }
 
-extension Backend {
-    /// The pooling kernels for `device`'s memory.
-    static func pooling(on device: Device) -> PoolingBackend {
-        switch device {
-        case .cpu: return cpu
-        case .gpu: knetFail("pool: no CUDA backend in this build: tensors on \(device) are not supported yet")
-        }
-    }
-}
-
 extension CPUBackend: PoolingBackend {
     func poolForward(_ v: Tensor, selector: Tensor, into y: Tensor, _ d: PoolDescriptor) {
         let plan = PoolPlan(input: v.shape, d)
