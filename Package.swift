@@ -18,6 +18,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         .target(name: "CKnetCPU"),
@@ -33,7 +34,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "knet",
-            dependencies: ["Knet"],
+            dependencies: ["Knet", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             exclude: ["Resources/README.md"],
             resources: [.copy("Resources/boston_house_prices.csv")]
         ),

@@ -1,0 +1,30 @@
+// knet: the tutorial's models from the command line.
+//
+//     knet                      # linear regression on the bundled Housing data
+//     knet linreg --epochs 20
+//     knet info
+import ArgumentParser
+import Knet
+
+/// The `knet` program.
+@main
+struct KnetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "knet",
+        abstract: "Train the Knet tutorial's models (linear regression, softmax, MLP, LeNet) on the CPU.",
+        subcommands: [LinRegCommand.self, InfoCommand.self],
+        defaultSubcommand: LinRegCommand.self
+    )
+}
+
+/// `knet info`: what this build found at run time.
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Show the backends this build found.")
+
+    func run() {
+        print("Knet for Swift")
+        print("  CPU GEMM: \(CPUBLAS.backend.rawValue)\(CPUBLAS.library.map { " (\($0))" } ?? "")")
+        print("  GPU: none (the CUDA backend is not part of this build yet)")
+        print("  memory: \(memoryStats())")
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Knet
+
+/// `knet linreg` (the default): the tutorial's linear regression on the Housing data
+/// bundled with the program, trained by plain gradient steps as in the tutorial:
+///
+///     predict(w, x) = w[0] * x .+ w[1]
+///     loss(w, x, y) = mean(abs2(y .- predict(w, x)))
+struct LinRegCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "linreg",
+        abstract: "Linear regression on the Housing data (506 houses, 13 features), one full batch per epoch.")
+
+    @Option(help: "Number of epochs (full-batch gradient steps).")
+    var epochs = 10
+    @Option(help: "Learning rate.")
+    var lr = 0.1
+    @Option(help: "Random seed for the initial weights.")
+    var seed = 1
+
+    func validate() throws {
+        guard epochs >= 0 else { throw ValidationError("--epochs must be 0 or more, got \(epochs)") }
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
+    }
+
+    func run() throws {
+        setseed(seed)
+        var (x, y) = try BundledHousing.load()
+        let n = Double(x.shape[1])
+        let mu = mean(x, dims: 1)
+        let sd = sqrt(sum(abs2(x .- mu), dims: 1) ./ (n - 1))
+        x = (x .- mu) ./ sd                                  // normalise each feature
+        var w = [Tensor.randn(1, 13) * 0.1, Tensor.zeros(1, 1)]
+        func loss(_ w: [Tensor], _ x: Tensor, _ y: Tensor) -> Tensor { mean(abs2(y .- (w[0] * x .+ w[1]))) }
+        let lossgradient = grad(loss)
+        print("Linear regression on Housing (\(Int(n)) houses, 13 features), lr \(lr)")
+        print("epoch 0  loss \(String(format: "%.2f", loss(w, x, y).scalar))")
+        for epoch in stride(from: 1, through: epochs, by: 1) {
+            let dw = lossgradient(w, x, y)
+            for i in w.indices { w[i] = w[i] .- lr .* dw[i] }
+            print("epoch \(epoch)  loss \(String(format: "%.2f", loss(w, x, y).scalar))")
+        }
+    }
+}
+
+/// The Housing table bundled with the program (scikit-learn's copy of UCI's file).
+enum BundledHousing {
+    /// A damaged bundled file.
+    struct Malformed: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Features `[13, 506]` and prices `[1, 506]`, unnormalised.
+    static func load() throws -> (x: Tensor, y: Tensor) {
+        guard let url = Bundle.module.url(forResource: "boston_house_prices", withExtension: "csv") else {
+            throw Malformed(description: "the bundled boston_house_prices.csv is missing from this build")
+        }
+        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").dropFirst(2)
+        let rows = try lines.map { line -> [Double] in
+            let values = line.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard values.count == 14 else { throw Malformed(description: "malformed Housing row: \(line)") }
+            return values
+        }
+        return (Tensor(rows.flatMap { $0.prefix(13) }, shape: [13, rows.count]),
+                Tensor(rows.map { $0[13] }, shape: [1, rows.count]))
+    }
+}
