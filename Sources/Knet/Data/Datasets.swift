@@ -1,0 +1,451 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The tutorial's data sets. A file is looked for in `$KNET_DATA/<folder>/<name>`, then
+// `$KNET_DATA/<name>`, then the per-user cache `$XDG_CACHE_HOME/knet/<folder>/<name>`
+// (`~/.cache/knet/...` when XDG_CACHE_HOME is unset). When it is in none of them it is
+// downloaded into the cache with `curl` over HTTPS, checked against its pinned SHA-256,
+// and moved into place atomically, so it is fetched at most once. Files found locally
+// are trusted as they are (their format is still checked while reading).
+
+/// A data file the loaders know: its folder and name under `$KNET_DATA` or the cache,
+/// the HTTPS addresses it can be downloaded from (tried in order) and its SHA-256.
+///
+///     let path = try datasetPath(.housing)   // ".../housing/housing.data"
+public struct DatasetFile: Sendable, Equatable {
+    /// The sub-folder (`mnist`, `housing`...).
+    public let folder: String
+    /// The file name.
+    public let name: String
+    /// Download addresses, tried in order.
+    public let urls: [String]
+    /// The expected SHA-256 of the file, lowercase hex.
+    public let sha256: String
+
+    /// A data file description; a download is kept only when its SHA-256 is `sha256`.
+    ///
+    ///     let f = DatasetFile(folder: "mydata", name: "a.txt", urls: ["https://example.org/a.txt"], sha256: "…")
+    public init(folder: String, name: String, urls: [String], sha256: String) {
+        self.folder = folder; self.name = name; self.urls = urls; self.sha256 = sha256.lowercased()
+    }
+
+    private static func mnist(_ name: String, _ sha256: String) -> DatasetFile {
+        DatasetFile(folder: "mnist", name: name,
+                    urls: ["https://storage.googleapis.com/cvdf-datasets/mnist/\(name)",
+                           "https://ossci-datasets.s3.amazonaws.com/mnist/\(name)"], sha256: sha256)
+    }
+    /// MNIST training images (60000, gzipped IDX).
+    public static let mnistTrainImages = mnist("train-images-idx3-ubyte.gz",
+                                               "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609")
+    /// MNIST training labels.
+    public static let mnistTrainLabels = mnist("train-labels-idx1-ubyte.gz",
+                                               "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c")
+    /// MNIST test images (10000).
+    public static let mnistTestImages = mnist("t10k-images-idx3-ubyte.gz",
+                                              "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6")
+    /// MNIST test labels.
+    public static let mnistTestLabels = mnist("t10k-labels-idx1-ubyte.gz",
+                                              "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6")
+    /// UCI Boston Housing, 506 rows of 14 whitespace-separated numbers.
+    public static let housing = DatasetFile(
+        folder: "housing", name: "housing.data",
+        urls: ["https://archive.ics.uci.edu/ml/machine-learning-databases/housing/housing.data"],
+        sha256: "baadf72995725d76efe787b664e1f083388c79ba21ef9a7990d87f774184735a")
+    /// Project Gutenberg #19, The Song of Hiawatha (2007 ASCII edition, Knet's CharLM benchmark text).
+    public static let hiawatha = DatasetFile(
+        folder: "hiawatha", name: "19.txt",
+        urls: ["https://www.gutenberg.org/files/19/19.txt",
+               "https://raw.githubusercontent.com/ozanarkancan/Knet8-Benchmarks/b36f3a296368b242226f146c7a6b3952e3287af4/data/19.txt"],
+        sha256: "c1f1725c6e9a8d96ac34de046f2c9ee320b49ed27f724dc51f85c643b715748f")
+    /// The 1994 Project Gutenberg etext of Shakespeare's complete works (Knet's `shaks12.txt`, LF line ends).
+    public static let shakespeare = DatasetFile(
+        folder: "shakespeare", name: "t8.shakespeare.txt",
+        urls: ["https://ocw.mit.edu/ans7870/6/6.006/s08/lecturenotes/files/t8.shakespeare.txt"],
+        sha256: "c5601d266987ac885ca96522b1b4e439feb7eca39f0fe1111f7342b63b6468f3")
+    /// Karpathy's 1.1 MB tinyshakespeare (char-rnn `input.txt`).
+    public static let tinyshakespeare = DatasetFile(
+        folder: "tinyshakespeare", name: "input.txt",
+        urls: ["https://raw.githubusercontent.com/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data/tinyshakespeare/input.txt"],
+        sha256: "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed")
+}
+
+/// The local path of `file`: found under `$KNET_DATA` or the cache, or downloaded into
+/// the cache (verified) when missing. Throws `DataError.notFound` saying where to put
+/// the file when it is nowhere and cannot be downloaded.
+///
+///     let path = try datasetPath(.mnistTrainLabels)
+public func datasetPath(_ file: DatasetFile) throws -> String {
+    try DataLocator.fromEnvironment().path(for: file)
+}
+
+/// Where data files are looked for and how a missing one is fetched.
+struct DataLocator {
+    /// `$KNET_DATA`, if set.
+    var dataDirectory: String?
+    /// The per-user download cache (`.../knet`).
+    var cacheDirectory: String
+    /// Downloads a URL to a path (throws on failure); `curl` unless a test replaces it.
+    var fetch: (_ url: String, _ destination: String) throws -> Void = curlFetch
+
+    /// The locations the environment names now.
+    static func fromEnvironment() -> DataLocator {
+        func env(_ name: String) -> String? {
+            guard let v = getenv(name) else { return nil }
+            let s = String(cString: v)
+            return s.isEmpty ? nil : s
+        }
+        let cacheRoot = env("XDG_CACHE_HOME") ?? ((env("HOME") ?? homeFromPasswd() ?? ".") + "/.cache")
+        return DataLocator(dataDirectory: env("KNET_DATA"), cacheDirectory: cacheRoot + "/knet")
+    }
+
+    /// The paths searched for `file`, in order.
+    func candidates(_ file: DatasetFile) -> [String] {
+        var paths: [String] = []
+        if let d = dataDirectory { paths += ["\(d)/\(file.folder)/\(file.name)", "\(d)/\(file.name)"] }
+        paths.append(cachePath(file))
+        return paths
+    }
+
+    func cachePath(_ file: DatasetFile) -> String { "\(cacheDirectory)/\(file.folder)/\(file.name)" }
+
+    /// The first existing candidate, else a verified download into the cache.
+    func path(for file: DatasetFile) throws -> String {
+        let searched = candidates(file)
+        if let found = searched.first(where: isRegularFile) { return found }
+        let destination = cachePath(file)
+        var attempts: [String] = []
+        var mismatch: DataError?
+        do {
+            try makeDirectories("\(cacheDirectory)/\(file.folder)")
+            for url in file.urls {
+                do {
+                    try download(url, file, to: destination)
+                    return destination
+                } catch {
+                    if case .checksumMismatch? = error as? DataError { mismatch = error as? DataError }
+                    attempts.append("\(error)")
+                }
+            }
+        } catch {
+            attempts.append("\(error)")
+        }
+        if let mismatch { throw mismatch }
+        throw DataError.notFound(file: "\(file.folder)/\(file.name)", searched: searched, destination: destination,
+                                 urls: file.urls, attempts: attempts)
+    }
+
+    /// Fetches `url` into a temporary file next to `destination`, checks its SHA-256,
+    /// makes it durable and renames it into place.
+    private func download(_ url: String, _ file: DatasetFile, to destination: String) throws {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)     // a unique name without drawing from the seeded generator
+        let temporary = "\(destination).part-\(getpid())-\(now.tv_sec)\(now.tv_nsec)"
+        defer { unlink(temporary) }
+        try fetch(url, temporary)
+        let actual = SHA256.hash(try readDataFile(temporary)).hex
+        guard actual == file.sha256 else {
+            throw DataError.checksumMismatch(file: file.name, url: url, expected: file.sha256, actual: actual)
+        }
+        try syncPath(temporary, directory: false)
+        guard rename(temporary, destination) == 0 else { throw DataError.io(path: destination, reason: systemError()) }
+        try syncPath("\(cacheDirectory)/\(file.folder)", directory: true)
+    }
+}
+
+private func homeFromPasswd() -> String? {
+    guard let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir else { return nil }
+    return String(cString: dir)
+}
+
+private func systemError(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
+
+private func isRegularFile(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+}
+
+/// `mkdir -p`.
+private func makeDirectories(_ path: String) throws {
+    var prefix = path.hasPrefix("/") ? "" : "."
+    for part in path.split(separator: "/") {
+        prefix += "/" + part
+        if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw DataError.io(path: prefix, reason: systemError()) }
+    }
+}
+
+/// `fsync` of a file or directory.
+private func syncPath(_ path: String, directory: Bool) throws {
+    let fd = open(path, O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0))
+    guard fd >= 0 else { throw DataError.io(path: path, reason: systemError()) }
+    defer { close(fd) }
+    guard fsync(fd) == 0 else { throw DataError.io(path: path, reason: systemError()) }
+}
+
+/// The whole content of a regular file.
+func readDataFile(_ path: String) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw DataError.io(path: path, reason: systemError()) }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw DataError.io(path: path, reason: systemError()) }
+    guard (st.st_mode & S_IFMT) == S_IFREG else { throw DataError.io(path: path, reason: "not a regular file") }
+    let size = Int(st.st_size)
+    return try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+        while initialized < size {
+            let n = read(fd, buffer.baseAddress! + initialized, size - initialized)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw DataError.io(path: path, reason: n < 0 ? systemError() : "file shrank while reading") }
+            initialized += n
+        }
+    }
+}
+
+/// Runs `curl` (HTTPS only, redirects too) to fetch `url` into `destination`;
+/// throws `DataError.downloadFailed` saying why it failed.
+func curlFetch(_ url: String, _ destination: String) throws {
+    let reasons: [Int32: String] = [6: "could not resolve the host; no network?", 7: "could not connect",
+                                    22: "HTTP error", 28: "timed out", 35: "TLS handshake failed",
+                                    60: "TLS certificate not trusted"]
+    let arguments = ["curl", "-fsSL", "--proto", "=https", "--proto-redir", "=https",
+                     "--connect-timeout", "30", "--retry", "1", "-o", destination, url]
+    let status: Int32
+    do { status = try runProcess(arguments) } catch {
+        throw DataError.downloadFailed(url: url, reason: "cannot run curl: \(error)")
+    }
+    guard status == 0 else {
+        throw DataError.downloadFailed(url: url, reason: "curl exited with status \(status)" + (reasons[status].map { " (\($0))" } ?? ""))
+    }
+}
+
+/// Runs a program found on `PATH`, waits for it and returns its exit status (128 + the
+/// signal number when a signal ended it). Throws the system's message when it cannot start.
+func runProcess(_ arguments: [String]) throws -> Int32 {
+    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    defer { for p in argv { free(p) } }
+    var pid = pid_t()
+    let rc = posix_spawnp(&pid, arguments[0], nil, nil, &argv, environ)
+    guard rc == 0 else { throw DataError.io(path: arguments[0], reason: systemError(rc)) }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 {
+        guard errno == EINTR else { throw DataError.io(path: arguments[0], reason: systemError()) }
+    }
+    let signal = status & 0x7f
+    return signal != 0 ? 128 + signal : (status >> 8) & 0xff
+}
+
+/// Reads a known data file, finding or downloading it first.
+private func loadDataset(_ file: DatasetFile, _ locator: DataLocator) throws -> (path: String, bytes: [UInt8]) {
+    let path = try locator.path(for: file)
+    return (path, try readDataFile(path))
+}
+
+// MARK: - MNIST
+
+/// The MNIST handwritten digits: `xtrn` `[28,28,1,60000]` and `xtst` `[28,28,1,10000]`
+/// Float32 pixels in [0, 1] (`x[c, r, 0, i]` is row `r`, column `c` of image `i`, the
+/// raw byte order, as in Knet.jl), and the labels as 0-based classes 0...9 (Knet.jl
+/// used 1...10 with 10 for the digit 0).
+///
+///     let (xtrn, ytrn, xtst, ytst) = try mnist()
+///     let dtrn = minibatch(xtrn, ytrn, 100)
+public func mnist() throws -> (xtrn: Tensor, ytrn: [Int], xtst: Tensor, ytst: [Int]) {
+    try mnist(DataLocator.fromEnvironment())
+}
+
+func mnist(_ locator: DataLocator) throws -> (xtrn: Tensor, ytrn: [Int], xtst: Tensor, ytst: [Int]) {
+    let (xtrn, ytrn) = try mnistPart(.mnistTrainImages, .mnistTrainLabels, locator)
+    let (xtst, ytst) = try mnistPart(.mnistTestImages, .mnistTestLabels, locator)
+    return (xtrn, ytrn, xtst, ytst)
+}
+
+/// One image file and its label file, checked against each other.
+private func mnistPart(_ images: DatasetFile, _ labels: DatasetFile, _ locator: DataLocator) throws -> (Tensor, [Int]) {
+    let (xpath, xbytes) = try loadDataset(images, locator)
+    let x = try parseIDX(xbytes, path: xpath)
+    guard x.dims.count == 3 else {
+        throw DataError.corrupt(path: xpath, reason: "MNIST images need 3 IDX dims [n, rows, cols], got \(x.dims)")
+    }
+    let (ypath, ybytes) = try loadDataset(labels, locator)
+    let y = try parseIDX(ybytes, path: ypath)
+    guard y.dims == [x.dims[0]] else {
+        throw DataError.corrupt(path: ypath, reason: "labels have IDX dims \(y.dims), expected [\(x.dims[0])] to match \(xpath)")
+    }
+    if let bad = y.values.first(where: { $0 > 9 }) {
+        throw DataError.corrupt(path: ypath, reason: "label \(bad) is not a digit class 0...9")
+    }
+    return (x.tensor(scale: 1.0 / 255, shape: [x.dims[2], x.dims[1], 1, x.dims[0]]), y.labels)
+}
+
+// MARK: - Housing
+
+/// The UCI Boston Housing data as the tutorial uses it: `x` `[13, 506]`, each feature
+/// normalized to mean 0 and standard deviation 1 (the n−1 estimate, as Julia's `std`;
+/// a constant feature is only centered), and `y` `[1, 506]`, the median house value in
+/// $1000s, not normalized.
+///
+///     let (x, y) = try housing()
+///     let w = Tensor.randn(1, 13) * 0.1    // predict(w, x) = w * x .+ b
+public func housing(dtype: DType = .float32) throws -> (x: Tensor, y: Tensor) {
+    try housing(DataLocator.fromEnvironment(), dtype: dtype)
+}
+
+func housing(_ locator: DataLocator, dtype: DType = .float32) throws -> (x: Tensor, y: Tensor) {
+    let (path, bytes) = try loadDataset(.housing, locator)
+    let columns = 14
+    var rows: [[Double]] = []
+    for (number, line) in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+        if fields.isEmpty { continue }
+        guard fields.count == columns else {
+            throw DataError.corrupt(path: path, reason: "line \(number + 1) has \(fields.count) fields, expected \(columns)")
+        }
+        rows.append(try fields.enumerated().map { k, f in
+            guard let v = Double(f), v.isFinite else {
+                throw DataError.corrupt(path: path, reason: "line \(number + 1), field \(k + 1): \"\(f)\" is not a number")
+            }
+            return v
+        })
+    }
+    let n = rows.count
+    guard n >= 2 else { throw DataError.corrupt(path: path, reason: "\(n) data rows; at least 2 are needed to normalize") }
+    var x = [Double](repeating: 0, count: (columns - 1) * n)   // column-major [13, n]
+    for f in 0..<(columns - 1) {
+        let mean = rows.reduce(0) { $0 + $1[f] } / Double(n)
+        let std = (rows.reduce(0) { $0 + ($1[f] - mean) * ($1[f] - mean) } / Double(n - 1)).squareRoot()
+        for i in 0..<n { x[i * (columns - 1) + f] = (rows[i][f] - mean) / (std > 0 ? std : 1) }
+    }
+    return (Tensor(x, shape: [columns - 1, n], dtype: dtype),
+            Tensor(rows.map { $0[columns - 1] }, shape: [1, n], dtype: dtype))
+}
+
+// MARK: - Text
+
+/// The characters of a text corpus, most frequent first (ties by code point), as
+/// Knet.jl's `chars`; a symbol's code is its 0-based position. Characters are Unicode
+/// scalars (Julia's `Char`), so "\r\n" is two symbols.
+///
+///     let v = CharVocabulary(["hello"])        // chars "lheo"
+///     v.decode(v.encode("hole"))               // "hole"
+public struct CharVocabulary: Equatable {
+    /// The symbols; `chars[k]` has code `k`.
+    public let chars: [Unicode.Scalar]
+    private let codes: [Unicode.Scalar: Int]
+
+    /// The vocabulary of all characters in `texts`.
+    ///
+    ///     let v = CharVocabulary([trainText, testText])
+    public init(_ texts: [String]) {
+        var counts: [Unicode.Scalar: Int] = [:]
+        for text in texts { for c in text.unicodeScalars { counts[c, default: 0] += 1 } }
+        chars = counts.keys.sorted { (counts[$0]!, $1.value) > (counts[$1]!, $0.value) }
+        codes = Dictionary(uniqueKeysWithValues: chars.enumerated().map { ($1, $0) })
+    }
+
+    /// Number of symbols.
+    public var count: Int { chars.count }
+
+    /// The codes of `text`'s characters; every character must be in the vocabulary.
+    ///
+    ///     let codes = vocab.encode("To be")
+    public func encode(_ text: String) -> [Int] {
+        text.unicodeScalars.map { c in
+            guard let k = codes[c] else { knetFail("CharVocabulary.encode: \"\(c.escaped(asASCII: true))\" is not in the vocabulary") }
+            return k
+        }
+    }
+
+    /// The text of `codes` (each in `0..<count`).
+    ///
+    ///     print(vocab.decode(trn[1020..<1210]))
+    public func decode<S: Sequence>(_ codes: S) -> String where S.Element == Int {
+        var s = String.UnicodeScalarView()
+        for k in codes {
+            knetCheck(k >= 0 && k < chars.count, "CharVocabulary.decode: code \(k) outside 0..<\(chars.count)")
+            s.append(chars[k])
+        }
+        return String(s)
+    }
+}
+
+/// A character-level corpus: training and test texts as codes of one vocabulary.
+public typealias CharData = (trn: [Int], tst: [Int], vocab: CharVocabulary)
+
+/// Shakespeare's complete works split as Knet.jl's `shakespeare()` does: the 1994
+/// Gutenberg etext is cut at its "<<THIS ELECTRONIC VERSION ... MEMBERSHIP.>>" notices
+/// into 218 works (the front matter and the end are dropped), the works are shuffled
+/// (seed 42, with this package's generator, so the split differs from Knet.jl's),
+/// 200 are joined for training and 18 for testing (≈5.0M and 0.46M characters).
+/// The vocabulary has 83 symbols (Knet's 84 counted the "\r" of CRLF line ends).
+///
+///     let (trn, tst, vocab) = try shakespeare()
+///     print(vocab.decode(trn[0..<200]))
+public func shakespeare() throws -> CharData {
+    try shakespeare(DataLocator.fromEnvironment())
+}
+
+func shakespeare(_ locator: DataLocator) throws -> CharData {
+    let (path, bytes) = try loadDataset(.shakespeare, locator)
+    let text = decodeText(bytes)
+    var pieces: [Substring] = []
+    var rest = text[...]
+    while let open = rest.firstRange(of: "<<THIS") {
+        pieces.append(rest[..<open.lowerBound])
+        guard let close = rest[open.upperBound...].firstRange(of: "SHIP.>>") else {
+            throw DataError.corrupt(path: path, reason: "a \"<<THIS\" notice has no closing \"SHIP.>>\"")
+        }
+        rest = rest[close.upperBound...]
+    }
+    pieces.append(rest)
+    guard pieces.count >= 5 else {
+        throw DataError.corrupt(path: path, reason: "found \(pieces.count) pieces between <<THIS ... SHIP.>> notices; expected the 1994 etext's 221")
+    }
+    var works = Array(pieces[2..<(pieces.count - 1)])
+    var g = ShuffleGenerator(seed: 42)
+    works = g.permutation(works.count).map { works[$0] }
+    let ntrn = Swift.min(200, works.count - 1)
+    return charData(trn: works[..<ntrn].joined(), tst: works[ntrn...].joined())
+}
+
+/// The Song of Hiawatha (Knet's CharLM benchmark text), the whole file by default
+/// (the benchmark trained on all of it); `testFraction` moves that share of the end
+/// of the text into `tst`.
+///
+///     let (trn, _, vocab) = try hiawatha()
+public func hiawatha(testFraction: Double = 0) throws -> CharData {
+    try gutenberg(.hiawatha, testFraction: testFraction)
+}
+
+/// Karpathy's tinyshakespeare (1.1M characters, 65 symbols), the last 10% as `tst`.
+///
+///     let (trn, tst, vocab) = try tinyshakespeare()
+public func tinyshakespeare(testFraction: Double = 0.1) throws -> CharData {
+    try gutenberg(.tinyshakespeare, testFraction: testFraction)
+}
+
+/// Any text file as a character corpus: the first `1 - testFraction` of its characters
+/// for training, the rest for testing, one vocabulary over both. A UTF-8 byte-order
+/// mark is dropped; invalid UTF-8 becomes U+FFFD.
+///
+///     let (trn, tst, vocab) = try gutenberg(.hiawatha, testFraction: 0.1)
+public func gutenberg(_ file: DatasetFile, testFraction: Double = 0.1) throws -> CharData {
+    try gutenberg(file, testFraction: testFraction, DataLocator.fromEnvironment())
+}
+
+func gutenberg(_ file: DatasetFile, testFraction: Double, _ locator: DataLocator) throws -> CharData {
+    knetCheck(testFraction >= 0 && testFraction <= 1, "gutenberg: testFraction \(testFraction) is not in [0, 1]")
+    let scalars = decodeText(try loadDataset(file, locator).bytes).unicodeScalars
+    let cut = scalars.index(scalars.startIndex, offsetBy: Int((Double(scalars.count) * (1 - testFraction)).rounded()))
+    return charData(trn: String(scalars[..<cut]), tst: String(scalars[cut...]))
+}
+
+/// UTF-8 text without a leading byte-order mark.
+private func decodeText(_ bytes: [UInt8]) -> String {
+    let bom: [UInt8] = [0xef, 0xbb, 0xbf]
+    return String(decoding: bytes.starts(with: bom) ? bytes[3...] : bytes[...], as: UTF8.self)
+}
+
+private func charData(trn: String, tst: String) -> CharData {
+    let vocab = CharVocabulary([trn, tst])
+    return (vocab.encode(trn), vocab.encode(tst), vocab)
+}

@@ -1,0 +1,175 @@
+/// Minibatches of a data set, made lazily: each batch slices instances (the last
+/// dimension) out of the full arrays when the iteration reaches it, so no copy of the
+/// whole data set is ever made. In order, a batch of `x` is a view sharing memory;
+/// shuffled, it is a gather of just that batch. Every new iteration (`for ... in`) is
+/// a new epoch and, with `shuffle`, draws a new order. Knet.jl's `minibatch`.
+///
+///     let dtrn = minibatch(xtrn, ytrn, 100, shuffle: true, seed: 1)
+///     for (x, y) in dtrn { update(&w, lossgradient(w, x, y), &opt) }
+///     dtrn.count   // 600 batches of 100 for 60000 instances
+public struct Minibatch<Batch>: Sequence {
+    /// Number of batches in an epoch: `instances / batchsize`, rounded up with
+    /// `partial`, down without (the incomplete last batch is then dropped).
+    public let count: Int
+    /// Instances per batch (the last batch may have fewer with `partial`).
+    public let batchsize: Int
+    /// Number of instances (the size of the last dimension).
+    public let instances: Int
+    let order: EpochOrder?
+    let makeBatch: (BatchSlice) -> Batch
+
+    init(instances: Int, batchsize: Int, shuffle: Bool, partial: Bool, seed: Int?,
+         makeBatch: @escaping (BatchSlice) -> Batch) {
+        knetCheck(batchsize > 0, "minibatch: batchsize must be positive, got \(batchsize)")
+        self.instances = instances
+        self.batchsize = batchsize
+        self.count = partial ? (instances + batchsize - 1) / batchsize : instances / batchsize
+        self.order = shuffle ? EpochOrder(seed: seed) : nil
+        self.makeBatch = makeBatch
+    }
+
+    /// Starts an epoch (drawing a new order when shuffling).
+    public func makeIterator() -> Iterator {
+        Iterator(batches: self, permutation: order?.permutation(instances))
+    }
+
+    /// The number of batches; lets `Array(dtrn)` allocate once.
+    public var underestimatedCount: Int { count }
+
+    /// One pass over the batches.
+    public struct Iterator: IteratorProtocol {
+        let batches: Minibatch
+        let permutation: [Int]?
+        var index = 0
+
+        /// The next batch, or nil at the end of the epoch.
+        public mutating func next() -> Batch? {
+            guard index < batches.count else { return nil }
+            let lo = index * batches.batchsize, hi = Swift.min(lo + batches.batchsize, batches.instances)
+            index += 1
+            if let p = permutation { return batches.makeBatch(.list(Array(p[lo..<hi]))) }
+            return batches.makeBatch(.range(lo..<hi))
+        }
+    }
+}
+
+/// Minibatches of inputs `x` (instances along the last dimension) with integer class
+/// labels `y` (one per instance, 0-based), as the MNIST tutorial uses them.
+/// `shuffle` reorders instances every epoch; `seed` makes that order reproducible
+/// (without it the order follows `setseed`); `partial` keeps a last smaller batch;
+/// `xtype` converts the `x` batches (Knet's `xtype=Array{Float64}`); `device` is where
+/// batches go (Knet's `xtype=KnetArray`) — only `.cpu` exists until the GPU backend.
+///
+///     let (xtrn, ytrn, xtst, ytst) = try mnist()
+///     let dtrn = minibatch(xtrn, ytrn, 100)           // 600 × ([28,28,1,100], [Int])
+public func minibatch(_ x: Tensor, _ y: [Int], _ batchsize: Int, shuffle: Bool = false, partial: Bool = false,
+                      seed: Int? = nil, xtype: DType? = nil, device: Device? = nil) -> Minibatch<(Tensor, [Int])> {
+    let n = instanceCount(x)
+    knetCheck(y.count == n, "minibatch: \(y.count) labels for x of shape \(x.shape) (\(n) instances)")
+    return Minibatch(instances: n, batchsize: batchsize, shuffle: shuffle, partial: partial, seed: seed) { i in
+        (batchOf(x, i, xtype, device), i.select(y))
+    }
+}
+
+/// Minibatches of `x` and tensor targets `y`, both with instances along the last
+/// dimension (as the housing regression uses them). Options as for labels; `xtype`
+/// converts only `x`, `device` moves both.
+///
+///     let (x, y) = try housing()
+///     for (xb, yb) in minibatch(x, y, 32, shuffle: true) { ... }   // [13,32], [1,32]
+public func minibatch(_ x: Tensor, _ y: Tensor, _ batchsize: Int, shuffle: Bool = false, partial: Bool = false,
+                      seed: Int? = nil, xtype: DType? = nil, device: Device? = nil) -> Minibatch<(Tensor, Tensor)> {
+    let n = instanceCount(x)
+    knetCheck(instanceCount(y) == n, "minibatch: x of shape \(x.shape) and y of shape \(y.shape) differ in the last dimension")
+    return Minibatch(instances: n, batchsize: batchsize, shuffle: shuffle, partial: partial, seed: seed) { i in
+        (batchOf(x, i, xtype, device), batchOf(y, i, nil, device))
+    }
+}
+
+/// Minibatches of `x` alone (instances along the last dimension).
+///
+///     for xb in minibatch(x, 64) { print(xb.shape) }
+public func minibatch(_ x: Tensor, _ batchsize: Int, shuffle: Bool = false, partial: Bool = false,
+                      seed: Int? = nil, xtype: DType? = nil, device: Device? = nil) -> Minibatch<Tensor> {
+    Minibatch(instances: instanceCount(x), batchsize: batchsize, shuffle: shuffle, partial: partial, seed: seed) { i in
+        batchOf(x, i, xtype, device)
+    }
+}
+
+private func instanceCount(_ x: Tensor) -> Int {
+    knetCheck(x.ndims >= 1, "minibatch: x must have at least one dimension (instances last), got shape \(x.shape)")
+    return x.shape[x.ndims - 1]
+}
+
+/// The instances of one batch: consecutive (in order) or a list (shuffled).
+enum BatchSlice {
+    case range(Range<Int>)
+    case list([Int])
+
+    /// These instances' entries of `y`.
+    func select(_ y: [Int]) -> [Int] {
+        switch self {
+        case .range(let r): return Array(y[r])
+        case .list(let l): return l.map { y[$0] }
+        }
+    }
+
+    /// The index of the last dimension that selects these instances.
+    var index: TensorIndex {
+        switch self {
+        case .range(let r): return .range(r)
+        case .list(let l): return .list(l)
+        }
+    }
+}
+
+/// The instances `i` (a range: a view; a list: a gathered copy) of `x`, converted and
+/// placed as asked. Never recorded on a tape.
+private func batchOf(_ x: Tensor, _ i: BatchSlice, _ dtype: DType?, _ device: Device?) -> Tensor {
+    var b = x.untracked[[TensorIndex](repeating: .colon, count: x.ndims - 1) + [i.index]]
+    if let dtype { b = convert(b, to: dtype) }
+    if let device {
+        knetCheck(device == b.device, "minibatch: cannot move batches to \(device): only the cpu device exists so far")
+    }
+    return b
+}
+
+/// The shuffling order of successive epochs: each call gives a new permutation. Seeded,
+/// the sequence of permutations is fixed; otherwise each epoch's seed is drawn from the
+/// package generator (so `setseed` makes it reproducible).
+final class EpochOrder {
+    private var generator: ShuffleGenerator?
+
+    init(seed: Int?) { generator = seed.map { ShuffleGenerator(seed: UInt64(bitPattern: Int64($0))) } }
+
+    func permutation(_ n: Int) -> [Int] {
+        if generator == nil {
+            var g = ShuffleGenerator(seed: UInt64(RandomSource.shared.uniform() * 0x1p53))
+            return g.permutation(n)
+        }
+        return generator!.permutation(n)
+    }
+}
+
+/// SplitMix64, a tiny seeded generator for shuffling with a fixed, documented algorithm
+/// (so a seed gives the same order on every platform and Swift version).
+struct ShuffleGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A uniformly random permutation of `0..<n` (Fisher–Yates).
+    mutating func permutation(_ n: Int) -> [Int] {
+        var p = Array(0..<n)
+        for i in stride(from: n - 1, to: 0, by: -1) { p.swapAt(i, Int(next() % UInt64(i + 1))) }
+        return p
+    }
+}

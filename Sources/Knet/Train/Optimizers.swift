@@ -1,0 +1,395 @@
+import RealModule
+
+/// An optimisation algorithm together with its state for ONE parameter tensor (Knet.jl's
+/// `SGD`, `Adam`... objects). Give every parameter its own instance: `optimizers(w, Adam())`
+/// clones a prototype once per tensor, and `update` calls `step` on each.
+///
+///     let opt = Adam(lr: 0.01)
+///     opt.step(w, dw, GradientAdjustment())   // w changes in place
+///
+/// A custom optimizer implements `step` by writing into `w` in place (e.g. with
+/// `assign`), and `clone` by returning an instance with the same hyper-parameters and
+/// empty state.
+public protocol Optimizer: AnyObject, CustomStringConvertible {
+    /// The learning rate; change it between steps for a schedule (`opt.lr *= 0.9`).
+    var lr: Double { get set }
+    /// A new instance with the same hyper-parameters and fresh (empty) state.
+    func clone() -> Self
+    /// Updates `w` in place (its storage, so every view sees it) from the gradient `g`
+    /// (same shape and dtype) after `adjustment` (clipping and regularisation). `g` is
+    /// not modified. Not recorded on any tape.
+    func step(_ w: Tensor, _ g: Tensor, _ adjustment: GradientAdjustment)
+}
+
+/// What `update` does to a gradient before an optimizer sees it, following Knet's
+/// training-options table: `g' = scale·g + l1reg·sign(w) + l2reg·w`, where `scale < 1`
+/// when gradient clipping (`gclip`) applies. The identity by default.
+///
+///     let adj = GradientAdjustment(scale: 0.5, l2reg: 1e-4)
+public struct GradientAdjustment: Sendable, Equatable {
+    /// Factor applied to the raw gradient (from `gclip`).
+    public var scale: Double
+    /// L1 regularisation strength: adds `l1reg * sign(w)`.
+    public var l1reg: Double
+    /// L2 regularisation strength: adds `l2reg * w`.
+    public var l2reg: Double
+
+    /// An adjustment; the defaults leave the gradient unchanged.
+    ///
+    ///     GradientAdjustment(l1reg: 1e-5)
+    public init(scale: Double = 1, l1reg: Double = 0, l2reg: Double = 0) {
+        self.scale = scale; self.l1reg = l1reg; self.l2reg = l2reg
+    }
+}
+
+/// The adjusted gradient of one contiguous parameter, read element by element inside a
+/// fused kernel (no temporary tensor).
+struct AdjustedGradient<T: KnetFloat> {
+    let g: UnsafeMutablePointer<T>
+    let scale: T, l1: T, l2: T
+
+    init(_ g: UnsafeMutablePointer<T>, _ a: GradientAdjustment) {
+        self.g = g; scale = T(a.scale); l1 = T(a.l1reg); l2 = T(a.l2reg)
+    }
+
+    /// `scale·g[i] + l1·sign(w) + l2·w` for the weight's current value `w`. Kernels load
+    /// `w[i]` once, before any store, which lets LLVM vectorise the loop.
+    @inline(__always) subscript(i: Int, weight w: T) -> T {
+        let sign: T = (w > 0 ? 1 : 0) - (w < 0 ? 1 : 0)
+        return scale * g[i] + l1 * sign + l2 * w
+    }
+}
+
+/// The square root of a value known to be >= 0. Going through `magnitude` tells LLVM
+/// that libm's errno path for negative inputs is dead, so loops with it vectorise.
+@inline(__always) func rootOfNonNegative<T: KnetFloat>(_ x: T) -> T { x.magnitude.squareRoot() }
+
+/// The built-in optimizers: one elementwise pass per parameter that reads the gradient,
+/// updates the state and writes the weight, with no temporaries.
+protocol FusedOptimizer: Optimizer {
+    /// Relative cost per element, for the parallel threshold (1 = an add).
+    static var costPerElement: Int { get }
+    /// Allocates missing state for `w` and advances step counters; called once per step.
+    func prepare(_ w: Tensor)
+    /// Applies the update to elements `range` of `w` (and of the state tensors).
+    func kernel<T: KnetFloat>(_ w: UnsafeMutablePointer<T>, _ g: AdjustedGradient<T>, _ range: Range<Int>)
+}
+
+extension FusedOptimizer {
+    /// `step` for the built-in optimizers: checks the operands, prepares the state and
+    /// runs `kernel` over the elements (split over the cores for large tensors).
+    func fusedStep(_ w: Tensor, _ g: Tensor, _ adjustment: GradientAdjustment) {
+        checkCompatible("update", w, g)
+        knetCheck(w.shape == g.shape, "update: gradient shape \(g.shape) does not match parameter shape \(w.shape)")
+        knetCheck(w.device == .cpu, "update: parameters on \(w.device) are not supported yet")
+        knetCheck(w.isContiguous, "update: the parameter of shape \(w.shape) is a strided view; update its base tensor")
+        let g = g.contiguousData()
+        prepare(w)
+        func go<T: KnetFloat>(_: T.Type) {
+            let wp = w.pointer(T.self), adjusted = AdjustedGradient(g.pointer(T.self), adjustment)
+            Parallel.chunks(w.count, costPerElement: Self.costPerElement) { lo, hi in
+                kernel(wp, adjusted, lo..<hi)
+            }
+        }
+        dispatchFloat(w.dtype, { go(Float.self) }, { go(Double.self) })
+    }
+
+    /// `state` when it exists (checked against `w`), else zeros like `w`.
+    func stateTensor(_ state: Tensor?, like w: Tensor) -> Tensor {
+        guard let state else { return Tensor.zeros(like: w) }
+        knetCheck(state.shape == w.shape && state.dtype == w.dtype,
+                  "update: \(Self.self) holds state of \(state.dtype)\(state.shape) but the parameter is \(w.dtype)\(w.shape); "
+                  + "build one optimizer per parameter with optimizers(w, ...) and pass them in the same order")
+        return state
+    }
+}
+
+/// Stochastic gradient descent: `w = w - lr * g` (Knet's `SGD`, default lr 0.1).
+///
+///     update(&w, dw, Sgd(lr: 0.01))
+public final class Sgd: FusedOptimizer {
+    /// Learning rate.
+    public var lr: Double
+    static let costPerElement = 1
+
+    /// SGD with learning rate `lr`.
+    ///
+    ///     let opt = Sgd(lr: 0.1)
+    public init(lr: Double = 0.1) { self.lr = lr }
+
+    /// A fresh copy (SGD has no state).
+    public func clone() -> Sgd { Sgd(lr: lr) }
+    /// One in-place SGD step.
+    public func step(_ w: Tensor, _ g: Tensor, _ adjustment: GradientAdjustment) { fusedStep(w, g, adjustment) }
+    /// `Sgd(lr: 0.1)`
+    public var description: String { "Sgd(lr: \(lr))" }
+
+    func prepare(_ w: Tensor) {}
+
+    func kernel<T: KnetFloat>(_ w: UnsafeMutablePointer<T>, _ g: AdjustedGradient<T>, _ range: Range<Int>) {
+        let lr = T(lr)
+        for i in range {
+            let wi = w[i]
+            w[i] = wi - lr * g[i, weight: wi]
+        }
+    }
+}
+
+/// SGD with momentum (Knet's `Momentum`): `v = gamma * v - lr * g; w = w + v`.
+/// Defaults lr 0.05, gamma 0.95.
+///
+///     let opt = optimizers(w, Momentum(lr: 0.01, gamma: 0.9))
+public final class Momentum: FusedOptimizer {
+    /// Learning rate.
+    public var lr: Double
+    /// Momentum coefficient.
+    public var gamma: Double
+    /// The velocity `v`, created at the first step.
+    public private(set) var velocity: Tensor?
+    static let costPerElement = 2
+
+    /// Momentum with learning rate `lr` and coefficient `gamma`.
+    ///
+    ///     let opt = Momentum(lr: 0.05, gamma: 0.95)
+    public init(lr: Double = 0.05, gamma: Double = 0.95) { self.lr = lr; self.gamma = gamma }
+
+    /// A copy with the same hyper-parameters and no velocity.
+    public func clone() -> Momentum { Momentum(lr: lr, gamma: gamma) }
+    /// One in-place momentum step.
+    public func step(_ w: Tensor, _ g: Tensor, _ adjustment: GradientAdjustment) { fusedStep(w, g, adjustment) }
+    /// `Momentum(lr: 0.05, gamma: 0.95)`
+    public var description: String { "Momentum(lr: \(lr), gamma: \(gamma))" }
+
+    func prepare(_ w: Tensor) { velocity = stateTensor(velocity, like: w) }
+
+    func kernel<T: KnetFloat>(_ w: UnsafeMutablePointer<T>, _ g: AdjustedGradient<T>, _ range: Range<Int>) {
+        let lr = T(lr), gamma = T(gamma), v = velocity!.pointer(T.self)
+        for i in range {
+            let wi = w[i], vi = gamma * v[i] - lr * g[i, weight: wi]
+            v[i] = vi
+            w[i] = wi + vi
+        }
+    }
+}
+
+/// Nesterov's accelerated gradient (Knet's `Nesterov`, Bengio et al. 2012 eq. 7):
+/// `v' = gamma * v - lr * g; w = w - gamma * v + (1 + gamma) * v'`.
+/// Defaults lr 0.05, gamma 0.95.
+///
+///     let opt = Nesterov(lr: 0.01)
+public final class Nesterov: FusedOptimizer {
+    /// Learning rate.
+    public var lr: Double
+    /// Momentum coefficient.
+    public var gamma: Double
+    /// The velocity `v`, created at the first step.
+    public private(set) var velocity: Tensor?
+    static let costPerElement = 2
+
+    /// Nesterov momentum with learning rate `lr` and coefficient `gamma`.
+    ///
+    ///     let opt = Nesterov(lr: 0.05, gamma: 0.95)
+    public init(lr: Double = 0.05, gamma: Double = 0.95) { self.lr = lr; self.gamma = gamma }
+
+    /// A copy with the same hyper-parameters and no velocity.
+    public func clone() -> Nesterov { Nesterov(lr: lr, gamma: gamma) }
+    /// One in-place Nesterov step.
+    public func step(_ w: Tensor, _ g: Tensor, _ adjustment: GradientAdjustment) { fusedStep(w, g, adjustment) }
+    /// `Nesterov(lr: 0.05, gamma: 0.95)`
+    public var description: String { "Nesterov(lr: \(lr), gamma: \(gamma))" }
+
+    func prepare(_ w: Tensor) { velocity = stateTensor(velocity, like: w) }
+
+    func kernel<T: KnetFloat>(_ w: UnsafeMutablePointer<T>, _ g: AdjustedGradient<T>, _ range: Range<Int>) {
+        let lr = T(lr), gamma = T(gamma), v = velocity!.pointer(T.self)
+        for i in range {
+            let wi = w[i], old = gamma * v[i], vi = old - lr * g[i, weight: wi]
+            v[i] = vi
+            w[i] = wi - old + (1 + gamma) * vi
+        }
+    }
+}
+
+/// Adagrad (Knet's `Adagrad`): `G = G + g²; w = w - lr * g / sqrt(G + eps)`.
+/// Defaults lr 0.05, eps 1e-6.
+///
+///     let opt = Adagrad(lr: 0.1)
+public final class Adagrad: FusedOptimizer {
+    /// Learning rate.
+    public var lr: Double
+    /// Added to `G` under the square root.
+    public var eps: Double
+    /// The sum of squared gradients `G`, created at the first step.
+    public private(set) var G: Tensor?
+    static let costPerElement = 8
+
+    /// Adagrad with learning rate `lr` and `eps`.
+    ///
+    ///     let opt = Adagrad(lr: 0.05, eps: 1e-6)
+    public init(lr: Double = 0.05, eps: Double = 1e-6) { self.lr = lr; self.eps = eps }
+
+    /// A copy with the same hyper-parameters and no accumulated state.
+    public func clone() -> Adagrad { Adagrad(lr: lr, eps: eps) }
+    /// One in-place Adagrad step.
+    public func step(_ w: Tensor, _ g: Tensor, _ adjustment: GradientAdjustment) { fusedStep(w, g, adjustment) }
+    /// `Adagrad(lr: 0.05, eps: 1e-06)`
+    public var description: String { "Adagrad(lr: \(lr), eps: \(eps))" }
+
+    func prepare(_ w: Tensor) { G = stateTensor(G, like: w) }
+
+    func kernel<T: KnetFloat>(_ w: UnsafeMutablePointer<T>, _ g: AdjustedGradient<T>, _ range: Range<Int>) {
+        let lr = T(lr), eps = T(eps), G = G!.pointer(T.self)
+        for i in range {
+            let wi = w[i], gi = g[i, weight: wi], Gi = G[i] + gi * gi
+            G[i] = Gi
+            w[i] = wi - lr * gi / rootOfNonNegative(Gi + eps)
+        }
+    }
+}
+
+/// RMSprop (Knet's `Rmsprop`): `G = rho * G + (1 - rho) * g²; w = w - lr * g / sqrt(G + eps)`.
+/// Defaults lr 0.01, rho 0.9, eps 1e-6.
+///
+///     let opt = Rmsprop(lr: 0.001)
+public final class Rmsprop: FusedOptimizer {
+    /// Learning rate.
+    public var lr: Double
+    /// Decay of the running average of squared gradients.
+    public var rho: Double
+    /// Added to `G` under the square root.
+    public var eps: Double
+    /// The running average of squared gradients `G`, created at the first step.
+    public private(set) var G: Tensor?
+    static let costPerElement = 8
+
+    /// RMSprop with learning rate `lr`, decay `rho` and `eps`.
+    ///
+    ///     let opt = Rmsprop(lr: 0.01, rho: 0.9, eps: 1e-6)
+    public init(lr: Double = 0.01, rho: Double = 0.9, eps: Double = 1e-6) {
+        self.lr = lr; self.rho = rho; self.eps = eps
+    }
+
+    /// A copy with the same hyper-parameters and no accumulated state.
+    public func clone() -> Rmsprop { Rmsprop(lr: lr, rho: rho, eps: eps) }
+    /// One in-place RMSprop step.
+    public func step(_ w: Tensor, _ g: Tensor, _ adjustment: GradientAdjustment) { fusedStep(w, g, adjustment) }
+    /// `Rmsprop(lr: 0.01, rho: 0.9, eps: 1e-06)`
+    public var description: String { "Rmsprop(lr: \(lr), rho: \(rho), eps: \(eps))" }
+
+    func prepare(_ w: Tensor) { G = stateTensor(G, like: w) }
+
+    func kernel<T: KnetFloat>(_ w: UnsafeMutablePointer<T>, _ g: AdjustedGradient<T>, _ range: Range<Int>) {
+        let lr = T(lr), rho = T(rho), eps = T(eps), G = G!.pointer(T.self)
+        for i in range {
+            let wi = w[i], gi = g[i, weight: wi], Gi = rho * G[i] + (1 - rho) * gi * gi
+            G[i] = Gi
+            w[i] = wi - lr * gi / rootOfNonNegative(Gi + eps)
+        }
+    }
+}
+
+/// Adadelta (Knet's `Adadelta`, Zeiler 2012):
+/// `G = rho * G + (1 - rho) * g²; u = g * sqrt(delta + eps) / sqrt(G + eps);
+/// w = w - lr * u; delta = rho * delta + (1 - rho) * u²`. Defaults lr 1.0, rho 0.9, eps 1e-6.
+///
+///     let opt = Adadelta(rho: 0.95)
+public final class Adadelta: FusedOptimizer {
+    /// Learning rate (a scale on the update; 1 is the paper's method).
+    public var lr: Double
+    /// Decay of both running averages.
+    public var rho: Double
+    /// Added under both square roots.
+    public var eps: Double
+    /// The running average of squared gradients `G`, created at the first step.
+    public private(set) var G: Tensor?
+    /// The running average of squared updates `delta`, created at the first step.
+    public private(set) var delta: Tensor?
+    static let costPerElement = 16
+
+    /// Adadelta with learning rate `lr`, decay `rho` and `eps`.
+    ///
+    ///     let opt = Adadelta(lr: 1.0, rho: 0.9, eps: 1e-6)
+    public init(lr: Double = 1.0, rho: Double = 0.9, eps: Double = 1e-6) {
+        self.lr = lr; self.rho = rho; self.eps = eps
+    }
+
+    /// A copy with the same hyper-parameters and no accumulated state.
+    public func clone() -> Adadelta { Adadelta(lr: lr, rho: rho, eps: eps) }
+    /// One in-place Adadelta step.
+    public func step(_ w: Tensor, _ g: Tensor, _ adjustment: GradientAdjustment) { fusedStep(w, g, adjustment) }
+    /// `Adadelta(lr: 1.0, rho: 0.9, eps: 1e-06)`
+    public var description: String { "Adadelta(lr: \(lr), rho: \(rho), eps: \(eps))" }
+
+    func prepare(_ w: Tensor) {
+        G = stateTensor(G, like: w)
+        delta = stateTensor(delta, like: w)
+    }
+
+    func kernel<T: KnetFloat>(_ w: UnsafeMutablePointer<T>, _ g: AdjustedGradient<T>, _ range: Range<Int>) {
+        let lr = T(lr), rho = T(rho), eps = T(eps)
+        let G = G!.pointer(T.self), delta = delta!.pointer(T.self)
+        for i in range {
+            let wi = w[i], gi = g[i, weight: wi], Gi = rho * G[i] + (1 - rho) * gi * gi, di = delta[i]
+            let u = gi * rootOfNonNegative(di + eps) / rootOfNonNegative(Gi + eps)
+            G[i] = Gi
+            delta[i] = rho * di + (1 - rho) * u * u
+            w[i] = wi - lr * u
+        }
+    }
+}
+
+/// Adam (Knet's `Adam`, Kingma & Ba 2015): `t += 1; m = beta1 * m + (1 - beta1) * g;
+/// v = beta2 * v + (1 - beta2) * g²; w = w - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)`.
+/// Defaults lr 0.001, beta1 0.9, beta2 0.999, eps 1e-8.
+///
+///     var opt = optimizers(w, Adam())
+///     update(&w, dw, &opt)
+public final class Adam: FusedOptimizer {
+    /// Learning rate.
+    public var lr: Double
+    /// Decay of the first moment.
+    public var beta1: Double
+    /// Decay of the second moment.
+    public var beta2: Double
+    /// Added to the bias-corrected RMS in the denominator.
+    public var eps: Double
+    /// Steps taken so far (the `t` of the bias correction).
+    public private(set) var t = 0
+    /// First moment `m`, created at the first step.
+    public private(set) var m: Tensor?
+    /// Second moment `v`, created at the first step.
+    public private(set) var v: Tensor?
+    static let costPerElement = 16
+
+    /// Adam with learning rate `lr`, moment decays `beta1`, `beta2` and `eps`.
+    ///
+    ///     let opt = Adam(lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8)
+    public init(lr: Double = 0.001, beta1: Double = 0.9, beta2: Double = 0.999, eps: Double = 1e-8) {
+        self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
+    }
+
+    /// A copy with the same hyper-parameters, `t = 0` and no moments.
+    public func clone() -> Adam { Adam(lr: lr, beta1: beta1, beta2: beta2, eps: eps) }
+    /// One in-place Adam step.
+    public func step(_ w: Tensor, _ g: Tensor, _ adjustment: GradientAdjustment) { fusedStep(w, g, adjustment) }
+    /// `Adam(lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-08)`
+    public var description: String { "Adam(lr: \(lr), beta1: \(beta1), beta2: \(beta2), eps: \(eps))" }
+
+    func prepare(_ w: Tensor) {
+        m = stateTensor(m, like: w)
+        v = stateTensor(v, like: w)
+        t += 1
+    }
+
+    func kernel<T: KnetFloat>(_ w: UnsafeMutablePointer<T>, _ g: AdjustedGradient<T>, _ range: Range<Int>) {
+        let b1 = T(beta1), b2 = T(beta2), eps = T(eps), lr = T(lr)
+        let c1 = T(1 - Double.pow(beta1, t)), c2 = T(1 - Double.pow(beta2, t))
+        let m = m!.pointer(T.self), v = v!.pointer(T.self)
+        for i in range {
+            let wi = w[i], gi = g[i, weight: wi]
+            let mi = b1 * m[i] + (1 - b1) * gi, vi = b2 * v[i] + (1 - b2) * gi * gi
+            m[i] = mi; v[i] = vi
+            w[i] = wi - lr * (mi / c1) / (rootOfNonNegative(vi / c2) + eps)
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import ArgumentParser
+import Foundation
+import Knet
+
+/// The optimizers a training command can use (`--optimizer`).
+enum OptimizerName: String, ExpressibleByArgument, CaseIterable {
+    case sgd, momentum, nesterov, adagrad, adadelta, rmsprop, adam
+
+    /// A fresh optimizer of this kind with learning rate `lr` (Knet's defaults otherwise).
+    func make(lr: Double?) -> any Optimizer {
+        switch self {
+        case .sgd: return lr.map { Sgd(lr: $0) } ?? Sgd()
+        case .momentum: return lr.map { Momentum(lr: $0) } ?? Momentum()
+        case .nesterov: return lr.map { Nesterov(lr: $0) } ?? Nesterov()
+        case .adagrad: return lr.map { Adagrad(lr: $0) } ?? Adagrad()
+        case .adadelta: return lr.map { Adadelta(lr: $0) } ?? Adadelta()
+        case .rmsprop: return lr.map { Rmsprop(lr: $0) } ?? Rmsprop()
+        case .adam: return lr.map { Adam(lr: $0) } ?? Adam()
+        }
+    }
+}
+
+/// The flags every MNIST model shares; a model supplies its own defaults for the
+/// ones left unset.
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "Number of epochs (default: the tutorial's for this model).")
+    var epochs: Int?
+    @Option(help: "Minibatch size.")
+    var batchsize = 100
+    @Option(help: "Learning rate (default: the tutorial's, or the optimizer's own).")
+    var lr: Double?
+    @Option(help: "Optimizer: \(OptimizerName.allCases.map(\.rawValue).joined(separator: ", ")) (default: the tutorial's).")
+    var optimizer: OptimizerName?
+    @Option(help: "Random seed (weights and shuffling).")
+    var seed = 1
+    @Option(help: "Folder holding mnist/*-ubyte.gz (default: $KNET_DATA, then the download cache).")
+    var data: String?
+    @Option(help: "Write the trained parameters to this safetensors file.")
+    var save: String?
+    @Option(help: "Start from the parameters in this safetensors file.")
+    var load: String?
+    @Option(help: "Device: cpu (the CUDA backend is not part of this build yet).")
+    var device = "cpu"
+
+    func validate() throws {
+        if let epochs, epochs < 0 { throw ValidationError("--epochs must be 0 or more, got \(epochs)") }
+        guard batchsize > 0 else { throw ValidationError("--batchsize must be positive, got \(batchsize)") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
+        guard device == "cpu" else {
+            throw ValidationError("--device \(device) is not available: this build has only the CPU backend")
+        }
+    }
+}
+
+/// A tutorial model: its parameters, prediction function and training defaults.
+struct MNISTModel {
+    let name: String
+    let parameters: () -> [Tensor]
+    let predict: ([Tensor], Tensor) -> Tensor
+    let epochs: Int
+    let optimizer: OptimizerName
+    let lr: Double?
+
+    /// Trains on MNIST as the tutorial does, printing `epoch N  trn A  tst A` per epoch
+    /// (a progress bar goes to stderr when it is a terminal).
+    func train(_ o: TrainingOptions) throws {
+        if let folder = o.data { setenv("KNET_DATA", folder, 1) }
+        setseed(o.seed)
+        var w = parameters()
+        if let path = o.load { w = try loadParams(path, into: w) }
+        let (xtrn, ytrn, xtst, ytst) = try mnist()
+        let dtrn = minibatch(xtrn, ytrn, o.batchsize)
+        let dtst = minibatch(xtst, ytst, o.batchsize)
+        let predict = self.predict
+        func loss(_ w: [Tensor], _ x: Tensor, _ y: [Int]) -> Tensor { nll(predict(w, x), y) }
+        func accuracy(_ data: Minibatch<(Tensor, [Int])>) -> String {
+            var correct = 0.0, total = 0
+            for (x, y) in data {
+                correct += Knet.accuracy(predict(w, x), y) * Double(y.count)
+                total += y.count
+            }
+            return String(format: "%.4f", correct / Double(max(total, 1)))
+        }
+        let optimizer = (o.optimizer ?? self.optimizer).make(lr: o.lr ?? (o.optimizer == nil ? lr : nil))
+        let trainer = Trainer(w, optimizer)
+        print("\(name) on MNIST (\(xtrn.shape.last!) training, \(xtst.shape.last!) test images), \(optimizer), batch \(o.batchsize)")
+        print("epoch 0  trn \(accuracy(dtrn))  tst \(accuracy(dtst))")
+        for epoch in stride(from: 1, through: o.epochs ?? epochs, by: 1) {
+            let start = Date()
+            for _ in progress(trainer.minimize(loss, dtrn), total: dtrn.count) {}
+            let seconds = Date().timeIntervalSince(start)
+            print("epoch \(epoch)  trn \(accuracy(dtrn))  tst \(accuracy(dtst))  (\(String(format: "%.1f", seconds)) s)")
+        }
+        if let path = o.save {
+            try save(path, params: w, metadata: ["model": name, "optimizer": "\(optimizer)"])
+            print("saved the parameters to \(path)")
+        }
+    }
+}
+
+/// `knet softmax`: softmax regression, 10 epochs of SGD with lr 0.5 (≈ 91.5% test accuracy).
+struct SoftmaxCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "softmax", abstract: "Softmax regression on MNIST.")
+    @OptionGroup var options: TrainingOptions
+
+    func run() throws {
+        try MNISTModel(name: "softmax", parameters: { [Tensor.randn(10, 784) * 0.1, Tensor.zeros(10, 1)] },
+                       predict: { w, x in w[0] * mat(x) .+ w[1] },
+                       epochs: 10, optimizer: .sgd, lr: 0.5).train(options)
+    }
+}
+
+/// `knet mlp`: a multi-layer perceptron (one hidden layer of 64 relu units by default),
+/// 10 epochs of Adam.
+struct MLPCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "mlp", abstract: "Multi-layer perceptron on MNIST.")
+    @OptionGroup var options: TrainingOptions
+    @Option(help: "Sizes of the hidden layers, e.g. --hidden 64 or --hidden 128,64.")
+    var hidden = "64"
+
+    func validate() throws {
+        guard let sizes = Self.sizes(hidden), sizes.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--hidden wants positive sizes separated by commas, got \(hidden)")
+        }
+    }
+
+    static func sizes(_ text: String) -> [Int]? {
+        let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return parts.isEmpty || parts.contains(nil) ? nil : parts.map { $0! }
+    }
+
+    func run() throws {
+        let widths = [784] + Self.sizes(hidden)! + [10]
+        try MNISTModel(name: "mlp \(widths.map(String.init).joined(separator: "-"))", parameters: {
+            zip(widths.dropFirst(), widths).flatMap { out, inp in [Tensor.randn(out, inp) * 0.1, Tensor.zeros(out, 1)] }
+        }, predict: { w, x in
+            var h = mat(x)
+            for i in stride(from: 0, to: w.count - 2, by: 2) { h = relu(w[i] * h .+ w[i + 1]) }
+            return w[w.count - 2] * h .+ w[w.count - 1]
+        }, epochs: 10, optimizer: .adam, lr: nil).train(options)
+    }
+}
+
+/// `knet lenet`: the LeNet convolutional network, 3 epochs of Adam.
+struct LeNetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "lenet", abstract: "LeNet convolutional network on MNIST.")
+    @OptionGroup var options: TrainingOptions
+
+    func run() throws {
+        try MNISTModel(name: "lenet", parameters: {
+            cbfpParams(window: 5, inputs: 1, outputs: 20) + cbfpParams(window: 5, inputs: 20, outputs: 50)
+                + wbfParams(inputs: 800, outputs: 500) + wbfParams(inputs: 500, outputs: 10)
+        }, predict: { w, x in
+            let a = cbfp(w[2], w[3], cbfp(w[0], w[1], x))
+            return wbf(w[6], w[7], wbf(w[4], w[5], a), f: { $0 })
+        }, epochs: 3, optimizer: .adam, lr: nil).train(options)
+    }
+}
