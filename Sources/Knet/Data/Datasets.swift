@@ -401,7 +401,7 @@ func shakespeare(_ locator: DataLocator) throws -> CharData {
         throw DataError.corrupt(path: path, reason: "found \(pieces.count) pieces between <<THIS ... SHIP.>> notices; expected the 1994 etext's 221")
     }
     var works = Array(pieces[2..<(pieces.count - 1)])
-    var g = ShuffleGenerator(seed: 42)
+    var g = SplitMix(seed: 42)
     works = g.permutation(works.count).map { works[$0] }
     let ntrn = Swift.min(200, works.count - 1)
     return charData(trn: works[..<ntrn].joined(), tst: works[ntrn...].joined())

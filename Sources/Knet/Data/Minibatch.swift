@@ -138,38 +138,16 @@ private func batchOf(_ x: Tensor, _ i: BatchSlice, _ dtype: DType?, _ device: De
 /// the sequence of permutations is fixed; otherwise each epoch's seed is drawn from the
 /// package generator (so `setseed` makes it reproducible).
 final class EpochOrder {
-    private var generator: ShuffleGenerator?
+    private var generator: SplitMix?
 
-    init(seed: Int?) { generator = seed.map { ShuffleGenerator(seed: UInt64(bitPattern: Int64($0))) } }
+    init(seed: Int?) { generator = seed.map { SplitMix(seed: UInt64(bitPattern: Int64($0))) } }
 
     func permutation(_ n: Int) -> [Int] {
         if generator == nil {
-            var g = ShuffleGenerator(seed: UInt64(RandomSource.shared.uniform() * 0x1p53))
+            var g = SplitMix(seed: UInt64(RandomSource.shared.uniform() * 0x1p53))
             return g.permutation(n)
         }
         return generator!.permutation(n)
     }
 }
 
-/// SplitMix64, a tiny seeded generator for shuffling with a fixed, documented algorithm
-/// (so a seed gives the same order on every platform and Swift version).
-struct ShuffleGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A uniformly random permutation of `0..<n` (Fisher–Yates).
-    mutating func permutation(_ n: Int) -> [Int] {
-        var p = Array(0..<n)
-        for i in stride(from: n - 1, to: 0, by: -1) { p.swapAt(i, Int(next() % UInt64(i + 1))) }
-        return p
-    }
-}

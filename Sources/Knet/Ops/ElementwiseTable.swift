@@ -49,7 +49,7 @@ public enum UnaryOp: Int, CaseIterable, Sendable {
         case .sin: return .sin(x)
         case .sinh: return .sinh(x)
         case .sinpi: return ScalarMath.sinpi(x)
-        case .sqrt: return x.squareRoot()
+        case .sqrt: return x < 0 ? .nan : x.magnitude.squareRoot()   // no errno path: vectorises
         case .tan: return .tan(x)
         case .tanh: return ScalarMath.tanh(x)
         case .trunc: return x.rounded(.towardZero)

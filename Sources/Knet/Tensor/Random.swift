@@ -15,15 +15,8 @@ final class RandomSource: Sendable {
     }
 
     func reseed(_ seed: UInt64) {
-        var z = seed
-        func splitmix() -> UInt64 {   // expands one seed into the four state words
-            z &+= 0x9E37_79B9_7F4A_7C15
-            var x = z
-            x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
-            return x ^ (x >> 31)
-        }
-        let s = (splitmix(), splitmix(), splitmix(), splitmix())
+        var expand = SplitMix(seed: seed)   // one seed → the four state words
+        let s = (expand.next(), expand.next(), expand.next(), expand.next())
         state.withLock { $0 = s }
     }
 
@@ -70,3 +63,27 @@ final class RandomSource: Sendable {
 ///     setseed(42)
 ///     let a = Tensor.randn(3)   // same values on every run
 public func setseed(_ seed: Int) { RandomSource.shared.reseed(UInt64(bitPattern: Int64(seed))) }
+
+/// SplitMix64: a tiny seeded generator with a fixed, documented algorithm (the same
+/// sequence on every platform and Swift version). Seeds `RandomSource` and shuffles
+/// minibatches.
+struct SplitMix: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A uniformly random permutation of `0..<n` (Fisher–Yates).
+    mutating func permutation(_ n: Int) -> [Int] {
+        var p = Array(0..<n)
+        for i in stride(from: n - 1, to: 0, by: -1) { p.swapAt(i, Int(next() % UInt64(i + 1))) }
+        return p
+    }
+}
