@@ -35,9 +35,9 @@ struct TrainingOptions: ParsableArguments {
     var seed = 1
     @Option(help: "Folder holding mnist/*-ubyte.gz (default: $KNET_DATA, then the download cache).")
     var data: String?
-    @Option(help: "Write the trained parameters to this safetensors file.")
+    @Option(help: "Write the trained parameters and optimizer state to this safetensors file.")
     var save: String?
-    @Option(help: "Start from the parameters in this safetensors file.")
+    @Option(help: "Start from the parameters and optimizer state saved in this safetensors file.")
     var load: String?
     @Option(help: "Device: cpu (the CUDA backend is not part of this build yet).")
     var device = "cpu"
@@ -67,7 +67,12 @@ struct MNISTModel {
         if let folder = o.data { setenv("KNET_DATA", folder, 1) }
         setseed(o.seed)
         var w = parameters()
-        if let path = o.load { w = try loadParams(path, into: w) }
+        let optimizer = (o.optimizer ?? self.optimizer).make(lr: o.lr ?? (o.optimizer == nil ? lr : nil))
+        var saved: [any Optimizer] = []
+        if let path = o.load {          // parameters and optimizer state from a checkpoint
+            saved = Knet.optimizers(w, optimizer)
+            w = try loadCheckpoint(path, into: w, optimizers: saved).params
+        }
         let (xtrn, ytrn, xtst, ytst) = try mnist()
         let dtrn = minibatch(xtrn, ytrn, o.batchsize)
         let dtst = minibatch(xtst, ytst, o.batchsize)
@@ -81,8 +86,8 @@ struct MNISTModel {
             }
             return String(format: "%.4f", correct / Double(max(total, 1)))
         }
-        let optimizer = (o.optimizer ?? self.optimizer).make(lr: o.lr ?? (o.optimizer == nil ? lr : nil))
         let trainer = Trainer(w, optimizer)
+        for (fresh, restored) in zip(trainer.optimizers, saved) { fresh.state = restored.state }
         print("\(name) on MNIST (\(xtrn.shape.last!) training, \(xtst.shape.last!) test images), \(optimizer), batch \(o.batchsize)")
         print("epoch 0  trn \(accuracy(dtrn))  tst \(accuracy(dtst))")
         for epoch in stride(from: 1, through: o.epochs ?? epochs, by: 1) {
@@ -92,8 +97,9 @@ struct MNISTModel {
             print("epoch \(epoch)  trn \(accuracy(dtrn))  tst \(accuracy(dtst))  (\(String(format: "%.1f", seconds)) s)")
         }
         if let path = o.save {
-            try save(path, params: w, metadata: ["model": name, "optimizer": "\(optimizer)"])
-            print("saved the parameters to \(path)")
+            try saveCheckpoint(path, params: w, optimizers: trainer.optimizers,
+                               metadata: ["model": name, "optimizer": "\(optimizer)"])
+            print("saved the parameters and optimizer state to \(path)")
         }
     }
 }

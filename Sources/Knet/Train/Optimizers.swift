@@ -19,6 +19,25 @@ public protocol Optimizer: AnyObject, CustomStringConvertible {
     /// (same shape and dtype) after `adjustment` (clipping and regularisation). `g` is
     /// not modified. Not recorded on any tape.
     func step(_ w: Tensor, _ g: Tensor, _ adjustment: GradientAdjustment)
+    /// The state as named tensors (e.g. Adam's moments `m`, `v` and its step count `t`
+    /// as a 0-d tensor), for checkpoints; empty before the first step. Setting it
+    /// restores a saved state (missing entries start fresh).
+    var state: [String: Tensor] { get set }
+}
+
+extension Optimizer {
+    /// Stateless optimizers save nothing.
+    public var state: [String: Tensor] {
+        get { [:] }
+        set {}
+    }
+}
+
+/// `[name: tensor]` without the nil entries.
+func stateEntries(_ entries: [(String, Tensor?)]) -> [String: Tensor] {
+    var d: [String: Tensor] = [:]
+    for (k, t) in entries { if let t { d[k] = t } }
+    return d
 }
 
 /// What `update` does to a gradient before an optimizer sees it, following Knet's
@@ -147,6 +166,11 @@ public final class Momentum: FusedOptimizer {
     /// The velocity `v`, created at the first step.
     public private(set) var velocity: Tensor?
     static let costPerElement = 2
+    /// `["velocity": v]` once created.
+    public var state: [String: Tensor] {
+        get { stateEntries([("velocity", velocity)]) }
+        set { velocity = newValue["velocity"] }
+    }
 
     /// Momentum with learning rate `lr` and coefficient `gamma`.
     ///
@@ -185,6 +209,11 @@ public final class Nesterov: FusedOptimizer {
     /// The velocity `v`, created at the first step.
     public private(set) var velocity: Tensor?
     static let costPerElement = 2
+    /// `["velocity": v]` once created.
+    public var state: [String: Tensor] {
+        get { stateEntries([("velocity", velocity)]) }
+        set { velocity = newValue["velocity"] }
+    }
 
     /// Nesterov momentum with learning rate `lr` and coefficient `gamma`.
     ///
@@ -222,6 +251,11 @@ public final class Adagrad: FusedOptimizer {
     /// The sum of squared gradients `G`, created at the first step.
     public private(set) var G: Tensor?
     static let costPerElement = 8
+    /// `["G": G]` once created.
+    public var state: [String: Tensor] {
+        get { stateEntries([("G", G)]) }
+        set { G = newValue["G"] }
+    }
 
     /// Adagrad with learning rate `lr` and `eps`.
     ///
@@ -261,6 +295,11 @@ public final class Rmsprop: FusedOptimizer {
     /// The running average of squared gradients `G`, created at the first step.
     public private(set) var G: Tensor?
     static let costPerElement = 8
+    /// `["G": G]` once created.
+    public var state: [String: Tensor] {
+        get { stateEntries([("G", G)]) }
+        set { G = newValue["G"] }
+    }
 
     /// RMSprop with learning rate `lr`, decay `rho` and `eps`.
     ///
@@ -305,6 +344,11 @@ public final class Adadelta: FusedOptimizer {
     /// The running average of squared updates `delta`, created at the first step.
     public private(set) var delta: Tensor?
     static let costPerElement = 16
+    /// `["G": G, "delta": delta]` once created.
+    public var state: [String: Tensor] {
+        get { stateEntries([("G", G), ("delta", delta)]) }
+        set { G = newValue["G"]; delta = newValue["delta"] }
+    }
 
     /// Adadelta with learning rate `lr`, decay `rho` and `eps`.
     ///
@@ -360,6 +404,11 @@ public final class Adam: FusedOptimizer {
     /// Second moment `v`, created at the first step.
     public private(set) var v: Tensor?
     static let costPerElement = 16
+    /// `["t": t (0-d), "m": m, "v": v]` once stepped.
+    public var state: [String: Tensor] {
+        get { t == 0 ? [:] : stateEntries([("t", Tensor(scalar: Double(t), dtype: .float64)), ("m", m), ("v", v)]) }
+        set { t = newValue["t"].map { Int($0.scalar) } ?? 0; m = newValue["m"]; v = newValue["v"] }
+    }
 
     /// Adam with learning rate `lr`, moment decays `beta1`, `beta2` and `eps`.
     ///

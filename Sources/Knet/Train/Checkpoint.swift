@@ -1,0 +1,32 @@
+/// Saves parameters, the state of their optimizers (one per tensor, as `optimizers`
+/// builds them: tensors named `opt.<i>.<name>`) and string metadata in one safetensors
+/// file, atomically.
+///
+///     try saveCheckpoint("mlp.safetensors", params: w, optimizers: opt, metadata: ["epoch": "3"])
+public func saveCheckpoint<P: Params>(_ path: String, params: P, optimizers: [any Optimizer],
+                                      metadata: [String: String] = [:]) throws {
+    var extra: [String: Tensor] = [:]
+    for (i, o) in optimizers.enumerated() {
+        for (name, t) in o.state { extra["opt.\(i).\(name)"] = t }
+    }
+    try save(path, params: params, extra: extra, metadata: metadata)
+}
+
+/// Reads a file written by `saveCheckpoint`: returns a copy of `template` with the saved
+/// parameters (shapes must match) and restores each optimizer's state in place (an
+/// optimizer with nothing saved starts fresh). Also returns the metadata.
+///
+///     let (w2, meta) = try loadCheckpoint("mlp.safetensors", into: w, optimizers: opt)
+public func loadCheckpoint<P: Params>(_ path: String, into template: P, optimizers: [any Optimizer])
+    throws -> (params: P, metadata: [String: String]) {
+    let file = try load(path)
+    let params = try fillParams(template, from: file.tensors, source: path)
+    var states = [[String: Tensor]](repeating: [:], count: optimizers.count)
+    for (key, t) in file.tensors where key.hasPrefix("opt.") {
+        let parts = key.split(separator: ".", maxSplits: 2)
+        guard parts.count == 3, let i = Int(parts[1]), states.indices.contains(i) else { continue }
+        states[i][String(parts[2])] = t
+    }
+    for (o, s) in zip(optimizers, states) { o.state = s }
+    return (params, file.metadata)
+}

@@ -1,0 +1,41 @@
+import XCTest
+import Foundation
+@testable import Knet
+
+final class CheckpointTests: XCTestCase {
+    /// Training, saving, and training on must equal loading the checkpoint into fresh
+    /// parameters and optimizers and training on: the optimizer state round-trips.
+    func testResumeFromCheckpointMatchesUninterruptedTraining() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("knet-ckpt-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("c.safetensors").path
+        let x = rand64(3, 8), y = rand64(2, 8)
+        func loss(_ w: [Tensor], _ x: Tensor, _ y: Tensor) -> Tensor { sum(abs2(tanh(w[0] * x .+ w[1]) .- y)) }
+        let g = grad(loss)
+        for prototype in [Adam(lr: 0.05), Momentum(), Nesterov(), Adagrad(), Rmsprop(), Adadelta(), Sgd()] as [any Optimizer] {
+            var w = [rand64(2, 3), rand64(2, 1)]
+            var opt = optimizers(w, prototype)
+            for _ in 0..<3 { update(&w, g(w, x, y), &opt) }
+            try saveCheckpoint(path, params: w, optimizers: opt, metadata: ["step": "3"])
+            for _ in 0..<2 { update(&w, g(w, x, y), &opt) }
+
+            let fresh = optimizers(w, prototype)
+            var (w2, meta) = try loadCheckpoint(path, into: [Tensor.zeros(2, 3, dtype: .float64), Tensor.zeros(2, 1, dtype: .float64)],
+                                                optimizers: fresh)
+            XCTAssertEqual(meta["step"], "3")
+            var opt2 = fresh
+            for _ in 0..<2 { update(&w2, g(w2, x, y), &opt2) }
+            XCTAssertEqual([Double](w2[0]), [Double](w[0]), "\(prototype)")
+            XCTAssertEqual([Double](w2[1]), [Double](w[1]), "\(prototype)")
+        }
+    }
+
+    func testStateIsEmptyBeforeTheFirstStep() {
+        XCTAssertTrue(Adam().state.isEmpty)
+        let a = Adam(), w = Tensor.ones(3), gr = Tensor.ones(3)
+        a.step(w, gr, GradientAdjustment())
+        XCTAssertEqual(Set(a.state.keys), ["t", "m", "v"])
+        XCTAssertEqual(a.state["t"]?.scalar, 1)
+    }
+}
