@@ -12,7 +12,7 @@ struct KnetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "knet",
         abstract: "Train the Knet tutorial's models (linear regression, softmax, MLP, LeNet) on the CPU.",
-        subcommands: [LinRegCommand.self, SoftmaxCommand.self, MLPCommand.self, LeNetCommand.self, InfoCommand.self],
+        subcommands: [LinRegCommand.self, SoftmaxCommand.self, MLPCommand.self, LeNetCommand.self, CharLMCommand.self, InfoCommand.self],
         defaultSubcommand: LinRegCommand.self
     )
 }

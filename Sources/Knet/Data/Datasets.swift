@@ -338,8 +338,21 @@ public struct CharVocabulary: Equatable {
     public init(_ texts: [String]) {
         var counts: [Unicode.Scalar: Int] = [:]
         for text in texts { for c in text.unicodeScalars { counts[c, default: 0] += 1 } }
-        chars = counts.keys.sorted { (counts[$0]!, $1.value) > (counts[$1]!, $0.value) }
-        codes = Dictionary(uniqueKeysWithValues: chars.enumerated().map { ($1, $0) })
+        self.init(distinct: counts.keys.sorted { (counts[$0]!, $1.value) > (counts[$1]!, $0.value) })
+    }
+
+    /// The vocabulary with exactly these symbols in this order (e.g. as saved with a
+    /// model); `nil` when a symbol repeats.
+    ///
+    ///     let v = CharVocabulary(symbols: Array("\nab".unicodeScalars))
+    public init?(symbols: [Unicode.Scalar]) {
+        guard Set(symbols).count == symbols.count else { return nil }
+        self.init(distinct: symbols)
+    }
+
+    private init(distinct symbols: [Unicode.Scalar]) {
+        chars = symbols
+        codes = Dictionary(uniqueKeysWithValues: symbols.enumerated().map { ($1, $0) })
     }
 
     /// Number of symbols.

@@ -1,0 +1,60 @@
+/// cuDNN's LSTM cell on one step, fused: from the gate pre-activations `g` `[4H, B]`
+/// (rows i, f, g, o; `W x + R h + bW + bR`) and the cell state `c` `[H, B]`, returns a fresh
+/// `[2H, B]` holding `h' = o∘tanh(c')` in rows `0..<H` and `c' = f∘c + i∘tanh(g)` in rows
+/// `H..<2H`. Inputs may be column views (unit row stride); others are copied first.
+func lstmCellForward(_ g: Tensor, _ c: Tensor) -> Tensor {
+    let (hidden, batch) = (c.shape[0], c.shape[1])
+    let (g, c) = (unitRowStride(g), unitRowStride(c))
+    let out = Tensor(uninitialized: [2 * hidden, batch], dtype: g.dtype, device: g.device)
+    func run<T: KnetFloat>(_: T.Type) {
+        let (gp, cp, op) = (g.pointer(T.self), c.pointer(T.self), out.pointer(T.self))
+        let (ldg, ldc, h) = (columnStride(g), columnStride(c), hidden)
+        // Columns in parallel; within a column, simple loops that vectorise: the gate
+        // activations go to a scratch column first.
+        Parallel.chunks(batch, costPerElement: 16 * 5 * h) { lo, hi in
+            let a = UnsafeMutablePointer<T>.allocate(capacity: 4 * h)
+            defer { a.deallocate() }
+            for j in lo..<hi {
+                let gj = gp + j * ldg, cj = cp + j * ldc, oj = op + j * 2 * h
+                for k in 0..<(4 * h) { a[k] = UnaryOp.sigm.scalar(gj[k]) }
+                for k in (2 * h)..<(3 * h) { a[k] = UnaryOp.tanh.scalar(gj[k]) }
+                for k in 0..<h { oj[h + k] = a[h + k] * cj[k] + a[k] * a[2 * h + k] }
+                for k in 0..<h { oj[k] = a[3 * h + k] * UnaryOp.tanh.scalar(oj[h + k]) }
+            }
+        }
+    }
+    dispatchFloat(g.dtype, { run(Float.self) }, { run(Double.self) })
+    return out
+}
+
+/// cuDNN's GRU cell on one step, fused: from `x` `[3H, B]` (`W x + bW`, rows r, z, n), `q`
+/// `[3H, B]` (`R h + bR`) and the state `h` `[H, B]`, returns a fresh `[H, B]` holding
+/// `h' = (1−z)∘n + z∘h` with `r, z = sigm(x + q)` and `n = tanh(xn + r∘qn)`.
+func gruCellForward(_ x: Tensor, _ q: Tensor, _ h: Tensor) -> Tensor {
+    let (hidden, batch) = (h.shape[0], h.shape[1])
+    let (x, q, h) = (unitRowStride(x), unitRowStride(q), unitRowStride(h))
+    let out = Tensor(uninitialized: [hidden, batch], dtype: h.dtype, device: h.device)
+    func run<T: KnetFloat>(_: T.Type) {
+        let (xp, qp, hp, op) = (x.pointer(T.self), q.pointer(T.self), h.pointer(T.self), out.pointer(T.self))
+        let (ldx, ldq, ldh, n) = (columnStride(x), columnStride(q), columnStride(h), hidden)
+        Parallel.chunks(batch, costPerElement: 16 * 3 * n) { lo, hi in
+            let a = UnsafeMutablePointer<T>.allocate(capacity: 3 * n)
+            defer { a.deallocate() }
+            for j in lo..<hi {
+                let xj = xp + j * ldx, qj = qp + j * ldq, hj = hp + j * ldh, oj = op + j * n
+                for k in 0..<(2 * n) { a[k] = UnaryOp.sigm.scalar(xj[k] + qj[k]) }
+                for k in 0..<n { a[2 * n + k] = UnaryOp.tanh.scalar(xj[2 * n + k] + a[k] * qj[2 * n + k]) }
+                for k in 0..<n { oj[k] = a[2 * n + k] + a[n + k] * (hj[k] - a[2 * n + k]) }
+            }
+        }
+    }
+    dispatchFloat(h.dtype, { run(Float.self) }, { run(Double.self) })
+    return out
+}
+
+/// `t` itself when its rows are adjacent in memory (a matrix or a column range of one),
+/// else a contiguous copy.
+private func unitRowStride(_ t: Tensor) -> Tensor { t.strides[0] == 1 ? t : t.contiguousData() }
+
+/// Distance between columns of a matrix with unit row stride (0 for one column).
+private func columnStride(_ t: Tensor) -> Int { t.shape[1] > 1 ? t.strides[1] : 0 }

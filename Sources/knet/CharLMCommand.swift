@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import Knet
+
+/// `knet charlm`: the tutorial's character-level LSTM language model (hand-written
+/// LSTM, BPTT over `(B,T)` blocks, Adam with gradient clipping); prints train and test
+/// perplexity per epoch, then samples text starting from a newline.
+struct CharLMCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "charlm",
+        abstract: "Character-level LSTM language model: train on a text, then generate from it.")
+
+    /// The texts the command knows by name.
+    enum Corpus: String, ExpressibleByArgument, CaseIterable {
+        case hiawatha, shakespeare, tinyshakespeare
+    }
+
+    @Option(help: "Text: \(Corpus.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var text = Corpus.hiawatha
+    @Option(help: "Folder holding the text's folder (default: $KNET_DATA, then the download cache).")
+    var data: String?
+    @Option(help: "Number of epochs (0: only generate, e.g. with --load).")
+    var epochs = 1
+    @Option(help: "Sequences per block.")
+    var batchsize = 128
+    @Option(help: "Characters per sequence (truncated BPTT length).")
+    var seqlen = 100
+    @Option(help: "Embedding size.")
+    var embed = 256
+    @Option(help: "LSTM hidden size.")
+    var hidden = 256
+    @Option(help: "LSTM layers.")
+    var layers = 1
+    @Option(help: "Adam learning rate.")
+    var lr = 0.001
+    @Option(help: "Global gradient-norm clipping threshold (0: none).")
+    var gclip = 5.0
+    @Option(help: "Characters to generate after training.")
+    var generate = 500
+    @Option(help: "Random seed (weights and sampling).")
+    var seed = 1
+    @Option(help: "Write the model, its optimizer state and vocabulary to this safetensors file.")
+    var save: String?
+    @Option(help: "Start from a model saved with --save.")
+    var load: String?
+
+    func validate() throws {
+        for (name, value) in [("epochs", epochs), ("generate", generate)] where value < 0 {
+            throw ValidationError("--\(name) must be 0 or more, got \(value)")
+        }
+        for (name, value) in [("batchsize", batchsize), ("seqlen", seqlen), ("embed", embed), ("hidden", hidden), ("layers", layers)]
+        where value <= 0 {
+            throw ValidationError("--\(name) must be positive, got \(value)")
+        }
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
+        guard gclip >= 0 else { throw ValidationError("--gclip must be 0 or more, got \(gclip)") }
+    }
+
+    func run() throws {
+        if let folder = data { setenv("KNET_DATA", folder, 1) }
+        setseed(seed)
+        let corpus: CharData
+        switch text {
+        case .hiawatha: corpus = try hiawatha(testFraction: 0.1)
+        case .shakespeare: corpus = try shakespeare()
+        case .tinyshakespeare: corpus = try tinyshakespeare()
+        }
+        var vocab = corpus.vocab
+        var w = charlmWeights(vocab: vocab.count, embed: embed, hidden: hidden, layers: layers)
+        var opt = optimizers(w, Adam(lr: lr))
+        if let path = load {
+            let file = try Knet.load(path)
+            guard let symbols = file.metadata["vocabulary"],
+                  let saved = CharVocabulary(symbols: Array(symbols.unicodeScalars)), saved.count == vocab.count else {
+                throw ValidationError("\(path) has no vocabulary matching this text (saved with another corpus?)")
+            }
+            vocab = saved
+            w = try loadCheckpoint(path, into: w, optimizers: opt).params
+        }
+        // A loaded model brings its own vocabulary order: re-encode the text with it.
+        let recode = { (codes: [Int]) in vocab == corpus.vocab ? codes : vocab.encode(corpus.vocab.decode(codes)) }
+        let trn = minibatchText(recode(corpus.trn), batchsize: batchsize, seqlen: seqlen)
+        let tst = minibatchText(recode(corpus.tst), batchsize: batchsize, seqlen: seqlen)
+        print("charlm on \(text.rawValue): \(corpus.trn.count) training, \(corpus.tst.count) test characters, "
+              + "vocabulary \(vocab.count); \(trn.count) blocks of \(batchsize)×\(seqlen)")
+        _ = trainCharLM(&w, trn: trn, tst: tst, epochs: epochs, opt: &opt, gclip: gclip)
+        if let path = save {
+            try saveCheckpoint(path, params: w, optimizers: opt,
+                               metadata: ["model": "charlm", "vocabulary": String(String.UnicodeScalarView(vocab.chars))])
+            print("saved the model to \(path)")
+        }
+        if generate > 0 { print(Knet.generate(w, vocab, generate)) }
+    }
+}
