@@ -1,14 +1,14 @@
 // knet-bench: the core benchmark of issue "The core": the tutorial MLP's forward,
 // recorded forward and forward+backward (Knet.jl's table), GEMM GFLOP/s for BLAS and
 // the Swift kernel, and the per-op overhead of a small `.+` with and without recording.
-// Usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead,elementwise,lenet] [--vs torch,jax] [--peers DIR]
+// Usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead,elementwise,lenet,charlm] [--vs torch,jax] [--peers DIR]
 import Knet
 #if canImport(Glibc)
 import Glibc
 #endif
 
 var runs = 5, batches = 600
-var only: Set<String> = ["mlp", "gemm", "overhead", "elementwise", "lenet"]
+var only: Set<String> = ["mlp", "gemm", "overhead", "elementwise", "lenet", "charlm"]
 var peers = "../shared/peers", versus: Set<String> = []
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let a = arguments.next() {
@@ -19,7 +19,7 @@ while let a = arguments.next() {
     case "--vs": versus = Set((arguments.next() ?? "").split(separator: ",").map(String.init))
     case "--peers": peers = arguments.next() ?? peers
     default:
-        fputs("usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead,elementwise,lenet] [--vs torch,jax] [--peers DIR]\n", stderr)
+        fputs("usage: knet-bench [--runs N] [--batches N] [--only mlp,gemm,overhead,elementwise,lenet,charlm] [--vs torch,jax] [--peers DIR]\n", stderr)
         exit(2)
     }
 }
@@ -147,7 +147,35 @@ if only.contains("lenet") {
         guard let fields = runPeer(script: "\(peer)_bench.py", peers: peers,
                                    arguments: ["--only", "lenet", "--max-batches", "20", "--synthetic"], name: "lenet"),
               let theirs = fields["per_batch"].flatMap(Double.init) else { continue }
-        print("  \(peer) (\(peers)/\(peer)_bench.py)".rightPad(43) + "\(fmt(theirs * 1e3, 2))   ours/theirs \(fmt(perBatch / theirs, 2))")
+        print("  \(peer) (\(peers)/\(peer)_bench.py)".rightPad(45) + "\(fmt(theirs * 1e3, 2))   ours/theirs \(fmt(perBatch / theirs, 2))")
+    }
+}
+
+// MARK: CharLM
+if only.contains("charlm") {
+    // The peers' CharLM: Hiawatha-sized text (214,325 characters, 84 symbols; random here,
+    // the time does not depend on the values) in 128 streams, 16 blocks of 128×100,
+    // embedding 256, one LSTM layer of 256, SGD lr 1.0 with global-norm clipping 5.
+    let text = (0..<214_325).map { _ in Int.random(in: 0..<84) }
+    let blocks = minibatchText(text, batchsize: 128, seqlen: 100)
+    func epoch<M: CharLanguageModel>(_ model: M, _ w0: [Tensor]) -> Double {
+        median(runs: runs) {
+            var w = w0.map { copy($0) }
+            var opt = optimizers(w, Sgd(lr: 1.0))
+            _ = charlmTrain(model, &w, blocks, &opt, gclip: 5)
+        }
+    }
+    let fused = RNNCharLM(vocab: 84, embed: 256, hidden: 256)
+    let fusedTime = epoch(fused, fused.weights())
+    let handTime = epoch(LSTMCharLM(), charlmWeights(vocab: 84, embed: 256, hidden: 256))
+    print("\nCharLM, 1 epoch = \(blocks.count) blocks of 128×100, LSTM 256    seconds")
+    print("  Knet for Swift, fused RNN layer            \(fmt(fusedTime, 2))")
+    print("  Knet for Swift, hand-written lstmStep      \(fmt(handTime, 2))")
+    for peer in ["torch", "jax"] where versus.contains(peer) {
+        guard let fields = runPeer(script: "\(peer)_bench.py", peers: peers,
+                                   arguments: ["--only", "charlm", "--synthetic"], name: "charlm"),
+              let theirs = fields["seconds"].flatMap(Double.init) else { continue }
+        print("  \(peer) (\(peers)/\(peer)_bench.py)".rightPad(45) + "\(fmt(theirs, 2))   fused/theirs \(fmt(fusedTime / theirs, 2))")
     }
 }
 

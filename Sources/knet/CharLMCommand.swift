@@ -15,8 +15,18 @@ struct CharLMCommand: ParsableCommand {
         case hiawatha, shakespeare, tinyshakespeare
     }
 
+    /// The two styles of the Knet documentation.
+    enum Style: String, ExpressibleByArgument, CaseIterable {
+        /// The fused RNN layer over whole blocks (Knet 1.x's rnninit/rnnforw).
+        case fused
+        /// The tutorial's hand-written LSTM, one lstmStep per character.
+        case handwritten
+    }
+
     @Option(help: "Text: \(Corpus.allCases.map(\.rawValue).joined(separator: ", ")).")
     var text = Corpus.hiawatha
+    @Option(help: "Model: fused (the RNN layer) or handwritten (the tutorial's lstmStep).")
+    var style = Style.fused
     @Option(help: "Folder holding the text's folder (default: $KNET_DATA, then the download cache).")
     var data: String?
     @Option(help: "Number of epochs (0: only generate, e.g. with --load).")
@@ -65,8 +75,18 @@ struct CharLMCommand: ParsableCommand {
         case .shakespeare: corpus = try shakespeare()
         case .tinyshakespeare: corpus = try tinyshakespeare()
         }
+        switch style {
+        case .fused:
+            try run(RNNCharLM(vocab: corpus.vocab.count, embed: embed, hidden: hidden, layers: layers), corpus) { $0.weights() }
+        case .handwritten:
+            try run(LSTMCharLM(), corpus) { _ in charlmWeights(vocab: corpus.vocab.count, embed: embed, hidden: hidden, layers: layers) }
+        }
+    }
+
+    /// Trains (and saves) `model` on `corpus`, then samples from it.
+    private func run<M: CharLanguageModel>(_ model: M, _ corpus: CharData, weights: (M) -> [Tensor]) throws {
         var vocab = corpus.vocab
-        var w = charlmWeights(vocab: vocab.count, embed: embed, hidden: hidden, layers: layers)
+        var w = weights(model)
         var opt = optimizers(w, Adam(lr: lr))
         if let path = load {
             let file = try Knet.load(path)
@@ -81,14 +101,14 @@ struct CharLMCommand: ParsableCommand {
         let recode = { (codes: [Int]) in vocab == corpus.vocab ? codes : vocab.encode(corpus.vocab.decode(codes)) }
         let trn = minibatchText(recode(corpus.trn), batchsize: batchsize, seqlen: seqlen)
         let tst = minibatchText(recode(corpus.tst), batchsize: batchsize, seqlen: seqlen)
-        print("charlm on \(text.rawValue): \(corpus.trn.count) training, \(corpus.tst.count) test characters, "
+        print("charlm (\(style.rawValue)) on \(text.rawValue): \(corpus.trn.count) training, \(corpus.tst.count) test characters, "
               + "vocabulary \(vocab.count); \(trn.count) blocks of \(batchsize)×\(seqlen)")
-        _ = trainCharLM(&w, trn: trn, tst: tst, epochs: epochs, opt: &opt, gclip: gclip)
+        trainCharLM(model, &w, trn: trn, tst: tst, epochs: epochs, opt: &opt, gclip: gclip)
         if let path = save {
             try saveCheckpoint(path, params: w, optimizers: opt,
-                               metadata: ["model": "charlm", "vocabulary": String(String.UnicodeScalarView(vocab.chars))])
+                               metadata: ["model": "charlm-\(style.rawValue)", "vocabulary": String(String.UnicodeScalarView(vocab.chars))])
             print("saved the model to \(path)")
         }
-        if generate > 0 { print(Knet.generate(w, vocab, generate)) }
+        if generate > 0 { print(Knet.generate(model, w, vocab, generate)) }
     }
 }

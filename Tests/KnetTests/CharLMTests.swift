@@ -127,3 +127,46 @@ final class CharLMTests: XCTestCase {
         assertKnetError("generate", "not in the vocabulary") { _ = generate(w, vocab, 3, start: "z") }
     }
 }
+
+/// The Knet 1.x style CharLM on the fused RNN layer.
+final class RNNCharLMTests: XCTestCase {
+    func testGradcheckAndStateCarry() {
+        setseed(3)
+        let model = RNNCharLM(vocab: 5, embed: 3, hidden: 4, dtype: .float64)
+        let w = model.weights()
+        XCTAssertEqual(w.map(\.shape), [[3, 5], [model.rnn.paramCount], [5, 4], [5, 1]])
+        let blocks = minibatchText([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 2, 2, 1, 0, 3, 4, 1, 1, 0, 2], batchsize: 2, seqlen: 3)
+        XCTAssertEqual(blocks.count, 3)
+        let state = model.state(w, batchsize: 2)
+        XCTAssertTrue(gradcheck({ (w: [Tensor], b: CharBlock) in model.loss(w, RNNCharState(), b) }, w, blocks[0], samples: 8))
+        let first = model.loss(w, state, blocks[0]).scalar
+        XCTAssertNotNil(state.h); XCTAssertNotNil(state.c)
+        XCTAssertEqual(state.h!.shape, [4, 2, 1])
+        // the second block starts from the carried state, not from zeros
+        let carried = model.loss(w, state, blocks[1]).scalar
+        let fresh = model.loss(w, RNNCharState(), blocks[1]).scalar
+        XCTAssertNotEqual(carried, fresh)
+        XCTAssertTrue(first.isFinite)
+    }
+
+    func testFusedModelLearnsBelowUnigramEntropy() {
+        setseed(1)
+        let text = String(repeating: "the cat sat on the mat. ", count: 12)
+        let vocab = CharVocabulary([text])
+        let ids = vocab.encode(text)
+        let counts = Dictionary(ids.map { ($0, 1) }, uniquingKeysWith: +)
+        let entropy = counts.values.reduce(0.0) { h, c in let p = Double(c) / Double(ids.count); return h - p * Foundation.log(p) }
+        let model = RNNCharLM(vocab: vocab.count, embed: 16, hidden: 32)
+        var w = model.weights()
+        var opt = optimizers(w, Adam(lr: 0.01))
+        let blocks = minibatchText(ids, batchsize: 2, seqlen: 10)
+        var last = Double.infinity
+        for _ in 0..<15 { last = charlmTrain(model, &w, blocks, &opt, gclip: 5) }
+        XCTAssertLessThan(last, 0.25 * entropy, "loss \(last) vs unigram entropy \(entropy)")
+        setseed(7)
+        let a = generate(model, w, vocab, 30, start: "t")
+        setseed(7)
+        XCTAssertEqual(a, generate(model, w, vocab, 30, start: "t"))
+        XCTAssertTrue(a.unicodeScalars.allSatisfy { vocab.chars.contains($0) })
+    }
+}

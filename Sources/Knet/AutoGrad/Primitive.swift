@@ -22,11 +22,23 @@ public final class Primitive {
 
     /// A differentiable primitive with one gradient formula per argument.
     public init(_ name: String, forward: @escaping ([Tensor]) -> Tensor, gradients: [Gradient]) {
-        self.name = name; self.forward = forward; self.gradients = gradients
+        self.name = name; self.forward = forward; self.gradients = gradients; self.accumulators = nil
     }
 
     init(_ name: String, forward: @escaping ([Tensor]) -> Tensor, gradients: [Gradient]?) {
-        self.name = name; self.forward = forward; self.gradients = gradients
+        self.name = name; self.forward = forward; self.gradients = gradients; self.accumulators = nil
+    }
+
+    /// Adds argument k's gradient contribution straight into `acc` (shaped like that
+    /// argument), in place: `(acc, dy, inputs)`. The tape uses it instead of `gradients[k]`
+    /// when nothing records the backward pass, so that e.g. the gradient of a slice is
+    /// written into its region rather than padded with zeros to the full shape.
+    typealias Accumulator = (_ acc: Tensor, _ dy: Tensor, _ inputs: [Tensor]) -> Void
+    let accumulators: [Accumulator?]?
+
+    init(_ name: String, forward: @escaping ([Tensor]) -> Tensor, gradients: [Gradient],
+         accumulators: [Accumulator?]) {
+        self.name = name; self.forward = forward; self.gradients = gradients; self.accumulators = accumulators
     }
 
     /// A primitive whose output is a constant for AutoGrad (Knet's `@zerograd`):
@@ -42,6 +54,12 @@ public final class Primitive {
 
     /// Applies the primitive to an array of inputs.
     public func callAsFunction(_ inputs: [Tensor]) -> Tensor { apply(self, inputs) }
+
+    /// The in-place accumulator of argument k, if the primitive has one.
+    @inline(__always) func accumulator(_ k: Int) -> Accumulator? {
+        guard let a = accumulators, k < a.count else { return nil }
+        return a[k]
+    }
 
     @inline(__always)
     func gradient(_ k: Int, _ dy: Tensor, _ y: Tensor, _ inputs: [Tensor]) -> Tensor? {

@@ -36,18 +36,42 @@ final class Tape {
         var grads = [Tensor?](repeating: nil, count: root + 1)
         grads[root] = seed
         let isLeaf = Set(leaves)
+        // Accumulators this pass created itself: nothing else refers to them, so they
+        // can be added into in place when no outer tape records the backward pass.
+        var owned = Set<Int>()
+        func ownedAccumulator(_ parent: Int, like x: Tensor) -> Tensor {
+            if owned.contains(parent), let acc = grads[parent] { return acc }
+            let acc = Tensor.zeros(shape: x.shape, dtype: x.dtype)
+            if let partial = grads[parent] { Backend.on(acc.device).copy(from: partial.untracked, to: acc) }
+            grads[parent] = acc
+            owned.insert(parent)
+            return acc
+        }
         for i in stride(from: root, through: 0, by: -1) {
             guard let dy = grads[i] else { nodes[i] = Node(primitive: nil, inputs: [], output: nil, parents: []); continue }
             let node = nodes[i]
             nodes[i] = Node(primitive: nil, inputs: [], output: nil, parents: [])
             guard let primitive = node.primitive, let y = node.output else { continue }
             for (k, parent) in node.parents.enumerated() where parent >= 0 {
+                if dy.tracker == nil, grads[parent]?.tracker == nil, let accumulate = primitive.accumulator(k) {
+                    accumulate(ownedAccumulator(parent, like: node.inputs[k]), dy, node.inputs)
+                    continue
+                }
                 guard let g = primitive.gradient(k, dy, y, node.inputs) else { continue }
                 knetCheck(g.shape == node.inputs[k].shape,
                           "\(primitive.name): gradient of argument \(k) has shape \(g.shape), expected \(node.inputs[k].shape)")
-                if let acc = grads[parent] { grads[parent] = acc + g } else { grads[parent] = g }
+                if let acc = grads[parent] {
+                    if owned.contains(parent) && g.tracker == nil && acc.tracker == nil {
+                        Backend.on(acc.device).binary(.add, acc, g, into: acc)
+                    } else {
+                        grads[parent] = acc + g
+                        owned.insert(parent)      // a fresh sum, referenced only here
+                    }
+                } else {
+                    grads[parent] = g             // may be shared (e.g. dy passed through)
+                }
             }
-            if !isLeaf.contains(i) { grads[i] = nil }
+            if !isLeaf.contains(i) { grads[i] = nil; owned.remove(i) }
         }
         return leaves.map { $0 <= root ? grads[$0] : nil }
     }

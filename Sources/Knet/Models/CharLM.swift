@@ -166,18 +166,50 @@ public func charlmLoss(_ w: [Tensor], _ state: LSTMState, _ block: CharBlock) ->
     return nll(scores, block.y)
 }
 
+/// A character language model trained on `(B, T)` blocks with a state carried from
+/// block to block: the tutorial's hand-written LSTM (`LSTMCharLM`) and the Knet 1.x
+/// model on the fused RNN layer (`RNNCharLM`). The training, test and sampling loops
+/// below work with either.
+public protocol CharLanguageModel {
+    /// The recurrent state carried between blocks (and sampling steps).
+    associatedtype State: AnyObject
+    /// A zero state for `batchsize` sequences.
+    func state(_ w: [Tensor], batchsize: Int) -> State
+    /// The mean per-character negative log-likelihood of `block`, by BPTT from `state`;
+    /// leaves `state` at the block's end, detached (`value`).
+    func loss(_ w: [Tensor], _ state: State, _ block: CharBlock) -> Tensor
+    /// The scores `[V, B]` of the characters after `ids` (one per sequence), advancing
+    /// `state` by one step.
+    func scores(_ w: [Tensor], _ state: State, _ ids: [Int]) -> Tensor
+}
+
+/// The tutorial's hand-written LSTM (`lstmStep`, `charlmLoss`) as a `CharLanguageModel`
+/// over weights from `charlmWeights`.
+public struct LSTMCharLM: CharLanguageModel {
+    /// The model; all of its parameters are in the weight array.
+    public init() {}
+    /// Zero hidden and cell states for every layer.
+    public func state(_ w: [Tensor], batchsize: Int) -> LSTMState { LSTMState(w, batchsize: batchsize) }
+    /// `charlmLoss`.
+    public func loss(_ w: [Tensor], _ state: LSTMState, _ block: CharBlock) -> Tensor { charlmLoss(w, state, block) }
+    /// One `charlmStep` and the output projection.
+    public func scores(_ w: [Tensor], _ state: LSTMState, _ ids: [Int]) -> Tensor {
+        w[w.count - 2] * charlmStep(w, state, w[w.count - 3][.all, ids]) .+ w[w.count - 1]
+    }
+}
+
 /// One training pass over `blocks` (the tutorial's `train`): for each block a gradient of
-/// `charlmLoss` and an `update` with the optimizers `opt` (from `optimizers(w, Adam())`)
+/// `model.loss` and an `update` with the optimizers `opt` (from `optimizers(w, Adam())`)
 /// and gradient clipping `gclip` (0: none). The state starts at zero and carries over
 /// between blocks. Returns the mean loss (NaN when `blocks` is empty).
 ///
 ///     var opt = optimizers(w, Adam())
-///     let trnloss = charlmTrain(&w, dtrn, &opt, gclip: 5)
-public func charlmTrain(_ w: inout [Tensor], _ blocks: [CharBlock], _ opt: inout [any Optimizer],
-                        gclip: Double = 0) -> Double {
+///     let trnloss = charlmTrain(RNNCharLM(rnn), &w, dtrn, &opt, gclip: 5)
+public func charlmTrain<M: CharLanguageModel>(_ model: M, _ w: inout [Tensor], _ blocks: [CharBlock],
+                                             _ opt: inout [any Optimizer], gclip: Double = 0) -> Double {
     guard let first = blocks.first else { return .nan }
-    let state = LSTMState(w, batchsize: first.batchsize)
-    let lossgradient = gradloss(charlmLoss)
+    let state = model.state(w, batchsize: first.batchsize)
+    let lossgradient = gradloss { (w: [Tensor], state: M.State, block: CharBlock) in model.loss(w, state, block) }
     var total = 0.0
     for block in blocks {
         let (dw, loss) = lossgradient(w, state, block)
@@ -187,59 +219,86 @@ public func charlmTrain(_ w: inout [Tensor], _ blocks: [CharBlock], _ opt: inout
     return total / Double(blocks.count)
 }
 
-/// The mean `charlmLoss` over `blocks` without training (the tutorial's `test`), the
-/// state carried over from block to block. NaN when `blocks` is empty.
+/// `charlmTrain` of the tutorial's hand-written LSTM.
 ///
-///     let tstloss = charlmTest(w, dtst)
-public func charlmTest(_ w: [Tensor], _ blocks: [CharBlock]) -> Double {
-    guard let first = blocks.first else { return .nan }
-    let state = LSTMState(w, batchsize: first.batchsize)
-    return blocks.reduce(0.0) { $0 + charlmLoss(w, state, $1).scalar } / Double(blocks.count)
+///     let trnloss = charlmTrain(&w, dtrn, &opt, gclip: 5)
+public func charlmTrain(_ w: inout [Tensor], _ blocks: [CharBlock], _ opt: inout [any Optimizer],
+                        gclip: Double = 0) -> Double {
+    charlmTrain(LSTMCharLM(), &w, blocks, &opt, gclip: gclip)
 }
 
-/// Trains for `epochs` passes over `trn` and reports the tutorial's line per epoch,
-/// `(:epoch, 1, :trnppl, 13.92, :tstppl, 7.75)`, through `log` (default: print).
+/// The mean `model.loss` over `blocks` without training (the tutorial's `test`), the
+/// state carried over from block to block. NaN when `blocks` is empty.
+///
+///     let tstloss = charlmTest(LSTMCharLM(), w, dtst)
+public func charlmTest<M: CharLanguageModel>(_ model: M, _ w: [Tensor], _ blocks: [CharBlock]) -> Double {
+    guard let first = blocks.first else { return .nan }
+    let state = model.state(w, batchsize: first.batchsize)
+    return blocks.reduce(0.0) { $0 + model.loss(w, state, $1).scalar } / Double(blocks.count)
+}
+
+/// `charlmTest` of the tutorial's hand-written LSTM.
+public func charlmTest(_ w: [Tensor], _ blocks: [CharBlock]) -> Double { charlmTest(LSTMCharLM(), w, blocks) }
+
+/// Trains `model` for `epochs` passes over `trn` and reports the tutorial's line per
+/// epoch, `(:epoch, 1, :trnppl, 13.92, :tstppl, 7.75)`, through `log` (default: print).
 /// Perplexity is `exp` of the mean per-character loss. Returns `(trnppl, tstppl)` per epoch.
 ///
 ///     var opt = optimizers(w, Adam())
-///     trainCharLM(&w, trn: dtrn, tst: dtst, epochs: 10, opt: &opt, gclip: 5)
+///     trainCharLM(LSTMCharLM(), &w, trn: dtrn, tst: dtst, epochs: 10, opt: &opt, gclip: 5)
 @discardableResult
-public func trainCharLM(_ w: inout [Tensor], trn: [CharBlock], tst: [CharBlock], epochs: Int,
-                        opt: inout [any Optimizer], gclip: Double = 0,
-                        log: (String) -> Void = { print($0) }) -> [(trnppl: Double, tstppl: Double)] {
+public func trainCharLM<M: CharLanguageModel>(_ model: M, _ w: inout [Tensor], trn: [CharBlock], tst: [CharBlock],
+                                             epochs: Int, opt: inout [any Optimizer], gclip: Double = 0,
+                                             log: (String) -> Void = { print($0) }) -> [(trnppl: Double, tstppl: Double)] {
     knetCheck(epochs >= 0, "trainCharLM: epochs must be non-negative, got \(epochs)")
     return (1..<(epochs + 1)).map { epoch in
-        let trnppl = Glibc.exp(charlmTrain(&w, trn, &opt, gclip: gclip))
-        let tstppl = Glibc.exp(charlmTest(w, tst))
+        let trnppl = Glibc.exp(charlmTrain(model, &w, trn, &opt, gclip: gclip))
+        let tstppl = Glibc.exp(charlmTest(model, w, tst))
         log("(:epoch, \(epoch), :trnppl, \(trnppl), :tstppl, \(tstppl))")
         return (trnppl, tstppl)
     }
 }
 
-/// Samples `n` characters from the CharLM `w` (the tutorial's `generate`): starting from
-/// `start` (a newline by default; it must be in `vocab`) with a zero state, each
-/// character is drawn from softmax of the scores for the previous one, using the
-/// package's random generator (`setseed` makes it reproducible). Returns the `n`
+/// `trainCharLM` of the tutorial's hand-written LSTM.
+@discardableResult
+public func trainCharLM(_ w: inout [Tensor], trn: [CharBlock], tst: [CharBlock], epochs: Int,
+                        opt: inout [any Optimizer], gclip: Double = 0,
+                        log: (String) -> Void = { print($0) }) -> [(trnppl: Double, tstppl: Double)] {
+    trainCharLM(LSTMCharLM(), &w, trn: trn, tst: tst, epochs: epochs, opt: &opt, gclip: gclip, log: log)
+}
+
+/// Samples `n` characters from `model` with weights `w` (the tutorial's `generate`):
+/// starting from `start` (a newline by default; it must be in `vocab`) with a zero
+/// state, each character is drawn from softmax of the scores for the previous one, using
+/// the package's random generator (`setseed` makes it reproducible). Returns the `n`
 /// sampled characters (without `start`).
 ///
 ///     setseed(1)
-///     print(generate(w, vocab, 1000))
-public func generate(_ w: [Tensor], _ vocab: CharVocabulary, _ n: Int, start: Unicode.Scalar = "\n") -> String {
+///     print(generate(LSTMCharLM(), w, vocab, 1000))
+public func generate<M: CharLanguageModel>(_ model: M, _ w: [Tensor], _ vocab: CharVocabulary, _ n: Int,
+                                           start: Unicode.Scalar = "\n") -> String {
     knetCheck(n >= 0, "generate: n must be non-negative, got \(n)")
     guard var id = vocab.chars.firstIndex(of: start) else {
         knetFail("generate: the start character \"\(start.escaped(asASCII: true))\" is not in the vocabulary")
     }
-    knetCheck(w[w.count - 3].shape[1] == vocab.count,
-              "generate: the model's embedding \(w[w.count - 3].shape) does not match a vocabulary of \(vocab.count)")
-    let state = LSTMState(w, batchsize: 1)
+    let state = model.state(w, batchsize: 1)
     var out: [Int] = []
     out.reserveCapacity(n)
     for _ in 0..<n {
-        let h = charlmStep(w, state, w[w.count - 3][.all, [id]])
-        id = sampleIndex([Double](softmax(w[w.count - 2] * h .+ w[w.count - 1])))
+        let scores = model.scores(w, state, [id])
+        knetCheck(scores.shape[0] == vocab.count,
+                  "generate: the model scores \(scores.shape[0]) characters but the vocabulary has \(vocab.count)")
+        id = sampleIndex([Double](softmax(scores)))
         out.append(id)
     }
     return vocab.decode(out)
+}
+
+/// `generate` from the tutorial's hand-written LSTM.
+///
+///     print(generate(w, vocab, 1000))
+public func generate(_ w: [Tensor], _ vocab: CharVocabulary, _ n: Int, start: Unicode.Scalar = "\n") -> String {
+    generate(LSTMCharLM(), w, vocab, n, start: start)
 }
 
 /// An index drawn with probabilities `p` (summing to about 1) from the package's random

@@ -125,6 +125,7 @@ struct IndexPlan {
 func getindex(_ x: Tensor, _ indices: [TensorIndex]) -> Tensor {
     let plan = IndexPlan(indices, shape: x.shape, strides: x.strides)
     let sourceShape = x.shape
+    let gradientPlan = x.isContiguous ? plan : IndexPlan(indices, shape: sourceShape, strides: Tensor.columnMajorStrides(sourceShape))
     return apply(Primitive("getindex", forward: { xs in
         let x = xs[0]
         if plan.listDim == nil {
@@ -133,7 +134,11 @@ func getindex(_ x: Tensor, _ indices: [TensorIndex]) -> Tensor {
             return r.view(shape: plan.resultShape, strides: strides, offset: r.offset)
         }
         return plan.gather(x).view(shape: plan.resultShape, strides: nil, offset: 0)
-    }, gradients: [{ dy, _, _ in ungetindex(dy, sourceShape, indices) }]), [x])
+    }, gradients: [{ dy, _, _ in ungetindex(dy, sourceShape, indices) }],
+       accumulators: [{ acc, dy, _ in      // acc: the tape's fresh contiguous tensor of x's shape
+        let d = dy.untracked.contiguousData()
+        gradientPlan.write(d.view(shape: gradientPlan.regionShape, strides: nil, offset: d.offset), into: acc, accumulate: true)
+    }]), [x])
 }
 
 /// Zeros of `shape` with `dy` added at `indices`: the gradient of `getindex`, itself

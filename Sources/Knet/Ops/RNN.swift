@@ -253,9 +253,14 @@ private func fusedCell(_ name: String, _ inputs: [Tensor], forward: @escaping ([
 private func gate(_ t: Tensor, _ k: Int, _ n: Int) -> Tensor { t[(k * n)..<((k + 1) * n), .all] }
 
 /// cuDNN's LSTM cell fused: `(g [4H, B], c [H, B]) → [h'; c'] [2H, B]` (see
-/// `lstmCellForward`); the backward pass is written with Tensor ops.
+/// `lstmCellForward`). The backward pass is one kernel sweep (`lstmCellBackward`) when
+/// nothing records it, and Tensor ops (differentiable again) under an outer `grad`.
 private func lstmCell(_ g: Tensor, _ c: Tensor) -> Tensor {
     fusedCell("lstmCell", [g, c], forward: { xs in lstmCellForward(xs[0], xs[1]) }) { dy, y, xs in
+        if dy.tracker == nil && y.tracker == nil && xs.allSatisfy({ $0.tracker == nil }) {
+            let (dg, dc) = lstmCellBackward(xs[0], xs[1], y, dy)
+            return [dg, dc]
+        }
         let (g, c, n) = (xs[0], xs[1], xs[1].shape[0])
         let s = sigm(g), ds = s .* (1 .- s)
         let cand = tanh(gate(g, 2, n)), th = tanh(gate(y, 1, n)), dh = gate(dy, 0, n)

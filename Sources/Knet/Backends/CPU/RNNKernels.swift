@@ -27,6 +27,41 @@ func lstmCellForward(_ g: Tensor, _ c: Tensor) -> Tensor {
     return out
 }
 
+/// The backward pass of `lstmCellForward` in one sweep: from its inputs `g`, `c`, its
+/// output `y` `[2H, B]` and the incoming gradient `dy` `[2H, B]` (rows dh, dc'), returns
+/// the gradients `dg` `[4H, B]` and `dc` `[H, B]`. Not differentiable itself: `lstmCell`
+/// uses it only when no outer tape records the backward pass.
+func lstmCellBackward(_ g: Tensor, _ c: Tensor, _ y: Tensor, _ dy: Tensor) -> (dg: Tensor, dc: Tensor) {
+    let (hidden, batch) = (c.shape[0], c.shape[1])
+    let (g, c, y, dy) = (unitRowStride(g), unitRowStride(c), unitRowStride(y), unitRowStride(dy))
+    let dg = Tensor(uninitialized: [4 * hidden, batch], dtype: g.dtype, device: g.device)
+    let dc = Tensor(uninitialized: [hidden, batch], dtype: g.dtype, device: g.device)
+    func run<T: KnetFloat>(_: T.Type) {
+        let (gp, cp, yp, dyp) = (g.pointer(T.self), c.pointer(T.self), y.pointer(T.self), dy.pointer(T.self))
+        let (dgp, dcp) = (dg.pointer(T.self), dc.pointer(T.self))
+        let (ldg, ldc, ldy, lddy, h) = (columnStride(g), columnStride(c), columnStride(y), columnStride(dy), hidden)
+        Parallel.chunks(batch, costPerElement: 16 * 6 * h) { lo, hi in
+            for j in lo..<hi {
+                let gj = gp + j * ldg, cj = cp + j * ldc, yj = yp + j * ldy, dyj = dyp + j * lddy
+                let dgj = dgp + j * 4 * h, dcj = dcp + j * h
+                for k in 0..<h {
+                    let si = UnaryOp.sigm.scalar(gj[k]), sf = UnaryOp.sigm.scalar(gj[h + k])
+                    let cand = UnaryOp.tanh.scalar(gj[2 * h + k]), so = UnaryOp.sigm.scalar(gj[3 * h + k])
+                    let th = UnaryOp.tanh.scalar(yj[h + k]), dh = dyj[k]
+                    let dcell = dyj[h + k] + dh * so * (1 - th * th)
+                    dgj[k] = dcell * cand * si * (1 - si)
+                    dgj[h + k] = dcell * cj[k] * sf * (1 - sf)
+                    dgj[2 * h + k] = dcell * si * (1 - cand * cand)
+                    dgj[3 * h + k] = dh * th * so * (1 - so)
+                    dcj[k] = dcell * sf
+                }
+            }
+        }
+    }
+    dispatchFloat(g.dtype, { run(Float.self) }, { run(Double.self) })
+    return (dg, dc)
+}
+
 /// cuDNN's GRU cell on one step, fused: from `x` `[3H, B]` (`W x + bW`, rows r, z, n), `q`
 /// `[3H, B]` (`R h + bR`) and the state `h` `[H, B]`, returns a fresh `[H, B]` holding
 /// `h' = (1−z)∘n + z∘h` with `r, z = sigm(x + q)` and `n = tanh(xn + r∘qn)`.
