@@ -8,7 +8,7 @@ private struct Matrix<T: BinaryFloatingPoint> {
     let rows, cols, ld: Int
     var data: [T]
 
-    init(rows: Int, cols: Int, pad: Int, rng: inout SplitMix64) {
+    init(rows: Int, cols: Int, pad: Int, rng: inout SplitMix) {
         self.rows = rows
         self.cols = cols
         ld = rows + pad
@@ -64,7 +64,7 @@ final class GEMMTests: XCTestCase {
     /// Every backend against a Double-precision triple loop: all transposes, padded
     /// leading dimensions, beta 0 over a NaN-filled C, beta ≠ 0, alpha ≠ 1.
     private func check<T: BinaryFloatingPoint>(_: T.Type) {
-        var rng = SplitMix64(state: 42)
+        var rng = SplitMix(seed: 42)
         let eps = Double(T.ulpOfOne)
         for (m, n, k) in sizes {
             // Large products (slow to check in a debug build) only as NN and TT: the small

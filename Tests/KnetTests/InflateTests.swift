@@ -74,7 +74,7 @@ final class InflateTests: XCTestCase {
     }
 
     func testGarbageNeverCrashesOrOverruns() throws {
-        var g = SplitMix64(state: 99)
+        var g = SplitMix(seed: 99)
         var decoded = 0
         for _ in 0..<300 {
             let bytes = (0..<(1 + Int(g.next() % 300))).map { _ in UInt8(truncatingIfNeeded: g.next()) }

@@ -12,7 +12,7 @@ final class PoolingTests: XCTestCase {
     /// A Float64 tensor of distinct values 0.1 apart in a random order (no ties, so max
     /// pooling is differentiable and finite differences never cross a tie).
     func distinct(_ shape: [Int], seed: UInt64 = 1) -> Tensor {
-        var rng = SplitMix64(state: seed)
+        var rng = SplitMix(seed: seed)
         let n = shape.reduce(1, *)
         let values = Array(0..<n).shuffled(using: &rng).map { (Double($0) - Double(n) / 2) / 10 }
         return Tensor(values, shape: shape, dtype: .float64)

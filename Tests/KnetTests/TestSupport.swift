@@ -136,15 +136,3 @@ func crashInChild(timeout: Double = 30, _ body: () -> Void) -> String? {
 func assertNoCrash(_ what: String, file: StaticString = #filePath, line: UInt = #line, _ body: () -> Void) {
     if let fate = crashInChild(body) { XCTFail("\(what): \(fate)", file: file, line: line) }
 }
-
-/// SplitMix64, a small seeded generator so that a failing case reproduces.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
