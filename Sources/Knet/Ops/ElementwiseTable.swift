@@ -54,7 +54,7 @@ public enum UnaryOp: Int, CaseIterable, Sendable {
         case .tanh: return ScalarMath.tanh(x)
         case .trunc: return x.rounded(.towardZero)
         case .relu: return x > 0 ? x : 0
-        case .sigm: let e = ScalarMath.exp(-Swift.abs(x)); return x >= 0 ? 1 / (1 + e) : e / (1 + e)
+        case .sigm: return ScalarMath.sigm(x)
         case .invx: return 1 / x
         case .elu: return x > 0 ? x : .expMinusOne(x)
         case .selu:
@@ -205,6 +205,13 @@ enum ScalarMath {
         let s2 = Float(bitPattern: UInt32(bitPattern: (n2 &+ 127) &<< 23))
         let y = p * s1 * s2
         return v > 88.72283905206835 ? .infinity : (v < -103.972077 ? 0 : y)
+    }
+
+    /// The logistic sigmoid 1/(1+e⁻ˣ), stable for large |x| (on `exp`, so vectorisable
+    /// for Float).
+    @inline(__always) static func sigm<T: KnetFloat>(_ x: T) -> T {
+        let e = exp(-Swift.abs(x))
+        return x >= 0 ? 1 / (1 + e) : e / (1 + e)
     }
 
     /// tanh x. For Float Cephes' odd polynomial below |x| = 0.625 and 1 − 2/(e²ˣ + 1)

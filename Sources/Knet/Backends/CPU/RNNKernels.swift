@@ -16,10 +16,10 @@ func lstmCellForward(_ g: Tensor, _ c: Tensor) -> Tensor {
             defer { a.deallocate() }
             for j in lo..<hi {
                 let gj = gp + j * ldg, cj = cp + j * ldc, oj = op + j * 2 * h
-                for k in 0..<(4 * h) { a[k] = UnaryOp.sigm.scalar(gj[k]) }
-                for k in (2 * h)..<(3 * h) { a[k] = UnaryOp.tanh.scalar(gj[k]) }
+                for k in 0..<(4 * h) { a[k] = ScalarMath.sigm(gj[k]) }
+                for k in (2 * h)..<(3 * h) { a[k] = ScalarMath.tanh(gj[k]) }
                 for k in 0..<h { oj[h + k] = a[h + k] * cj[k] + a[k] * a[2 * h + k] }
-                for k in 0..<h { oj[k] = a[3 * h + k] * UnaryOp.tanh.scalar(oj[h + k]) }
+                for k in 0..<h { oj[k] = a[3 * h + k] * ScalarMath.tanh(oj[h + k]) }
             }
         }
     }
@@ -40,19 +40,27 @@ func lstmCellBackward(_ g: Tensor, _ c: Tensor, _ y: Tensor, _ dy: Tensor) -> (d
         let (gp, cp, yp, dyp) = (g.pointer(T.self), c.pointer(T.self), y.pointer(T.self), dy.pointer(T.self))
         let (dgp, dcp) = (dg.pointer(T.self), dc.pointer(T.self))
         let (ldg, ldc, ldy, lddy, h) = (columnStride(g), columnStride(c), columnStride(y), columnStride(dy), hidden)
+        // As in the forward: the activations go to scratch columns in simple loops that
+        // vectorise, then the products in loops of plain arithmetic.
         Parallel.chunks(batch, costPerElement: 16 * 6 * h) { lo, hi in
+            let a = UnsafeMutablePointer<T>.allocate(capacity: 5 * h)   // i f g o, tanh(c')
+            defer { a.deallocate() }
             for j in lo..<hi {
                 let gj = gp + j * ldg, cj = cp + j * ldc, yj = yp + j * ldy, dyj = dyp + j * lddy
                 let dgj = dgp + j * 4 * h, dcj = dcp + j * h
+                for k in 0..<(4 * h) { a[k] = ScalarMath.sigm(gj[k]) }
+                for k in (2 * h)..<(3 * h) { a[k] = ScalarMath.tanh(gj[k]) }
+                for k in 0..<h { a[4 * h + k] = ScalarMath.tanh(yj[h + k]) }
+                for k in 0..<h {   // dc' = dc + dh∘o∘(1 − tanh²c'), kept in dc for now
+                    let th = a[4 * h + k]
+                    dcj[k] = dyj[h + k] + dyj[k] * a[3 * h + k] * (1 - th * th)
+                }
                 for k in 0..<h {
-                    let si = UnaryOp.sigm.scalar(gj[k]), sf = UnaryOp.sigm.scalar(gj[h + k])
-                    let cand = UnaryOp.tanh.scalar(gj[2 * h + k]), so = UnaryOp.sigm.scalar(gj[3 * h + k])
-                    let th = UnaryOp.tanh.scalar(yj[h + k]), dh = dyj[k]
-                    let dcell = dyj[h + k] + dh * so * (1 - th * th)
+                    let si = a[k], sf = a[h + k], cand = a[2 * h + k], so = a[3 * h + k], dcell = dcj[k]
                     dgj[k] = dcell * cand * si * (1 - si)
                     dgj[h + k] = dcell * cj[k] * sf * (1 - sf)
                     dgj[2 * h + k] = dcell * si * (1 - cand * cand)
-                    dgj[3 * h + k] = dh * th * so * (1 - so)
+                    dgj[3 * h + k] = dyj[k] * a[4 * h + k] * so * (1 - so)
                     dcj[k] = dcell * sf
                 }
             }
@@ -77,8 +85,8 @@ func gruCellForward(_ x: Tensor, _ q: Tensor, _ h: Tensor) -> Tensor {
             defer { a.deallocate() }
             for j in lo..<hi {
                 let xj = xp + j * ldx, qj = qp + j * ldq, hj = hp + j * ldh, oj = op + j * n
-                for k in 0..<(2 * n) { a[k] = UnaryOp.sigm.scalar(xj[k] + qj[k]) }
-                for k in 0..<n { a[2 * n + k] = UnaryOp.tanh.scalar(xj[2 * n + k] + a[k] * qj[2 * n + k]) }
+                for k in 0..<(2 * n) { a[k] = ScalarMath.sigm(xj[k] + qj[k]) }
+                for k in 0..<n { a[2 * n + k] = ScalarMath.tanh(xj[2 * n + k] + a[k] * qj[2 * n + k]) }
                 for k in 0..<n { oj[k] = a[2 * n + k] + a[n + k] * (hj[k] - a[2 * n + k]) }
             }
         }
