@@ -196,7 +196,6 @@ private struct BLASLibrary: @unchecked Sendable {
 
     /// Opens the first usable library among `KNET_BLAS` and `candidates`.
     static func load() -> BLASLibrary? {
-        var names = candidates
         if let custom = getenv("KNET_BLAS") {
             let path = String(cString: custom)
             if let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) {
@@ -205,7 +204,7 @@ private struct BLASLibrary: @unchecked Sendable {
             }
             fputs("Knet: KNET_BLAS=\(path) could not be loaded or has no sgemm/dgemm; searching the usual names\n", stderr)
         }
-        for name in names where !name.isEmpty {
+        for name in candidates {
             guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
             if let library = BLASLibrary(handle: handle, name: name) { return library }
             dlclose(handle)

@@ -91,8 +91,7 @@ final class ThreadPool: @unchecked Sendable {
             var thread = pthread_t()
             let context = Unmanaged.passRetained(self).toOpaque()
             pthread_create(&thread, nil, { raw in
-                Unmanaged<ThreadPool>.fromOpaque(raw!).takeRetainedValue().workerLoop()
-                return nil
+                Unmanaged<ThreadPool>.fromOpaque(raw!).takeRetainedValue().workerLoop()   // never returns
             }, context)
             pthread_detach(thread)
         }
