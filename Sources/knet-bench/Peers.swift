@@ -42,7 +42,7 @@ private func spawnAndCollect(_ command: [String]) -> (Int32, String, String)? {
     posix_spawn_file_actions_adddup2(&actions, out[1], 1)
     posix_spawn_file_actions_adddup2(&actions, err[1], 2)
     for fd in out + err { posix_spawn_file_actions_addclose(&actions, fd) }
-    var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+    let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
     defer { for p in argv { free(p) } }
     var pid = pid_t()
     let started = posix_spawnp(&pid, command[0], &actions, nil, argv, environ)

@@ -135,21 +135,22 @@ struct DataLocator {
                                  urls: file.urls, attempts: attempts)
     }
 
-    /// Fetches `url` into a temporary file next to `destination`, checks its SHA-256,
-    /// makes it durable and renames it into place.
+    /// Fetches `url` into a temporary file next to `destination`, checks its SHA-256 and
+    /// writes the verified bytes into place atomically (`writeFileAtomically`).
     private func download(_ url: String, _ file: DatasetFile, to destination: String) throws {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)     // a unique name without drawing from the seeded generator
         let temporary = "\(destination).part-\(getpid())-\(now.tv_sec)\(now.tv_nsec)"
         defer { unlink(temporary) }
         try fetch(url, temporary)
-        let actual = SHA256.hash(try readDataFile(temporary)).hex
+        let bytes = try readDataFile(temporary)
+        let actual = SHA256.hash(bytes).hex
         guard actual == file.sha256 else {
             throw DataError.checksumMismatch(file: file.name, url: url, expected: file.sha256, actual: actual)
         }
-        try syncPath(temporary, directory: false)
-        guard rename(temporary, destination) == 0 else { throw DataError.io(path: destination, reason: systemError()) }
-        try syncPath("\(cacheDirectory)/\(file.folder)", directory: true)
+        do { try writeFileAtomically(bytes, to: destination) } catch {
+            throw DataError.io(path: destination, reason: "\(error)")
+        }
     }
 }
 
@@ -172,14 +173,6 @@ private func makeDirectories(_ path: String) throws {
         prefix += "/" + part
         if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw DataError.io(path: prefix, reason: systemError()) }
     }
-}
-
-/// `fsync` of a file or directory.
-private func syncPath(_ path: String, directory: Bool) throws {
-    let fd = open(path, O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0))
-    guard fd >= 0 else { throw DataError.io(path: path, reason: systemError()) }
-    defer { close(fd) }
-    guard fsync(fd) == 0 else { throw DataError.io(path: path, reason: systemError()) }
 }
 
 /// The whole content of a regular file.

@@ -30,7 +30,7 @@ final class RandomSource: Sendable {
     }
 
     /// Fills `n` values with uniform numbers in [0, 1) (53-bit resolution).
-    func fillUniform(_ n: Int, _ body: (Int, Double) -> Void) {
+    @inline(__always) func fillUniform(_ n: Int, _ body: (Int, Double) -> Void) {
         state.withLock { s in
             for i in 0..<n { body(i, Double(RandomSource.next(&s) >> 11) * 0x1.0p-53) }
         }

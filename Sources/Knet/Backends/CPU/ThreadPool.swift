@@ -50,10 +50,6 @@ final class ThreadPool: @unchecked Sendable {
         pthread_cond_init(&wake, nil)
     }
 
-    /// True while a job runs: code called now is inside a parallel region (or racing
-    /// one from another thread), so it should not start threads of its own.
-    var isBusy: Bool { busy.load(ordering: .relaxed) }
-
     /// Runs `body(0) ... body(count − 1)` on the workers and the caller and returns true,
     /// or returns false without running anything when the pool has no workers or is busy.
     func run(_ count: Int, _ body: (Int) -> Void) -> Bool {
