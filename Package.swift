@@ -38,8 +38,10 @@ let package = Package(
             exclude: ["Resources/README.md"],
             resources: [.copy("Resources/boston_house_prices.csv")]
         ),
-        .executableTarget(name: "knet-bench", dependencies: ["Knet"]),
+        .target(name: "KnetBenchmarks", dependencies: ["Knet"]),
+        .executableTarget(name: "knet-bench", dependencies: ["Knet", "KnetBenchmarks"]),
         .testTarget(name: "KnetTests", dependencies: ["Knet", "KnetGEMM"], exclude: ["Fixtures"]),
+        .testTarget(name: "KnetBenchmarksTests", dependencies: ["KnetBenchmarks", "Knet"]),
     ],
     swiftLanguageModes: [.v5]
 )

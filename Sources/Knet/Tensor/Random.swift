@@ -66,13 +66,18 @@ public func setseed(_ seed: Int) { RandomSource.shared.reseed(UInt64(bitPattern:
 
 /// SplitMix64: a tiny seeded generator with a fixed, documented algorithm (the same
 /// sequence on every platform and Swift version). Seeds `RandomSource` and shuffles
-/// minibatches.
-struct SplitMix: RandomNumberGenerator {
+/// minibatches; usable as any `RandomNumberGenerator`.
+///
+///     var g = SplitMix(seed: 1)
+///     let label = Int.random(in: 0..<10, using: &g)
+public struct SplitMix: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    /// A generator whose sequence is fixed by `seed`.
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

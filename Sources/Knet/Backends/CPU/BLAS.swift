@@ -33,6 +33,12 @@ public enum CPUBLAS {
     /// loaded, else Swift if the CPU has AVX2+FMA, else naive.
     public static var backend: GEMMBackend { selectedBackend }
 
+    /// Threads Knet's CPU kernels and large products use: `KNET_THREADS` if set, else
+    /// the online cores (the system BLAS itself is kept single-threaded).
+    ///
+    ///     print("Knet runs on \(CPUBLAS.threads) threads")
+    public static var threads: Int { Parallel.threads }
+
     /// `C = alpha * op(A) * op(B) + beta * C`, column-major, with `op(A)` m×k and `op(B)`
     /// k×n, on `backend`. T is Float or Double (other types use the naive loop). With
     /// `beta == 0`, C is not read.

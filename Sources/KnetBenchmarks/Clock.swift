@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Seconds on the monotonic clock.
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+/// Seconds `body` takes, once.
+func timed(_ body: () -> Void) -> Double {
+    let t0 = now()
+    body()
+    return now() - t0
+}
+
+/// Median of `runs` timings of `body` (seconds), after one untimed warm-up call.
+func median(runs: Int, _ body: () -> Void) -> Double {
+    body()
+    return median((0..<runs).map { _ in timed(body) })
+}
+
+/// The median of `values` (the mean of the middle two for an even count); NaN when empty.
+func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return .nan }
+    let s = values.sorted(), m = s.count / 2
+    return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/// `v` with `digits` decimals (no exponent notation); "—" for NaN or infinity.
+func fmt(_ v: Double, _ digits: Int = 3) -> String {
+    guard v.isFinite else { return "—" }
+    let scaled = (v.magnitude * pow(10, Double(digits))).rounded()
+    guard scaled < 9e18 else { return String(v) }
+    var s = String(Int(scaled))
+    while s.count <= digits { s = "0" + s }
+    if digits > 0 { s.insert(".", at: s.index(s.endIndex, offsetBy: -digits)) }
+    return (v < 0 && scaled != 0 ? "-" : "") + s
+}
+
+extension String {
+    /// Padded with spaces on the left to `n` characters.
+    func leftPad(_ n: Int) -> String { String(repeating: " ", count: Swift.max(0, n - count)) + self }
+    /// Padded with spaces on the right to `n` characters.
+    func rightPad(_ n: Int) -> String { self + String(repeating: " ", count: Swift.max(0, n - count)) }
+}

@@ -1,0 +1,186 @@
+import Knet
+
+// The cases of Knet's benchmark table, defined as the peers define them
+// (../shared/peers/README.md): float32, plain SGD, no shuffling, the partial last
+// minibatch dropped, a short untimed warm-up on throw-away parameters, then the timed
+// training loop, then the trained model's training loss (and MNIST accuracies).
+
+/// One case of the benchmark table: the name the peer scripts use, the rows it yields
+/// (mlp-record yields three) and how Knet for Swift runs it.
+public struct TableCase: Sendable {
+    /// The peers' benchmark name (`--only` argument).
+    public let name: String
+    /// The rows one run yields, in order.
+    public let rows: [String]
+    /// What is trained, for the report.
+    public let summary: String
+    /// Runs the case once (warm-up included) and measures each row.
+    public let run: @Sendable (Workloads) throws -> [String: RunResult]
+
+    /// Every case, in Knet's table order.
+    ///
+    ///     for c in TableCase.all { print(c.name, c.rows) }
+    public static let all: [TableCase] = [
+        TableCase(name: "linreg", rows: ["linreg"], summary: "Housing 506×13, 10,000 epochs of one full batch, SGD lr 0.1",
+                  run: { ["linreg": try linregCase($0)] }),
+        TableCase(name: "softmax", rows: ["softmax"], summary: "MNIST 784→10, 10 epochs, batch 100, SGD lr 0.5",
+                  run: { ["softmax": try classifierCase($0, .softmax)] }),
+        TableCase(name: "mlp", rows: ["mlp"], summary: "MNIST 784→64→10 relu, 10 epochs, batch 100, SGD lr 0.5",
+                  run: { ["mlp": try classifierCase($0, .mlp)] }),
+        TableCase(name: "lenet", rows: ["lenet"], summary: "MNIST LeNet (conv 20, conv 50, dense 500), 1 epoch, batch 100, SGD lr 0.1",
+                  run: { ["lenet": try classifierCase($0, .lenet)] }),
+        TableCase(name: "charlm", rows: ["charlm"], summary: "Hiawatha, 1 epoch of 16 blocks 128×100, embedding 256, LSTM 256, SGD lr 1 + clip 5",
+                  run: { ["charlm": try charlmCase($0)] }),
+        TableCase(name: "mlp-record", rows: ["mlp-record-fwd", "mlp-record-rec", "mlp-record-fwdbwd"],
+                  summary: "MNIST 784→64→10 quadratic loss, 6000 minibatches: forward, recorded forward, forward+backward",
+                  run: { try mlpRecordCase($0) }),
+    ]
+}
+
+// MARK: - linreg
+
+private func linregCase(_ data: Workloads) throws -> RunResult {
+    let (x, y) = try data.housing()
+    let epochs = data.scale == .full ? 10_000 : 20
+    func loss(_ w: [Tensor], _ x: Tensor, _ y: Tensor) -> Tensor { mean(abs2(y .- (w[0] * x .+ w[1]))) }
+    let lossgradient = grad(loss)
+    func train(_ w: inout [Tensor], epochs: Int) {
+        var opt = optimizers(w, Sgd(lr: 0.1))
+        for _ in 0..<epochs { update(&w, lossgradient(w, x, y), &opt) }
+    }
+    setseed(1)
+    func parameters() -> [Tensor] { [Tensor.randn(1, 13) * 0.1, Tensor.zeros(1, 1)] }
+    var warm = parameters()
+    train(&warm, epochs: 2)
+    var w = parameters()
+    let seconds = timed { train(&w, epochs: epochs) }
+    return RunResult(seconds: seconds, loss: loss(w, x, y).scalar)
+}
+
+// MARK: - softmax, mlp, lenet
+
+/// The three MNIST classifiers of the table.
+private enum Classifier {
+    case softmax, mlp, lenet
+
+    var epochs: Int { self == .lenet ? 1 : 10 }
+    var lr: Double { self == .lenet ? 0.1 : 0.5 }
+
+    /// Fresh weights: 0.1·randn matrices and zero biases (softmax, mlp), Knet's `xavier`
+    /// (lenet).
+    func parameters() -> [Tensor] {
+        switch self {
+        case .softmax: return [Tensor.randn(10, 784) * 0.1, Tensor.zeros(10, 1)]
+        case .mlp: return [Tensor.randn(64, 784) * 0.1, Tensor.zeros(64, 1), Tensor.randn(10, 64) * 0.1, Tensor.zeros(10, 1)]
+        case .lenet:
+            return [Tensor.xavier(5, 5, 1, 20), Tensor.zeros(1, 1, 20, 1), Tensor.xavier(5, 5, 20, 50), Tensor.zeros(1, 1, 50, 1),
+                    Tensor.xavier(500, 800), Tensor.zeros(500, 1), Tensor.xavier(10, 500), Tensor.zeros(10, 1)]
+        }
+    }
+
+    /// Class scores `[10, B]` of the images `x`.
+    func predict(_ w: [Tensor], _ x: Tensor) -> Tensor {
+        switch self {
+        case .softmax: return w[0] * x .+ w[1]
+        case .mlp: return w[2] * relu(w[0] * x .+ w[1]) .+ w[3]
+        case .lenet:
+            var a = reshape(x, [28, 28, 1, -1])
+            a = pool(relu(conv4(w[0], a) .+ w[1]))
+            a = pool(relu(conv4(w[2], a) .+ w[3]))
+            a = relu(w[4] * mat(a) .+ w[5])
+            return w[6] * a .+ w[7]
+        }
+    }
+}
+
+private func classifierCase(_ data: Workloads, _ model: Classifier) throws -> RunResult {
+    let mnist = try data.mnist()
+    let batches = Array(minibatch(mnist.xtrn, mnist.ytrn, 100))
+    let lossgradient = grad { (w: [Tensor], x: Tensor, y: [Int]) in nll(model.predict(w, x), y) }
+    func train(_ w: inout [Tensor], _ batches: ArraySlice<(Tensor, [Int])>, epochs: Int) {
+        var opt = optimizers(w, Sgd(lr: model.lr))
+        for _ in 0..<epochs {
+            for (x, y) in batches { update(&w, lossgradient(w, x, y), &opt) }
+        }
+    }
+    setseed(1)
+    var warm = model.parameters()
+    train(&warm, batches.prefix(2), epochs: 1)
+    var w = model.parameters()
+    let seconds = timed { train(&w, batches[...], epochs: model.epochs) }
+    let trn = evaluate(model, w, mnist.xtrn, mnist.ytrn), tst = evaluate(model, w, mnist.xtst, mnist.ytst)
+    return RunResult(seconds: seconds, loss: trn.loss, trainAccuracy: trn.accuracy, testAccuracy: tst.accuracy)
+}
+
+/// Mean loss and accuracy of `model` over all of `x`, in chunks of 1000 images.
+private func evaluate(_ model: Classifier, _ w: [Tensor], _ x: Tensor, _ y: [Int]) -> (loss: Double, accuracy: Double) {
+    var loss = 0.0, correct = 0.0
+    for (xb, yb) in minibatch(x, y, 1000, partial: true) {
+        let scores = model.predict(w, xb)
+        loss += nll(scores, yb, average: false).scalar
+        correct += accuracy(scores, yb) * Double(yb.count)
+    }
+    return (loss / Double(y.count), correct / Double(y.count))
+}
+
+// MARK: - charlm
+
+private func charlmCase(_ data: Workloads) throws -> RunResult {
+    let (codes, vocab) = try data.text()
+    let (batch, seqlen, embed, hidden) = data.scale == .full ? (128, 100, 256, 256) : (4, 8, 16, 16)
+    let blocks = minibatchText(codes, batchsize: batch, seqlen: seqlen)
+    let model = RNNCharLM(vocab: vocab, embed: embed, hidden: hidden)
+    /// The peers' initialisation: 0.3·randn matrices, zero biases but the forget gate's input bias 1.
+    func parameters() -> [Tensor] {
+        let r = model.rnn
+        let w = Tensor.randn(r.paramCount) * 0.3
+        for id in 0..<(2 * r.rnnType.gates) { rnnparam(r, w, layer: 0, id: id, .bias)!.assign(id == 1 ? 1 : 0) }
+        return [Tensor.randn(embed, vocab) * 0.3, w, Tensor.randn(vocab, hidden) * 0.3, Tensor.zeros(vocab, 1)]
+    }
+    func train(_ w: inout [Tensor], _ blocks: [CharBlock]) {
+        var opt = optimizers(w, Sgd(lr: 1.0))
+        _ = charlmTrain(model, &w, blocks, &opt, gclip: 5)
+    }
+    setseed(1)
+    var warm = parameters()
+    train(&warm, Array(blocks.prefix(1)))
+    var w = parameters()
+    let seconds = timed { train(&w, blocks) }
+    return RunResult(seconds: seconds, loss: charlmTest(model, w, blocks))
+}
+
+// MARK: - mlp-record
+
+/// Knet's table of recording overhead: the MLP's forward with a quadratic loss
+/// (`a1=w1*x, a2=a1+b1, a3=relu(a2), a4=w2*a3, a5=a4+b2, a6=a5-y, sum(a6.^2)`), run
+/// plain, recorded on a tape (then dropped) and with the backward pass; no update.
+private func mlpRecordCase(_ data: Workloads) throws -> [String: RunResult] {
+    let mnist = try data.mnist()
+    let n = mnist.ytrn.count
+    var onehot = [Float](repeating: 0, count: 10 * n)
+    for (i, label) in mnist.ytrn.enumerated() { onehot[10 * i + label] = 1 }
+    let batches = Array(minibatch(mnist.xtrn, Tensor(onehot, shape: [10, n]), 100))
+    let epochs = data.scale == .full ? 10 : 1
+    setseed(1)
+    let w = [Tensor.randn(64, 784) * 0.1, Tensor.zeros(64, 1), Tensor.randn(10, 64) * 0.1, Tensor.zeros(10, 1)]
+    func loss(_ w: [Tensor], _ x: Tensor, _ y: Tensor) -> Tensor {
+        sum(abs2(w[2] * relu(w[0] * x .+ w[1]) .+ w[3] .- y))
+    }
+    let gradient = grad(loss)
+    let variants: [(String, ([Tensor], Tensor, Tensor) -> Double)] = [
+        ("mlp-record-fwd", { w, x, y in loss(w, x, y).scalar }),
+        ("mlp-record-rec", { w, x, y in forwardRecorded(loss, w, x, y).scalar }),
+        ("mlp-record-fwdbwd", { w, x, y in _ = gradient(w, x, y); return .nan }),
+    ]
+    var result: [String: RunResult] = [:]
+    for (name, step) in variants {
+        for (x, y) in batches.prefix(2) { _ = step(w, x, y) }          // warm-up
+        let seconds = timed {
+            for _ in 0..<epochs {
+                for (x, y) in batches { _ = step(w, x, y) }
+            }
+        }
+        result[name] = RunResult(seconds: seconds, loss: loss(w, batches[batches.count - 1].0, batches[batches.count - 1].1).scalar)
+    }
+    return result
+}
