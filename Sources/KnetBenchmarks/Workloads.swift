@@ -55,7 +55,8 @@ public final class Workloads {
         switch source {
         case .files(let folder): data = try withDataFolder(folder) { try Knet.housing() }
         case .synthetic:
-            // The peers' synthetic regression: y = x·w + 22.5 + 4.7·noise.
+            // The peers' synthetic regression: y = x·w + 22.5 + 4.7·noise (seeded: every run the same).
+            setseed(1)
             let x = Tensor.randn(13, 506), w = Tensor.randn(1, 13) * 2
             data = (x, w * x .+ 22.5 .+ 4.7 .* Tensor.randn(1, 506))
         }
@@ -75,6 +76,7 @@ public final class Workloads {
                                  xtst: reshape(xtst, [784, -1]), ytst: ytst)
         case (.synthetic, _):
             let (ntrn, ntst) = scale == .smoke ? (200, 100) : (60_000, 10_000)
+            setseed(1)
             func labels(_ n: Int) -> [Int] { (0..<n).map { _ in Int.random(in: 0..<10, using: &benchmarkRandom) } }
             data = MNISTWorkload(xtrn: Tensor.rand(784, ntrn), ytrn: labels(ntrn), xtst: Tensor.rand(784, ntst), ytst: labels(ntst))
         }

@@ -34,6 +34,15 @@ public enum SwiftGEMM {
     /// below about 10 MFLOP, waking a second thread costs more than it saves.
     public static let parallelThreshold = 5_000_000
 
+    /// Whether a product is small or thin enough that `sgemm`/`dgemm` compute it with
+    /// direct loops instead of packing panels (which costs thousands of instructions a
+    /// call): at most 16K multiply-adds, or a matrix-vector product (m or n is 1).
+    ///
+    ///     SwiftGEMM.prefersDirect(m: 1, n: 506, k: 13)   // true: linear regression's forward
+    public static func prefersDirect(m: Int, n: Int, k: Int) -> Bool {
+        m == 1 || n == 1 || m * n * k <= 16_384
+    }
+
     /// Single precision: `C = alpha * op(A) * op(B) + beta * C`, column-major, where
     /// `op(X)` is `X` or `Xᵀ`, `op(A)` is m×k and `op(B)` is k×n. With `beta == 0`, C is
     /// not read (it may hold NaNs); with `k == 0` or `alpha == 0`, A and B are not read.
@@ -152,6 +161,10 @@ private func gemm<T: GEMMScalar>(
         return
     }
     let product = Product(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc)
+    if SwiftGEMM.prefersDirect(m: m, n: n, k: k) {
+        direct(product)
+        return
+    }
     let mr = 2 * T.Vector.scalarCount
     let flops = 2.0 * Double(m) * Double(n) * Double(k)
     let threads = Int(min(flops / Double(SwiftGEMM.parallelThreshold), Double(SwiftGEMM.maxThreads)))
@@ -178,11 +191,102 @@ private func gemm<T: GEMMScalar>(
 /// C = beta * C (C is not read when beta is 0).
 private func scale<T: GEMMScalar>(m: Int, n: Int, beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
     if beta == 1 { return }
+    if ldc == m {       // contiguous: one loop (a row vector would otherwise cost a loop per element)
+        for i in 0..<(m * n) { c[i] = beta == 0 ? 0 : beta * c[i] }
+        return
+    }
     for j in 0..<n {
         let col = c + j * ldc
         for i in 0..<m { col[i] = beta == 0 ? 0 : beta * col[i] }
     }
 }
+
+/// A small or thin product without packing, in the loop order whose inner loop runs
+/// over contiguous memory: columns of op(A) (`C[:,j] += B[p,j]·A[:,p]`), else rows of
+/// op(A) against columns of op(B) (dot products), else rows of op(B) into a row of C.
+private func direct<T: GEMMScalar>(_ product: Product<T>) {
+    let (m, n, k, alpha, a, b, beta, c, ldc) = (product.m, product.n, product.k, product.alpha,
+        product.a, product.b, product.beta, product.c, product.ldc)
+    scale(m: m, n: n, beta: beta, c: c, ldc: ldc)
+    // Which operand slices are contiguous in memory (a single row or column always is).
+    let columnsOfA = !a.trans || m == 1
+    let rowsOfA = a.trans || a.ld == 1 || k == 1
+    let columnsOfB = !b.trans || b.ld == 1 || k == 1
+    let rowsOfB = b.trans || b.ld == 1 || n == 1
+    if columnsOfA && (m >= 8 || !(rowsOfA && columnsOfB) && !rowsOfB) {
+        for j in 0..<n {
+            let cj = c + j * ldc
+            for p in 0..<k {
+                let s = alpha * b.at(p, j).pointee
+                axpy(s, a.at(0, p), cj, m)
+            }
+        }
+    } else if rowsOfA && columnsOfB {
+        for j in 0..<n {
+            let bj = b.at(0, j)
+            for i in 0..<m { c[i + j * ldc] += alpha * dot(a.at(i, 0), bj, k) }
+        }
+    } else {
+        // Here the rows of op(B) are contiguous: accumulate each row of C, directly when
+        // it is contiguous (m == 1), else in a contiguous scratch row.
+        withUnsafeTemporaryAllocation(of: T.self, capacity: ldc == 1 ? 0 : n) { scratch in
+            for i in 0..<m {
+                let row = ldc == 1 ? c + i : scratch.baseAddress!
+                if ldc != 1 { for j in 0..<n { row[j] = c[i + j * ldc] } }
+                for p in 0..<k { axpy(alpha * a.at(i, p).pointee, b.at(p, 0), row, n) }
+                if ldc != 1 { for j in 0..<n { c[i + j * ldc] = row[j] } }
+            }
+        }
+    }
+}
+
+/// `y[i] += s·x[i]` over `count` contiguous elements, in SIMD registers (the tail in
+/// halving vector widths, without a loop, so that short rows cost a few instructions).
+@inline(__always)
+private func axpy<T: GEMMScalar>(_ s: T, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int) {
+    var i = 0
+    while i + T.Vector.scalarCount <= count {
+        axpyStep(T.Vector.self, s, x + i, y + i)
+        i += T.Vector.scalarCount
+    }
+    if count - i >= 4 { axpyStep(SIMD4<T>.self, s, x + i, y + i); i += 4 }
+    if count - i >= 2 { axpyStep(SIMD2<T>.self, s, x + i, y + i); i += 2 }
+    if count - i >= 1 { y[i] += s * x[i] }
+}
+
+@inline(__always)
+private func axpyStep<V: SIMD>(_: V.Type, _ s: V.Scalar, _ x: UnsafePointer<V.Scalar>, _ y: UnsafeMutablePointer<V.Scalar>)
+where V.Scalar: BinaryFloatingPoint {
+    let yv = UnsafeRawPointer(y).loadUnaligned(as: V.self), xv = UnsafeRawPointer(x).loadUnaligned(as: V.self)
+    UnsafeMutableRawPointer(y).storeBytes(of: yv + V(repeating: s) * xv, as: V.self)
+}
+
+/// `Σ x[i]·y[i]` over `count` contiguous elements, in SIMD accumulators (the tail as in `axpy`).
+@inline(__always)
+private func dot<T: GEMMScalar>(_ x: UnsafePointer<T>, _ y: UnsafePointer<T>, _ count: Int) -> T {
+    var acc = T.Vector()
+    var i = 0
+    while i + T.Vector.scalarCount <= count {
+        acc += load(T.Vector.self, x + i) * load(T.Vector.self, y + i)
+        i += T.Vector.scalarCount
+    }
+    var total = count >= T.Vector.scalarCount ? acc.sum() : 0
+    if count - i >= 4 {
+        let q = load(SIMD4<T>.self, x + i) * load(SIMD4<T>.self, y + i), h = q.lowHalf + q.highHalf
+        total += h[0] + h[1]
+        i += 4
+    }
+    if count - i >= 2 {
+        let h = load(SIMD2<T>.self, x + i) * load(SIMD2<T>.self, y + i)
+        total += h[0] + h[1]
+        i += 2
+    }
+    if count - i >= 1 { total += x[i] * y[i] }
+    return total
+}
+
+@inline(__always)
+private func load<V: SIMD>(_: V.Type, _ p: UnsafePointer<V.Scalar>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
 
 /// The single-threaded blocked product, using this thread's packing buffers.
 private func blocked<T: GEMMScalar>(_ product: Product<T>) {

@@ -11,7 +11,7 @@ private struct Matrix<T: BinaryFloatingPoint> {
     init(rows: Int, cols: Int, pad: Int, rng: inout SplitMix) {
         self.rows = rows
         self.cols = cols
-        ld = rows + pad
+        ld = max(1, rows + pad)
         data = (0..<max(1, ld * cols)).map { _ in T(Double.random(in: -1...1, using: &rng)) }
     }
 
@@ -34,9 +34,12 @@ private struct Matrix<T: BinaryFloatingPoint> {
 
 final class GEMMTests: XCTestCase {
     /// (m, n, k): edge tiles, k == 0, several k/m/n cache blocks, and (last) products
-    /// large enough to be split across threads by rows and by columns.
+    /// large enough to be split across threads by rows and by columns; the small and
+    /// matrix-vector ones (linear regression's 1×506×13 and its gradient 1×13×506, an
+    /// outer product, a 3×1 gemv) take the direct, unpacked path.
     private let sizes = [
         (1, 1, 1), (7, 5, 3), (16, 6, 1), (17, 7, 2), (4, 3, 0), (33, 17, 65),
+        (1, 506, 13), (1, 13, 506), (13, 506, 1), (3, 1, 40), (9, 8, 30),
         (200, 30, 300), (5, 3100, 4), (100, 64, 784), (64, 100, 784),
     ]
 
@@ -61,76 +64,78 @@ final class GEMMTests: XCTestCase {
         XCTAssertEqual(CPUBLAS.backend, expected)
     }
 
-    /// Every backend against a Double-precision triple loop: all transposes, padded
-    /// leading dimensions, beta 0 over a NaN-filled C, beta ≠ 0, alpha ≠ 1.
+    /// Every backend against a Double-precision triple loop: all transposes, padded and
+    /// tight leading dimensions, beta 0 over a NaN-filled C, beta ≠ 0, alpha ≠ 1.
     private func check<T: BinaryFloatingPoint>(_: T.Type) {
         var rng = SplitMix(seed: 42)
         let eps = Double(T.ulpOfOne)
         for (m, n, k) in sizes {
-            // Large products (slow to check in a debug build) only as NN and TT: the small
-            // ones already cover each packing path.
-            for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)]
-            where m * n * k < 1_000_000 || transA == transB {
-                let a = Matrix<T>(rows: transA ? k : m, cols: transA ? m : k, pad: 3, rng: &rng)
-                let b = Matrix<T>(rows: transB ? n : k, cols: transB ? k : n, pad: 1, rng: &rng)
-                let c0 = Matrix<T>(rows: m, cols: n, pad: 2, rng: &rng)
-                // The exact product and the magnitude that bounds its rounding error.
-                var product = [Double](repeating: 0, count: m * n)
-                var magnitude = [Double](repeating: 0, count: m * n)
-                // Rows of op(A) and columns of op(B), each contiguous.
-                let opA = a.dense(rowMajor: !transA), opB = b.dense(rowMajor: transB)
-                opA.withUnsafeBufferPointer { pa in
-                    opB.withUnsafeBufferPointer { pb in
-                        for j in 0..<n {
-                            for i in 0..<m {
-                                var x = pa.baseAddress! + i * k, y = pb.baseAddress! + j * k
-                                var sum = 0.0, sumAbs = 0.0
-                                for _ in 0..<k {
-                                    let xy = x.pointee * y.pointee
-                                    sum += xy
-                                    sumAbs += abs(xy)
-                                    x += 1
-                                    y += 1
+            for (padA, padB, padC) in [(3, 1, 2), (0, 0, 0)] where padA > 0 || m * n * k < 100_000 {
+                // Large products (slow to check in a debug build) only as NN and TT: the small
+                // ones already cover each packing path.
+                for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)]
+                where m * n * k < 1_000_000 || transA == transB {
+                    let a = Matrix<T>(rows: transA ? k : m, cols: transA ? m : k, pad: padA, rng: &rng)
+                    let b = Matrix<T>(rows: transB ? n : k, cols: transB ? k : n, pad: padB, rng: &rng)
+                    let c0 = Matrix<T>(rows: m, cols: n, pad: padC, rng: &rng)
+                    // The exact product and the magnitude that bounds its rounding error.
+                    var product = [Double](repeating: 0, count: m * n)
+                    var magnitude = [Double](repeating: 0, count: m * n)
+                    // Rows of op(A) and columns of op(B), each contiguous.
+                    let opA = a.dense(rowMajor: !transA), opB = b.dense(rowMajor: transB)
+                    opA.withUnsafeBufferPointer { pa in
+                        opB.withUnsafeBufferPointer { pb in
+                            for j in 0..<n {
+                                for i in 0..<m {
+                                    var x = pa.baseAddress! + i * k, y = pb.baseAddress! + j * k
+                                    var sum = 0.0, sumAbs = 0.0
+                                    for _ in 0..<k {
+                                        let xy = x.pointee * y.pointee
+                                        sum += xy
+                                        sumAbs += abs(xy)
+                                        x += 1
+                                        y += 1
+                                    }
+                                    product[i + j * m] = sum
+                                    magnitude[i + j * m] = sumAbs
                                 }
-                                product[i + j * m] = sum
-                                magnitude[i + j * m] = sumAbs
                             }
                         }
                     }
-                }
-                for (alpha, beta) in [(1.0, 0.0), (-0.5, 1.0), (2.0, 0.25)] {
-                    for backend in backends where backend != .naive || m * n * k < 100_000 {
-                        var c = c0
-                        if beta == 0 {
-                            for j in 0..<n { for i in 0..<m { c.data[i + j * c.ld] = .nan } }
-                        }
-                        a.data.withUnsafeBufferPointer { pa in
-                            b.data.withUnsafeBufferPointer { pb in
-                                c.data.withUnsafeMutableBufferPointer { pc in
-                                    CPUBLAS.gemm(
-                                        using: backend, transA: transA, transB: transB,
-                                        m: m, n: n, k: k, alpha: T(alpha),
-                                        a: pa.baseAddress!, lda: a.ld, b: pb.baseAddress!, ldb: b.ld,
-                                        beta: T(beta), c: pc.baseAddress!, ldc: c.ld)
+                    for (alpha, beta) in [(1.0, 0.0), (-0.5, 1.0), (2.0, 0.25)] {
+                        for backend in backends where backend != .naive || m * n * k < 100_000 {
+                            var c = c0
+                            if beta == 0 {
+                                for j in 0..<n { for i in 0..<m { c.data[i + j * c.ld] = .nan } }
+                            }
+                            a.data.withUnsafeBufferPointer { pa in
+                                b.data.withUnsafeBufferPointer { pb in
+                                    c.data.withUnsafeMutableBufferPointer { pc in
+                                        CPUBLAS.gemm(
+                                            using: backend, transA: transA, transB: transB,
+                                            m: m, n: n, k: k, alpha: T(alpha),
+                                            a: pa.baseAddress!, lda: a.ld, b: pb.baseAddress!, ldb: b.ld,
+                                            beta: T(beta), c: pc.baseAddress!, ldc: c.ld)
+                                    }
                                 }
                             }
-                        }
-                        let what = "\(T.self) \(backend) m=\(m) n=\(n) k=\(k) tA=\(transA) tB=\(transB) alpha=\(alpha) beta=\(beta)"
-                        var worst = 0.0
-                        for j in 0..<n {
-                            for i in 0..<m {
-                                let old = c0.at(i, j, transposed: false)
-                                let expected = alpha * product[i + j * m] + beta * old
-                                let bound = Double(k + 2) * eps
-                                    * (abs(alpha) * magnitude[i + j * m] + abs(beta * old)) + Double.leastNormalMagnitude
-                                let error = abs(c.at(i, j, transposed: false) - expected) / bound
-                                worst = error.isNaN ? .infinity : max(worst, error)
+                            let what = "\(T.self) \(backend) m=\(m) n=\(n) k=\(k) tA=\(transA) tB=\(transB) alpha=\(alpha) beta=\(beta)"
+                            var worst = 0.0
+                            for j in 0..<n {
+                                for i in 0..<m {
+                                    let old = c0.at(i, j, transposed: false)
+                                    let expected = alpha * product[i + j * m] + beta * old
+                                    let bound = Double(k + 2) * eps
+                                        * (abs(alpha) * magnitude[i + j * m] + abs(beta * old)) + Double.leastNormalMagnitude
+                                    let error = abs(c.at(i, j, transposed: false) - expected) / bound
+                                    worst = error.isNaN ? .infinity : max(worst, error)
+                                }
+                                for i in m..<c.ld {
+                                    XCTAssertEqual(c.data[i + j * c.ld], c0.data[i + j * c.ld], "padding of C written: \(what)")
+                                }
                             }
-                            for i in m..<c.ld {
-                                XCTAssertEqual(c.data[i + j * c.ld], c0.data[i + j * c.ld], "padding of C written: \(what)")
-                            }
+                            XCTAssertLessThanOrEqual(worst, 1, what)
                         }
-                        XCTAssertLessThanOrEqual(worst, 1, what)
                     }
                 }
             }
