@@ -64,20 +64,22 @@ public func permutedims(_ x: Tensor, _ perm: [Int]) -> Tensor {
 public func transpose(_ x: Tensor) -> Tensor {
     knetCheck(x.ndims <= 2, "transpose: expects a vector or matrix, got shape \(x.shape)")
     if x.ndims < 2 { return reshape(x, [1, x.count]) }
-    return apply(Primitive("transpose", forward: { xs in
-        let x = xs[0]
-        return x.view(shape: [x.shape[1], x.shape[0]], strides: [x.strides[1], x.strides[0]], offset: x.offset)
-    }, gradients: [{ dy, _, _ in transpose(dy) }]), [x])
+    return apply(transposePrimitive, [x])
 }
 
+private let transposePrimitive = Primitive("transpose", forward: { xs in
+    let x = xs[0]
+    return x.view(shape: [x.shape[1], x.shape[0]], strides: [x.stride(1), x.stride(0)], offset: x.offset)
+}, gradients: [{ dy, _, _ in transpose(dy) }])
+
 /// A fresh contiguous copy (differentiable).
-public func copy(_ x: Tensor) -> Tensor {
-    apply(Primitive("copy", forward: { xs in
-        let y = Tensor(uninitialized: xs[0].shape, dtype: xs[0].dtype, device: xs[0].device)
-        Backend.on(y.device).copy(from: xs[0], to: y)
-        return y
-    }, gradients: [{ dy, _, _ in dy }]), [x])
-}
+public func copy(_ x: Tensor) -> Tensor { apply(copyPrimitive, [x]) }
+
+private let copyPrimitive = Primitive("copy", forward: { xs in
+    let y = Tensor(uninitialized: xs[0].shape, dtype: xs[0].dtype, device: xs[0].device)
+    Backend.on(y.device).copy(from: xs[0], to: y)
+    return y
+}, gradients: [{ dy, _, _ in dy }])
 
 /// `x` repeated along its size-1 (or missing trailing) dims to `shape`.
 ///

@@ -13,6 +13,17 @@ public final class Tensor {
     public let shape: [Int]
     /// Element strides of each dimension (column-major for a fresh tensor).
     public var strides: [Int] { explicitStrides ?? Tensor.columnMajorStrides(shape) }
+
+    /// The stride of dimension `d` (`strides[d]` without building the array).
+    ///
+    ///     Tensor.zeros(3, 4).stride(1)   // 3
+    @inline(__always)
+    public func stride(_ d: Int) -> Int {
+        if let explicitStrides { return explicitStrides[d] }
+        var s = 1
+        for i in 0..<d { s *= shape[i] }
+        return s
+    }
     /// The strides when they are not plain column-major; nil for a contiguous tensor
     /// (the common case, which then costs no array and checks in O(1)).
     let explicitStrides: [Int]?

@@ -74,5 +74,5 @@ func dispatchFloat(_ dtype: DType, _ f32: () -> Void, _ f64: () -> Void) {
 
 /// Strides of `t` broadcast to `shape` (0 where t has size 1 or lacks the dim).
 func broadcastStrides(_ t: Tensor, to shape: [Int]) -> [Int] {
-    shape.indices.map { d in d < t.ndims && t.shape[d] != 1 ? t.strides[d] : 0 }
+    shape.indices.map { d in d < t.ndims && t.shape[d] != 1 ? t.stride(d) : 0 }
 }

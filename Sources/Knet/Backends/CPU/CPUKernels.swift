@@ -236,6 +236,11 @@ private func reduceRun<T: KnetFloat>(_ op: ReduceOp, _ p: UnsafePointer<T>, _ n:
 /// kept dims apart; runs along a reduced dim fold to one value, runs along a kept dim
 /// combine elementwise into y.
 private func reduceLoop<T: KnetFloat>(_ op: ReduceOp, _ x: Tensor, _ y: Tensor, _: T.Type) {
+    if y.count == 1 && x.isContiguous && x.count < Parallel.minimumParallelElements {
+        // A small dense array to one value (a loss): no layout to build.
+        y.pointer(T.self)[0] = reduceRun(op, x.pointer(T.self), x.count, 1)
+        return
+    }
     let reduced = x.shape.indices.map { d in d >= y.ndims || (y.shape[d] == 1 && x.shape[d] != 1) }
     let layout = StridedLayout(shape: x.shape,
                                strides: [x.strides, broadcastStrides(y, to: x.shape)], kind: reduced)
