@@ -21,10 +21,18 @@ struct KnetCommand: ParsableCommand {
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "info", abstract: "Show the backends this build found.")
 
+    @Flag(help: "Print the CUDA C source of the elementwise kernels (generated from the op tables) instead.")
+    var kernelSource = false
+
     func run() {
+        if kernelSource {
+            print(CUDAKernelSource.elementwise, terminator: "")
+            return
+        }
         print("Knet for Swift")
-        print("  CPU GEMM: \(CPUBLAS.backend.rawValue)\(CPUBLAS.library.map { " (\($0))" } ?? "")")
-        print("  GPU: none (the CUDA backend is not part of this build yet)")
+        print("  CPU GEMM: \(CPUBLAS.backend.rawValue)\(CPUBLAS.library.map { " (\($0))" } ?? ""), \(CPUBLAS.threads) threads")
         print("  memory: \(memoryStats())")
+        for line in GPUInfo.current.summary { print("  \(line)") }
+        print("  active GPU: \(gpu()) (the GPU kernels are not part of this build yet: tensors stay on the CPU)")
     }
 }

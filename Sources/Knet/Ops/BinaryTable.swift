@@ -42,8 +42,8 @@ public enum BinaryOp: Int, CaseIterable, Sendable {
         case .mul: return "x*y"
         case .div: return "x/y"
         case .pow: return "pow(x,y)"
-        case .max: return "(x>y ? x : y)"
-        case .min: return "(x<y ? x : y)"
+        case .max: return "((x!=x || y!=y) ? x+y : (x>y ? x : y))"    // NaN wins, as on the CPU
+        case .min: return "((x!=x || y!=y) ? x+y : (x<y ? x : y))"
         case .lt: return "(x<y)"
         case .le: return "(x<=y)"
         case .eq: return "(x==y)"

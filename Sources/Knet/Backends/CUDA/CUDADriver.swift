@@ -1,0 +1,148 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The CUDA driver API (libcuda.so.1, installed with the NVIDIA driver), bound by dlopen.
+// Only what device discovery and memory need is bound here.
+
+/// A CUDA driver API status code (`CUresult`); 0 is success.
+typealias CUresult = Int32
+
+/// The CUDA driver, or nil where `libcuda.so.1` (or `$KNET_LIBCUDA`) is absent, lacks
+/// the entry points, or `cuInit` fails (no device, no permission): then everything runs
+/// on the CPU and nothing is printed.
+final class CUDADriver: @unchecked Sendable {
+    /// The driver of this machine, opened at first use.
+    static let shared: CUDADriver? = {
+        guard let lib = DynamicLibrary.open(libraryCandidates("libcuda", versions: ["1"], override: "KNET_LIBCUDA")) else {
+            return nil
+        }
+        return CUDADriver(lib)
+    }()
+
+    /// The library it was opened from.
+    let library: String
+    /// The driver's CUDA version as `major * 1000 + minor * 10` (12040 for 12.4).
+    let version: Int
+    /// The devices, by ordinal.
+    let devices: [GPUDevice]
+
+    private let memAlloc: @convention(c) (UnsafeMutablePointer<UInt64>, Int) -> CUresult
+    private let memFree: @convention(c) (UInt64) -> CUresult
+    private let primaryContextRetain: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, Int32) -> CUresult
+    private let setCurrentContext: @convention(c) (OpaquePointer?) -> CUresult
+    private let errorString: @convention(c) (CUresult, UnsafeMutablePointer<UnsafePointer<CChar>?>) -> CUresult
+
+    private init?(_ lib: DynamicLibrary) {
+        typealias IntOut = @convention(c) (UnsafeMutablePointer<Int32>) -> CUresult
+        guard let cuInit = lib.function("cuInit", as: (@convention(c) (UInt32) -> CUresult).self),
+              let driverVersion = lib.function("cuDriverGetVersion", as: IntOut.self),
+              let deviceCount = lib.function("cuDeviceGetCount", as: IntOut.self),
+              let deviceGet = lib.function("cuDeviceGet", as: (@convention(c) (UnsafeMutablePointer<Int32>, Int32) -> CUresult).self),
+              let deviceName = lib.function("cuDeviceGetName",
+                                            as: (@convention(c) (UnsafeMutablePointer<CChar>, Int32, Int32) -> CUresult).self),
+              let attribute = lib.function("cuDeviceGetAttribute",
+                                           as: (@convention(c) (UnsafeMutablePointer<Int32>, Int32, Int32) -> CUresult).self),
+              let totalMemory = lib.function("cuDeviceTotalMem_v2", as: (@convention(c) (UnsafeMutablePointer<Int>, Int32) -> CUresult).self),
+              let memAlloc = lib.function("cuMemAlloc_v2", as: (@convention(c) (UnsafeMutablePointer<UInt64>, Int) -> CUresult).self),
+              let memFree = lib.function("cuMemFree_v2", as: (@convention(c) (UInt64) -> CUresult).self),
+              let retain = lib.function("cuDevicePrimaryCtxRetain",
+                                        as: (@convention(c) (UnsafeMutablePointer<OpaquePointer?>, Int32) -> CUresult).self),
+              let setCurrent = lib.function("cuCtxSetCurrent", as: (@convention(c) (OpaquePointer?) -> CUresult).self),
+              let errorString = lib.function("cuGetErrorString",
+                                             as: (@convention(c) (CUresult, UnsafeMutablePointer<UnsafePointer<CChar>?>) -> CUresult).self),
+              cuInit(0) == 0 else { return nil }
+        var v: Int32 = 0, count: Int32 = 0
+        guard driverVersion(&v) == 0, deviceCount(&count) == 0 else { return nil }
+        var devices: [GPUDevice] = []
+        for ordinal in 0..<count {
+            var handle: Int32 = 0, major: Int32 = 0, minor: Int32 = 0, bytes = 0
+            var name = [CChar](repeating: 0, count: 256)
+            // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75, _MINOR = 76.
+            guard deviceGet(&handle, ordinal) == 0, deviceName(&name, 255, handle) == 0,
+                  attribute(&major, 75, handle) == 0, attribute(&minor, 76, handle) == 0,
+                  totalMemory(&bytes, handle) == 0 else { continue }
+            let nameBytes = name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+            devices.append(GPUDevice(ordinal: Int(ordinal), handle: handle, name: String(decoding: nameBytes, as: UTF8.self),
+                                     computeCapability: (Int(major), Int(minor)), memory: bytes))
+        }
+        library = lib.name
+        version = Int(v)
+        self.devices = devices
+        self.memAlloc = memAlloc
+        self.memFree = memFree
+        primaryContextRetain = retain
+        setCurrentContext = setCurrent
+        self.errorString = errorString
+    }
+
+    /// The driver's text for a status code.
+    func message(_ status: CUresult) -> String {
+        var text: UnsafePointer<CChar>?
+        guard errorString(status, &text) == 0, let text else { return "CUDA error \(status)" }
+        return String(cString: text)
+    }
+
+    /// Makes `device`'s primary context current on this thread (needed before memory calls).
+    func activate(_ device: GPUDevice) throws {
+        var context: OpaquePointer?
+        var status = primaryContextRetain(&context, device.handle)
+        if status == 0 { status = setCurrentContext(context) }
+        guard status == 0 else { throw GPUError.driver(call: "cuDevicePrimaryCtxRetain/cuCtxSetCurrent", message: message(status)) }
+    }
+
+    /// Device memory of `bytes` on the current context; nil when the device is out of memory.
+    func allocate(_ bytes: Int) throws -> UInt64? {
+        var address: UInt64 = 0
+        let status = memAlloc(&address, bytes)
+        if status == 2 { return nil }           // CUDA_ERROR_OUT_OF_MEMORY
+        guard status == 0 else { throw GPUError.driver(call: "cuMemAlloc", message: message(status)) }
+        return address
+    }
+
+    /// Frees memory from `allocate`.
+    func free(_ address: UInt64) {
+        _ = memFree(address)
+    }
+}
+
+/// One NVIDIA GPU as the driver describes it.
+public struct GPUDevice: Sendable, Equatable {
+    /// Its ordinal (`gpu(n)` picks it).
+    public let ordinal: Int
+    /// The driver's device handle.
+    let handle: Int32
+    /// The product name ("NVIDIA H100 80GB HBM3").
+    public let name: String
+    /// The compute capability (9, 0) for Hopper; kernels are compiled for `sm_<major><minor>`.
+    public let computeCapability: (major: Int, minor: Int)
+    /// Device memory in bytes.
+    public let memory: Int
+
+    /// Same ordinal, name, capability and memory.
+    public static func == (a: GPUDevice, b: GPUDevice) -> Bool {
+        a.ordinal == b.ordinal && a.name == b.name && a.computeCapability == b.computeCapability && a.memory == b.memory
+    }
+}
+
+/// Errors of the GPU side.
+public enum GPUError: Error, Equatable, CustomStringConvertible {
+    /// A driver call failed.
+    case driver(call: String, message: String)
+    /// An allocation failed even after the cache was emptied.
+    case outOfMemory(requested: Int, inUse: Int, device: String)
+    /// There is no GPU with this ordinal (-1: none is active).
+    case noDevice(Int)
+
+    /// A readable message.
+    public var description: String {
+        switch self {
+        case .driver(let call, let message): return "\(call) failed: \(message)"
+        case .outOfMemory(let requested, let inUse, let device):
+            return "out of GPU memory on \(device): \(requested) bytes requested with \(inUse) bytes in use (the cache was emptied and the allocation retried)"
+        case .noDevice(let n):
+            return n < 0 ? "no GPU is active (gpu() is -1: no CUDA device here, or gpu(-1)/KNET_GPU=-1 chose the CPU)"
+                         : "there is no gpu\(n) (this machine has \(GPUInfo.current.devices.count))"
+        }
+    }
+}

@@ -1,0 +1,68 @@
+// Raw GPU memory from the per-device caching allocators: what device tensors are stored
+// in. A buffer goes back to its allocator's pool when its last reference goes.
+
+/// Device memory drawn from the CUDA driver for one device (primary context).
+private final class CUDAMemory: DeviceMemorySource {
+    let driver: CUDADriver
+    let device: GPUDevice
+
+    init(driver: CUDADriver, device: GPUDevice) {
+        self.driver = driver
+        self.device = device
+    }
+
+    var deviceName: String { "gpu\(device.ordinal) (\(device.name))" }
+
+    func allocate(_ bytes: Int) throws -> UInt64? {
+        try driver.activate(device)
+        return try driver.allocate(bytes)
+    }
+
+    func free(_ address: UInt64) { driver.free(address) }
+}
+
+/// One caching allocator per device of this machine (none without a driver).
+private let allocators: [CachingAllocator] = {
+    guard let driver = CUDADriver.shared else { return [] }
+    return driver.devices.map { CachingAllocator(source: CUDAMemory(driver: driver, device: $0)) }
+}()
+
+/// A block of GPU memory of at least `bytes`, from device `device`'s caching allocator;
+/// returned to the pool (not to the driver) when released.
+///
+///     let b = try DeviceBuffer(bytes: 1 << 20)     // on gpu(); throws without a GPU
+public final class DeviceBuffer {
+    /// The device ordinal.
+    public let device: Int
+    /// The size class actually reserved (≥ the request).
+    public var bytes: Int { block.bytes }
+    /// The device address.
+    public var address: UInt64 { block.address }
+    private let block: DeviceBlock
+    private let allocator: CachingAllocator
+
+    /// Reserves `bytes` on `device` (default: the active GPU). Throws `GPUError.noDevice`
+    /// when there is no such GPU, `GPUError.outOfMemory` when even an emptied cache
+    /// leaves too little.
+    public init(bytes: Int, device: Int = gpu()) throws {
+        guard device >= 0 && device < allocators.count else { throw GPUError.noDevice(device) }
+        self.device = device
+        allocator = allocators[device]
+        block = try allocator.allocate(bytes)
+    }
+
+    deinit { allocator.release(block) }
+}
+
+/// The caching allocator's counters for `device` (default: the active GPU), or nil
+/// when there is no such GPU.
+///
+///     if let m = gpuMemoryStats() { print(m.bytesInUse, m.bytesCached, m.deviceAllocations) }
+public func gpuMemoryStats(_ device: Int = gpu()) -> GPUMemoryStats? {
+    device >= 0 && device < allocators.count ? allocators[device].stats : nil
+}
+
+/// Frees the cached (unused) GPU memory of `device` back to the driver.
+public func gpuEmptyCache(_ device: Int = gpu()) {
+    if device >= 0 && device < allocators.count { allocators[device].emptyCache() }
+}

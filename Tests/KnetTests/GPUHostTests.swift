@@ -1,0 +1,167 @@
+import Dispatch
+import Synchronization
+import XCTest
+@testable import Knet
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The CPU-side parts of the GPU backend: graceful absence of CUDA, device selection,
+/// dlopen bindings, the caching allocator (on a simulated device) and the generated
+/// kernel source. (Kernels themselves need a GPU; see the GPU issue's notes.)
+final class GPUHostTests: XCTestCase {
+    func testMissingCUDAMeansTheCPUQuietly() throws {
+        let info = GPUInfo.current
+        guard info.driver == nil else {
+            print("GPUHostTests: a CUDA driver is present (\(info.summary[0])); checking what it reports instead")
+            XCTAssertFalse(info.devices.isEmpty)
+            return
+        }
+        XCTAssertEqual(info.devices, [])
+        XCTAssertEqual(gpu(), -1)
+        XCTAssertEqual(info.summary.first, "CUDA driver: not found (libcuda.so.1); Knet runs on the CPU")
+        XCTAssertNil(gpuMemoryStats())
+        XCTAssertThrowsError(try DeviceBuffer(bytes: 16)) { error in
+            XCTAssertEqual(error as? GPUError, .noDevice(-1))
+            XCTAssert("\(error)".contains("no GPU is active"))
+        }
+        XCTAssertEqual(gpu(0), -1, "no device 0 to select")
+        XCTAssertEqual(gpu(), -1)
+    }
+
+    func testSelectionRules() {
+        XCTAssertEqual(selectableGPU(1, count: 2), 1)
+        XCTAssertEqual(selectableGPU(2, count: 2), -1)
+        XCTAssertEqual(selectableGPU(-1, count: 2), -1)
+        XCTAssertEqual(initialGPU(environment: nil, count: 2), 0)
+        XCTAssertEqual(initialGPU(environment: nil, count: 0), -1)
+        XCTAssertEqual(initialGPU(environment: "1", count: 2), 1)
+        XCTAssertEqual(initialGPU(environment: "-1", count: 2), -1)
+        XCTAssertEqual(initialGPU(environment: "7", count: 2), -1)
+        XCTAssertEqual(initialGPU(environment: "yes", count: 2), 0, "a non-integer is ignored")
+    }
+
+    func testDynamicLibraryBinding() throws {
+        XCTAssertNil(DynamicLibrary.open(["libknet-does-not-exist.so.9"]))
+        let libm = try XCTUnwrap(DynamicLibrary.open(["libknet-does-not-exist.so", "libm.so.6"]))
+        XCTAssertEqual(libm.name, "libm.so.6")
+        let cosine = try XCTUnwrap(libm.function("cos", as: (@convention(c) (Double) -> Double).self))
+        XCTAssertEqual(cosine(0), 1)
+        XCTAssertNil(libm.function("cuInit", as: (@convention(c) (UInt32) -> Int32).self))
+        setenv("KNET_TEST_LIB", "/opt/custom/libcublas.so", 1)
+        defer { unsetenv("KNET_TEST_LIB") }
+        XCTAssertEqual(libraryCandidates("libcublas", versions: ["12", "11"], override: "KNET_TEST_LIB"),
+                       ["/opt/custom/libcublas.so", "libcublas.so.12", "libcublas.so.11", "libcublas.so"])
+    }
+
+    func testSizeClasses() {
+        XCTAssertEqual(CachingAllocator.sizeClass(0), 512)
+        XCTAssertEqual(CachingAllocator.sizeClass(1), 512)
+        XCTAssertEqual(CachingAllocator.sizeClass(512), 512)
+        XCTAssertEqual(CachingAllocator.sizeClass(513), 1024)
+        XCTAssertEqual(CachingAllocator.sizeClass(1 << 20), 1 << 20)
+        XCTAssertEqual(CachingAllocator.sizeClass((1 << 20) + 1), 1_310_720)        // 1.25 MiB
+        XCTAssertEqual(CachingAllocator.sizeClass(2 << 20), 2 << 20)
+        XCTAssertEqual(CachingAllocator.sizeClass((2 << 20) + 1), 2_621_440)        // 2.5 MiB
+        XCTAssertEqual(CachingAllocator.sizeClass(3 << 20), 3 << 20)
+        for bytes in [1, 777, 1 << 20, 5_000_000, 123_456_789] {
+            let c = CachingAllocator.sizeClass(bytes)
+            XCTAssert(c >= bytes && Double(c) <= Double(Swift.max(bytes, 512)) * 1.25 + 512, "\(bytes) → \(c)")
+        }
+    }
+
+    func testFreedBlocksAreReusedWithoutDeviceCalls() throws {
+        let device = SimulatedDevice(capacity: 1 << 20)
+        let allocator = CachingAllocator(source: device)
+        let a = try allocator.allocate(1000)
+        XCTAssertEqual(a.bytes, 1024)
+        allocator.release(a)
+        XCTAssertEqual(allocator.stats, GPUMemoryStats(bytesInUse: 0, bytesCached: 1024, deviceAllocations: 1))
+        for _ in 0..<100 {                      // a steady-state training step: no device calls
+            let b = try allocator.allocate(900)
+            XCTAssertEqual(b.address, a.address)
+            allocator.release(b)
+        }
+        XCTAssertEqual(allocator.stats, GPUMemoryStats(bytesInUse: 0, bytesCached: 1024, deviceAllocations: 1, cacheHits: 100))
+        XCTAssertEqual(device.calls, 1)
+        let c = try allocator.allocate(2000)    // another size class: a new block
+        XCTAssertNotEqual(c.address, a.address)
+        XCTAssertEqual(allocator.stats.bytesInUse, 2048)
+        allocator.emptyCache()
+        XCTAssertEqual(device.live, [c.address: 2048])
+        XCTAssertEqual(allocator.stats.deviceFrees, 1)
+    }
+
+    func testOutOfMemoryEmptiesTheCacheAndRetriesThenFails() throws {
+        let device = SimulatedDevice(capacity: 4096)
+        let allocator = CachingAllocator(source: device)
+        allocator.release(try allocator.allocate(2048))          // 2048 cached, device 2048 of 4096 used
+        let big = try allocator.allocate(4096)                   // fails once, empties the cache, retries
+        XCTAssertEqual(big.bytes, 4096)
+        XCTAssertEqual(allocator.stats, GPUMemoryStats(bytesInUse: 4096, bytesCached: 0, deviceAllocations: 2, deviceFrees: 1))
+        XCTAssertThrowsError(try allocator.allocate(10)) { error in
+            XCTAssertEqual(error as? GPUError, .outOfMemory(requested: 10, inUse: 4096, device: "simulated"))
+            XCTAssert("\(error)".contains("out of GPU memory on simulated: 10 bytes requested with 4096 bytes in use"))
+        }
+        allocator.release(big)
+        XCTAssertNoThrow(try allocator.allocate(10))
+    }
+
+    func testConcurrentUseKeepsTheCountersExact() throws {
+        let allocator = CachingAllocator(source: SimulatedDevice(capacity: 1 << 30))
+        DispatchQueue.concurrentPerform(iterations: 8) { t in
+            for i in 0..<200 {
+                let block = try! allocator.allocate(512 * (1 + (i + t) % 5))
+                allocator.release(block)
+            }
+        }
+        let stats = allocator.stats
+        XCTAssertEqual(stats.bytesInUse, 0)
+        XCTAssertEqual(stats.cacheHits + stats.deviceAllocations, 1600)
+        XCTAssertLessThanOrEqual(stats.deviceAllocations, 8 * 5)
+    }
+
+    func testKernelSourceCoversTheOpTables() {
+        let source = CUDAKernelSource.elementwise
+        let names = CUDAKernelSource.kernelNames
+        XCTAssertEqual(names.count, 2 * (UnaryOp.allCases.count + 4 * BinaryOp.allCases.count))
+        XCTAssertEqual(Set(names).count, names.count)
+        XCTAssertEqual(source.components(separatedBy: "__global__ void ").count - 1, names.count)
+        for name in names { XCTAssert(source.contains("__global__ void \(name)("), name) }
+        for op in UnaryOp.allCases { XCTAssert(source.contains("ys[i] = (double)(\(op.cuda));"), "\(op)") }
+        for op in BinaryOp.allCases { XCTAssert(source.contains("zs[i] = (float)(\(op.cuda));"), "\(op)") }
+        XCTAssertEqual(source.filter { $0 == "{" }.count, source.filter { $0 == "}" }.count)
+        XCTAssertEqual(source.filter { $0 == "(" }.count, source.filter { $0 == ")" }.count)
+    }
+}
+
+/// A device with `capacity` bytes for the allocator tests: allocations fail (nil) when
+/// they would exceed it.
+private final class SimulatedDevice: DeviceMemorySource, @unchecked Sendable {
+    private struct State {
+        var live: [UInt64: Int] = [:]
+        var calls = 0
+        var next: UInt64 = 0x1000
+    }
+    let capacity: Int
+    private let state = Mutex(State())
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    var deviceName: String { "simulated" }
+    var live: [UInt64: Int] { state.withLock { $0.live } }
+    var calls: Int { state.withLock { $0.calls } }
+
+    func allocate(_ bytes: Int) throws -> UInt64? {
+        state.withLock { s in
+            s.calls += 1
+            guard s.live.values.reduce(0, +) + bytes <= capacity else { return nil }
+            let address = s.next
+            s.next += UInt64(bytes)
+            s.live[address] = bytes
+            return address
+        }
+    }
+
+    func free(_ address: UInt64) { state.withLock { _ = $0.live.removeValue(forKey: address) } }
+}
