@@ -3,7 +3,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// A small pool of worker threads that spin briefly between jobs, then sleep. Handing
+/// A small pool of worker threads that spin briefly between jobs (yielding the core to
+/// other runnable threads now and then), then sleep. Handing
 /// work to a sleeping Dispatch worker costs tens of µs on these machines; a spinning
 /// worker picks a job up in about a µs, which makes splitting 10-MFLOP products and
 /// mid-sized elementwise loops worthwhile. There are `Parallel.threads − 1` workers
@@ -69,7 +70,12 @@ final class ThreadPool: @unchecked Sendable {
                 pthread_mutex_unlock(&mutex)
             }
             job.work()
-            while job.done.load(ordering: .acquiring) < count { spinPause() }
+            var spins = 0
+            while job.done.load(ordering: .acquiring) < count {
+                spinPause()
+                spins += 1
+                if spins & 255 == 0 { sched_yield() }    // let a descheduled worker finish its part
+            }
             pthread_mutex_lock(&mutex)
             current = nil
             pthread_mutex_unlock(&mutex)
@@ -102,6 +108,7 @@ final class ThreadPool: @unchecked Sendable {
             while generation.load(ordering: .acquiring) == seen {
                 spinPause()
                 spins += 1
+                if spins & 255 == 0 { sched_yield() }    // on a busy machine, give way to runnable threads
                 if spins & 255 == 0 && monotonicSeconds() > deadline {
                     pthread_mutex_lock(&mutex)
                     sleepers.add(1, ordering: .relaxed)
