@@ -121,6 +121,27 @@ final class GPUHostTests: XCTestCase {
         XCTAssertLessThanOrEqual(stats.deviceAllocations, 8 * 5)
     }
 
+    /// NVRTC runs on the host: where it is installed (KNET_LIBNVRTC, e.g. from PyPI's
+    /// nvidia-cuda-nvrtc-cu12) the generated source must compile to PTX for Hopper with one
+    /// entry per kernel, and a broken source must throw with the compiler's log.
+    func testNVRTCCompilesTheGeneratedKernels() throws {
+        guard let nvrtc = NVRTC.shared else {
+            print("GPUHostTests: skipped NVRTC compilation: no libnvrtc here (tried \(NVRTC.nvrtcCandidates.joined(separator: ", ")))")
+            return
+        }
+        let ptx = try nvrtc.compile(CUDAKernelSource.elementwise, name: "knet_elementwise.cu", architecture: (9, 0))
+        XCTAssert(ptx.contains(".target sm_90"), String(ptx.prefix(300)))
+        for name in CUDAKernelSource.kernelNames { XCTAssert(ptx.contains(".entry \(name)("), name) }
+        XCTAssertEqual(ptx.components(separatedBy: ".entry ").count - 1, CUDAKernelSource.kernelNames.count)
+        XCTAssertThrowsError(try nvrtc.compile("extern \"C\" __global__ void k() { undeclared_thing(); }", name: "bad.cu",
+                                               architecture: (9, 0))) { error in
+            guard case .compilation(let name, let log)? = error as? GPUError else { return XCTFail("\(error)") }
+            XCTAssertEqual(name, "bad.cu")
+            XCTAssert(log.contains("undeclared_thing"), log)
+        }
+        XCTAssertEqual(GPUInfo.current.nvrtc?.version, "\(nvrtc.version.major).\(nvrtc.version.minor)")
+    }
+
     func testKernelSourceCoversTheOpTables() {
         let source = CUDAKernelSource.elementwise
         let names = CUDAKernelSource.kernelNames

@@ -133,6 +133,8 @@ public enum GPUError: Error, Equatable, CustomStringConvertible {
     case outOfMemory(requested: Int, inUse: Int, device: String)
     /// There is no GPU with this ordinal (-1: none is active).
     case noDevice(Int)
+    /// NVRTC could not compile a kernel source; its log.
+    case compilation(name: String, log: String)
 
     /// A readable message.
     public var description: String {
@@ -140,6 +142,7 @@ public enum GPUError: Error, Equatable, CustomStringConvertible {
         case .driver(let call, let message): return "\(call) failed: \(message)"
         case .outOfMemory(let requested, let inUse, let device):
             return "out of GPU memory on \(device): \(requested) bytes requested with \(inUse) bytes in use (the cache was emptied and the allocation retried)"
+        case .compilation(let name, let log): return "NVRTC could not compile \(name):\n\(log)"
         case .noDevice(let n):
             return n < 0 ? "no GPU is active (gpu() is -1: no CUDA device here, or gpu(-1)/KNET_GPU=-1 chose the CPU)"
                          : "there is no gpu\(n) (this machine has \(GPUInfo.current.devices.count))"

@@ -29,12 +29,7 @@ public struct GPUInfo: Sendable {
     public static let current = GPUInfo(
         driver: CUDADriver.shared.map { CUDALibraryInfo(name: $0.library, version: "\($0.version / 1000).\($0.version % 1000 / 10)") },
         devices: CUDADriver.shared?.devices ?? [],
-        nvrtc: probe("libnvrtc", ["13", "12", "11.2"], "KNET_LIBNVRTC") { lib in
-            typealias Version = @convention(c) (UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Int32>) -> Int32
-            guard let f = lib.function("nvrtcVersion", as: Version.self) else { return nil }
-            var major: Int32 = 0, minor: Int32 = 0
-            return f(&major, &minor) == 0 ? "\(major).\(minor)" : nil
-        },
+        nvrtc: NVRTC.shared.map { CUDALibraryInfo(name: $0.library, version: "\($0.version.major).\($0.version.minor)") },
         cublas: probe("libcublas", ["13", "12", "11"], "KNET_LIBCUBLAS") { lib in
             typealias Property = @convention(c) (Int32, UnsafeMutablePointer<Int32>) -> Int32
             guard let f = lib.function("cublasGetProperty", as: Property.self) else { return nil }
