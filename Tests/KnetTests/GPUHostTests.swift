@@ -55,70 +55,91 @@ final class GPUHostTests: XCTestCase {
     }
 
     func testSizeClasses() {
-        XCTAssertEqual(CachingAllocator.sizeClass(0), 512)
-        XCTAssertEqual(CachingAllocator.sizeClass(1), 512)
-        XCTAssertEqual(CachingAllocator.sizeClass(512), 512)
-        XCTAssertEqual(CachingAllocator.sizeClass(513), 1024)
+        XCTAssertEqual(CachingAllocator.sizeClass(0), 64)
+        XCTAssertEqual(CachingAllocator.sizeClass(65), 128)
+        XCTAssertEqual(CachingAllocator.sizeClass(1000), 1024)
         XCTAssertEqual(CachingAllocator.sizeClass(1 << 20), 1 << 20)
-        XCTAssertEqual(CachingAllocator.sizeClass((1 << 20) + 1), 1_310_720)        // 1.25 MiB
-        XCTAssertEqual(CachingAllocator.sizeClass(2 << 20), 2 << 20)
-        XCTAssertEqual(CachingAllocator.sizeClass((2 << 20) + 1), 2_621_440)        // 2.5 MiB
+        XCTAssertEqual(CachingAllocator.sizeClass((1 << 20) + 1), 1_179_648)        // 1.125 MiB
         XCTAssertEqual(CachingAllocator.sizeClass(3 << 20), 3 << 20)
-        for bytes in [1, 777, 1 << 20, 5_000_000, 123_456_789] {
+        var indices: Set<Int> = []
+        for bytes in [1, 777, 4096, 1 << 20, 5_000_000, 123_456_789] {
             let c = CachingAllocator.sizeClass(bytes)
-            XCTAssert(c >= bytes && Double(c) <= Double(Swift.max(bytes, 512)) * 1.25 + 512, "\(bytes) → \(c)")
+            XCTAssert(c >= bytes && (bytes <= 1 << 20 || Double(c) <= Double(bytes) * 1.125), "\(bytes) → \(c)")
+            XCTAssertEqual(CachingAllocator.sizeClass(c), c)
+            indices.insert(CachingAllocator.classIndex(c))
         }
+        XCTAssertEqual(indices.count, 6, "distinct classes get distinct pools")
     }
 
     func testFreedBlocksAreReusedWithoutDeviceCalls() throws {
         let device = SimulatedDevice(capacity: 1 << 20)
         let allocator = CachingAllocator(source: device)
         let a = try allocator.allocate(1000)
-        XCTAssertEqual(a.bytes, 1024)
-        allocator.release(a)
-        XCTAssertEqual(allocator.stats, GPUMemoryStats(bytesInUse: 0, bytesCached: 1024, deviceAllocations: 1))
+        allocator.free(a, 1000)
+        XCTAssertEqual(allocator.stats, MemoryStats(bytesInUse: 0, bytesCached: 1024, systemAllocations: 1))
         for _ in 0..<100 {                      // a steady-state training step: no device calls
             let b = try allocator.allocate(900)
-            XCTAssertEqual(b.address, a.address)
-            allocator.release(b)
+            XCTAssertEqual(b, a)
+            allocator.free(b, 900)
         }
-        XCTAssertEqual(allocator.stats, GPUMemoryStats(bytesInUse: 0, bytesCached: 1024, deviceAllocations: 1, cacheHits: 100))
+        XCTAssertEqual(allocator.stats, MemoryStats(bytesInUse: 0, bytesCached: 1024, systemAllocations: 1, poolHits: 100))
         XCTAssertEqual(device.calls, 1)
         let c = try allocator.allocate(2000)    // another size class: a new block
-        XCTAssertNotEqual(c.address, a.address)
+        XCTAssertNotEqual(c, a)
         XCTAssertEqual(allocator.stats.bytesInUse, 2048)
         allocator.emptyCache()
-        XCTAssertEqual(device.live, [c.address: 2048])
-        XCTAssertEqual(allocator.stats.deviceFrees, 1)
+        XCTAssertEqual(device.live, [c: 2048])
     }
 
     func testOutOfMemoryEmptiesTheCacheAndRetriesThenFails() throws {
         let device = SimulatedDevice(capacity: 4096)
         let allocator = CachingAllocator(source: device)
-        allocator.release(try allocator.allocate(2048))          // 2048 cached, device 2048 of 4096 used
-        let big = try allocator.allocate(4096)                   // fails once, empties the cache, retries
-        XCTAssertEqual(big.bytes, 4096)
-        XCTAssertEqual(allocator.stats, GPUMemoryStats(bytesInUse: 4096, bytesCached: 0, deviceAllocations: 2, deviceFrees: 1))
+        allocator.free(try allocator.allocate(2048), 2048)      // 2048 pooled, the device has 2048 of 4096 left
+        let big = try allocator.allocate(4096)                   // fails once, empties the pool, retries
+        XCTAssertEqual(allocator.stats, MemoryStats(bytesInUse: 4096, bytesCached: 0, systemAllocations: 2))
+        XCTAssertEqual(device.live, [big: 4096])
         XCTAssertThrowsError(try allocator.allocate(10)) { error in
-            XCTAssertEqual(error as? GPUError, .outOfMemory(requested: 10, inUse: 4096, device: "simulated"))
-            XCTAssert("\(error)".contains("out of GPU memory on simulated: 10 bytes requested with 4096 bytes in use"))
+            let e = error as? AllocationError
+            XCTAssertEqual(e?.requested, 10)
+            XCTAssertEqual(e?.device, "simulated")
+            XCTAssert("\(error)".contains("out of memory on simulated: 10 bytes requested with 4096 bytes in use"), "\(error)")
         }
-        allocator.release(big)
+        allocator.free(big, 4096)
         XCTAssertNoThrow(try allocator.allocate(10))
+    }
+
+    func testPoolLimitReturnsBlocksToTheSource() throws {
+        let device = SimulatedDevice(capacity: 1 << 20)
+        let allocator = CachingAllocator(source: device, cacheLimit: 1024)
+        let a = try allocator.allocate(1024), b = try allocator.allocate(1024)
+        allocator.free(a, 1024)
+        allocator.free(b, 1024)                                   // over the limit: back to the device
+        XCTAssertEqual(allocator.stats.bytesCached, 1024)
+        XCTAssertEqual(device.live, [a: 1024])
     }
 
     func testConcurrentUseKeepsTheCountersExact() throws {
         let allocator = CachingAllocator(source: SimulatedDevice(capacity: 1 << 30))
         DispatchQueue.concurrentPerform(iterations: 8) { t in
             for i in 0..<200 {
-                let block = try! allocator.allocate(512 * (1 + (i + t) % 5))
-                allocator.release(block)
+                let bytes = 512 * (1 + (i + t) % 5)
+                allocator.free(try! allocator.allocate(bytes), bytes)
             }
         }
         let stats = allocator.stats
         XCTAssertEqual(stats.bytesInUse, 0)
-        XCTAssertEqual(stats.cacheHits + stats.deviceAllocations, 1600)
-        XCTAssertLessThanOrEqual(stats.deviceAllocations, 8 * 5)
+        XCTAssertEqual(stats.poolHits + stats.systemAllocations, 1600)
+        XCTAssertLessThanOrEqual(stats.systemAllocations, 8 * 5)
+    }
+
+    func testHostTensorsUseTheSameAllocator() {
+        let before = memoryStats()
+        do {
+            let t = Tensor.zeros(1000)
+            XCTAssertEqual(memoryStats().bytesInUse - before.bytesInUse, CachingAllocator.sizeClass(4000))
+            XCTAssertEqual(Int(bitPattern: UInt(bitPattern: t.pointer(Float.self))) % 64, 0, "64-byte aligned")
+        }
+        XCTAssertEqual(memoryStats().bytesInUse, before.bytesInUse)
     }
 
     /// NVRTC runs on the host: where it is installed (KNET_LIBNVRTC, e.g. from PyPI's
@@ -156,13 +177,13 @@ final class GPUHostTests: XCTestCase {
     }
 }
 
-/// A device with `capacity` bytes for the allocator tests: allocations fail (nil) when
+/// A device with `capacity` bytes for the allocator tests: requests fail (nil) when
 /// they would exceed it.
-private final class SimulatedDevice: DeviceMemorySource, @unchecked Sendable {
+private final class SimulatedDevice: MemorySource, @unchecked Sendable {
     private struct State {
-        var live: [UInt64: Int] = [:]
+        var live: [UInt: Int] = [:]
         var calls = 0
-        var next: UInt64 = 0x1000
+        var next: UInt = 0x1000
     }
     let capacity: Int
     private let state = Mutex(State())
@@ -170,19 +191,19 @@ private final class SimulatedDevice: DeviceMemorySource, @unchecked Sendable {
     init(capacity: Int) { self.capacity = capacity }
 
     var deviceName: String { "simulated" }
-    var live: [UInt64: Int] { state.withLock { $0.live } }
+    var live: [UInt: Int] { state.withLock { $0.live } }
     var calls: Int { state.withLock { $0.calls } }
 
-    func allocate(_ bytes: Int) throws -> UInt64? {
+    func allocate(_ bytes: Int) throws -> UInt? {
         state.withLock { s in
             s.calls += 1
             guard s.live.values.reduce(0, +) + bytes <= capacity else { return nil }
             let address = s.next
-            s.next += UInt64(bytes)
+            s.next += UInt(bytes)
             s.live[address] = bytes
             return address
         }
     }
 
-    func free(_ address: UInt64) { state.withLock { _ = $0.live.removeValue(forKey: address) } }
+    func free(_ address: UInt) { state.withLock { _ = $0.live.removeValue(forKey: address) } }
 }

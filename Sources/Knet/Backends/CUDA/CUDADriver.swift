@@ -129,8 +129,6 @@ public struct GPUDevice: Sendable, Equatable {
 public enum GPUError: Error, Equatable, CustomStringConvertible {
     /// A driver call failed.
     case driver(call: String, message: String)
-    /// An allocation failed even after the cache was emptied.
-    case outOfMemory(requested: Int, inUse: Int, device: String)
     /// There is no GPU with this ordinal (-1: none is active).
     case noDevice(Int)
     /// NVRTC could not compile a kernel source; its log.
@@ -140,8 +138,6 @@ public enum GPUError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .driver(let call, let message): return "\(call) failed: \(message)"
-        case .outOfMemory(let requested, let inUse, let device):
-            return "out of GPU memory on \(device): \(requested) bytes requested with \(inUse) bytes in use (the cache was emptied and the allocation retried)"
         case .compilation(let name, let log): return "NVRTC could not compile \(name):\n\(log)"
         case .noDevice(let n):
             return n < 0 ? "no GPU is active (gpu() is -1: no CUDA device here, or gpu(-1)/KNET_GPU=-1 chose the CPU)"

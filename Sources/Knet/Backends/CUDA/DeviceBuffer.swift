@@ -2,7 +2,7 @@
 // in. A buffer goes back to its allocator's pool when its last reference goes.
 
 /// Device memory drawn from the CUDA driver for one device (primary context).
-private final class CUDAMemory: DeviceMemorySource {
+private final class CUDAMemory: MemorySource, @unchecked Sendable {
     let driver: CUDADriver
     let device: GPUDevice
 
@@ -13,12 +13,12 @@ private final class CUDAMemory: DeviceMemorySource {
 
     var deviceName: String { "gpu\(device.ordinal) (\(device.name))" }
 
-    func allocate(_ bytes: Int) throws -> UInt64? {
+    func allocate(_ bytes: Int) throws -> UInt? {
         try driver.activate(device)
-        return try driver.allocate(bytes)
+        return try driver.allocate(bytes).map { UInt($0) }
     }
 
-    func free(_ address: UInt64) { driver.free(address) }
+    func free(_ address: UInt) { driver.free(UInt64(address)) }
 }
 
 /// One caching allocator per device of this machine (none without a driver).
@@ -34,31 +34,31 @@ private let allocators: [CachingAllocator] = {
 public final class DeviceBuffer {
     /// The device ordinal.
     public let device: Int
-    /// The size class actually reserved (≥ the request).
-    public var bytes: Int { block.bytes }
+    /// The bytes asked for.
+    public let bytes: Int
     /// The device address.
-    public var address: UInt64 { block.address }
-    private let block: DeviceBlock
+    public let address: UInt
     private let allocator: CachingAllocator
 
     /// Reserves `bytes` on `device` (default: the active GPU). Throws `GPUError.noDevice`
-    /// when there is no such GPU, `GPUError.outOfMemory` when even an emptied cache
-    /// leaves too little.
+    /// when there is no such GPU, `AllocationError` when even an emptied cache leaves
+    /// too little.
     public init(bytes: Int, device: Int = gpu()) throws {
         guard device >= 0 && device < allocators.count else { throw GPUError.noDevice(device) }
         self.device = device
+        self.bytes = bytes
         allocator = allocators[device]
-        block = try allocator.allocate(bytes)
+        address = try allocator.allocate(bytes)
     }
 
-    deinit { allocator.release(block) }
+    deinit { allocator.free(address, bytes) }
 }
 
 /// The caching allocator's counters for `device` (default: the active GPU), or nil
 /// when there is no such GPU.
 ///
-///     if let m = gpuMemoryStats() { print(m.bytesInUse, m.bytesCached, m.deviceAllocations) }
-public func gpuMemoryStats(_ device: Int = gpu()) -> GPUMemoryStats? {
+///     if let m = gpuMemoryStats() { print(m.bytesInUse, m.bytesCached, m.systemAllocations) }
+public func gpuMemoryStats(_ device: Int = gpu()) -> MemoryStats? {
     device >= 0 && device < allocators.count ? allocators[device].stats : nil
 }
 
