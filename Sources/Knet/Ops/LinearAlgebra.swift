@@ -1,6 +1,6 @@
 /// How a matrix view is handed to GEMM: `transposed` when it is the transpose view of
 /// a column-major matrix, with its leading dimension; nil when it must be copied.
-private func gemmLayout(_ x: Tensor) -> (transposed: Bool, ld: Int)? {
+func gemmLayout(_ x: Tensor) -> (transposed: Bool, ld: Int)? {
     let (r, c) = (x.shape[0], x.shape[1])
     if x.strides[0] == 1 && (c == 1 || x.strides[1] >= Swift.max(r, 1)) { return (false, Swift.max(x.strides[1], r, 1)) }
     if x.strides[1] == 1 && (r == 1 || x.strides[0] >= Swift.max(c, 1)) { return (true, Swift.max(x.strides[0], c, 1)) }

@@ -1,0 +1,169 @@
+// The whole-sequence LSTM behind `rnnforw`'s LSTM layers, as cuDNN splits it: a forward
+// sweep that keeps what the backward pass needs (a "reserve space": the activated gates,
+// the state each step started from and tanh of each new cell), and a backward sweep that
+// runs the recurrence in reverse with one GEMM per step for the hidden-state gradient and
+// leaves the hidden-matrix gradient to one GEMM over all steps at the end.
+//
+// Layout: a packed sequence of N columns in steps; step t holds columns
+// `offsets[t] ..< offsets[t] + steps[t]`, which are sequences `0..<steps[t]` (steps is
+// non-increasing). The running state `[h; c]` `[2H, B]` (B = steps[0]) is updated in place
+// on its first `steps[t]` columns, so sequences that ended (forward in time) or have not
+// started yet (backward in time) keep their final or initial state there.
+
+/// What `lstmSequenceForward` keeps for `lstmSequenceBackward` (cuDNN's reserve space).
+final class LSTMReserve {
+    /// `[4H, N]`: the activated gates i, f, g̃, o of every column; the backward pass
+    /// overwrites them with the gradients of the gate pre-activations.
+    let gates: Tensor
+    /// `[2H, N]`: the state `[h; c]` each column started its step from.
+    let previous: Tensor
+    /// `[H, N]`: tanh of each column's new cell state.
+    let tanhCell: Tensor
+    /// Columns per step, and whether the steps ran last to first.
+    let steps: [Int], reverse: Bool
+
+    init(gates: Tensor, previous: Tensor, tanhCell: Tensor, steps: [Int], reverse: Bool) {
+        self.gates = gates; self.previous = previous; self.tanhCell = tanhCell
+        self.steps = steps; self.reverse = reverse
+    }
+
+    /// First column of each step.
+    var offsets: [Int] { steps.reduce(into: [0]) { $0.append($0.last! + $1) }.dropLast() }
+    /// The steps in the order the forward sweep ran them.
+    var order: [Int] { reverse ? Array(steps.indices.reversed()) : Array(steps.indices) }
+}
+
+/// cuDNN's LSTM over a packed sequence in one sweep. `pre` `[4H, N]` holds every column's
+/// input projection `W x`, `bias` `[4H, 1]` the summed input and hidden biases, `wh`
+/// `[4H, H]` the hidden matrices of gates i, f, g, o (a matrix or a transposed one),
+/// `state0` `[2H, B]` the initial `[h; c]` of every sequence. Returns `[H, N + 2B]` (the new
+/// hidden of every column, then every sequence's final h, then its final c) and the
+/// reserve for `lstmSequenceBackward`.
+func lstmSequenceForward(_ pre: Tensor, _ bias: Tensor, _ wh: Tensor, _ state0: Tensor,
+                         steps: [Int], reverse: Bool) -> (out: Tensor, reserve: LSTMReserve) {
+    let (hidden, batch, n) = (state0.shape[0] / 2, state0.shape[1], pre.shape[1])
+    let (pre, bias, state0, wh) = (pre.contiguousData(), bias.contiguousData(), state0.contiguousData(), gemmOperand(wh))
+    let (dtype, device) = (pre.dtype, pre.device)
+    let reserve = LSTMReserve(gates: Tensor(uninitialized: [4 * hidden, n], dtype: dtype, device: device),
+                              previous: Tensor(uninitialized: [2 * hidden, n], dtype: dtype, device: device),
+                              tanhCell: Tensor(uninitialized: [hidden, n], dtype: dtype, device: device),
+                              steps: steps, reverse: reverse)
+    let out = Tensor(uninitialized: [hidden, n + 2 * batch], dtype: dtype, device: device)
+    let state = Tensor(uninitialized: [2 * hidden, batch], dtype: dtype, device: device)
+    Backend.cpu.copy(from: state0, to: state)
+    let offsets = reserve.offsets, layout = gemmLayout(wh)!
+    func run<T: KnetFloat>(_: T.Type) {
+        let (gp, pp, tp) = (reserve.gates.pointer(T.self), reserve.previous.pointer(T.self), reserve.tanhCell.pointer(T.self))
+        let (xp, bp, sp, yp, wp) = (pre.pointer(T.self), bias.pointer(T.self), state.pointer(T.self),
+                                    out.pointer(T.self), wh.pointer(T.self))
+        let h = hidden
+        for t in reserve.order {
+            let (b, o) = (steps[t], offsets[t])
+            // The state the step starts from, and the gates' input part: W x + biases.
+            Parallel.chunks(b, costPerElement: 6 * h) { lo, hi in
+                for j in lo..<hi {
+                    (pp + (o + j) * 2 * h).update(from: sp + j * 2 * h, count: 2 * h)
+                    let gj = gp + (o + j) * 4 * h, xj = xp + (o + j) * 4 * h
+                    for k in 0..<(4 * h) { gj[k] = xj[k] + bp[k] }
+                }
+            }
+            CPUBLAS.gemm(transA: layout.transposed, transB: false, m: 4 * h, n: b, k: h, alpha: 1,
+                         a: wp, lda: layout.ld, b: pp + o * 2 * h, ldb: 2 * h, beta: 1, c: gp + o * 4 * h, ldc: 4 * h)
+            Parallel.chunks(b, costPerElement: 16 * 6 * h) { lo, hi in
+                for j in lo..<hi {
+                    let col = o + j, sj = sp + j * 2 * h
+                    lstmCellColumn(gp + col * 4 * h, activations: gp + col * 4 * h, cell: pp + col * 2 * h + h,
+                                   newHidden: yp + col * h, newCell: sj + h, tanhCell: tp + col * h, h)
+                    sj.update(from: yp + col * h, count: h)
+                }
+            }
+        }
+        for j in 0..<batch {
+            (yp + (n + j) * h).update(from: sp + j * 2 * h, count: h)
+            (yp + (n + batch + j) * h).update(from: sp + j * 2 * h + h, count: h)
+        }
+    }
+    dispatchFloat(dtype, { run(Float.self) }, { run(Double.self) })
+    return (out, reserve)
+}
+
+/// The backward pass of `lstmSequenceForward` from the gradient `dout` `[H, N + 2B]` of its
+/// output, with the same `wh`: the gradients of `pre` (`[4H, N]`; the bias gradient is its
+/// row sums), `wh` `[4H, H]` and `state0` `[2H, B]`. Consumes `reserve`: its gate buffer
+/// becomes the gradient of `pre`.
+func lstmSequenceBackward(_ reserve: LSTMReserve, _ wh: Tensor, _ dout: Tensor) -> (dpre: Tensor, dwh: Tensor, dstate0: Tensor) {
+    let (gates, previous, steps) = (reserve.gates, reserve.previous, reserve.steps)
+    let (hidden, n, batch) = (reserve.tanhCell.shape[0], gates.shape[1], steps[0])
+    let (dout, wh) = (dout.contiguousData(), gemmOperand(wh))
+    let (dtype, device) = (gates.dtype, gates.device)
+    let dstate = Tensor(uninitialized: [2 * hidden, batch], dtype: dtype, device: device)
+    let dwh = Tensor(uninitialized: [4 * hidden, hidden], dtype: dtype, device: device)
+    let offsets = reserve.offsets, layout = gemmLayout(wh)!
+    func run<T: KnetFloat>(_: T.Type) {
+        let (gp, pp, tp) = (gates.pointer(T.self), previous.pointer(T.self), reserve.tanhCell.pointer(T.self))
+        let (dyp, dsp, wp) = (dout.pointer(T.self), dstate.pointer(T.self), wh.pointer(T.self))
+        let h = hidden
+        for j in 0..<batch {      // the gradient of the final state
+            (dsp + j * 2 * h).update(from: dyp + (n + j) * h, count: h)
+            (dsp + j * 2 * h + h).update(from: dyp + (n + batch + j) * h, count: h)
+        }
+        for t in reserve.order.reversed() {
+            let (b, o) = (steps[t], offsets[t])
+            Parallel.chunks(b, costPerElement: 8 * h) { lo, hi in
+                for j in lo..<hi {
+                    let col = o + j
+                    lstmCellBackwardColumn(gates: gp + col * 4 * h, tanhCell: tp + col * h, cell: pp + col * 2 * h + h,
+                                           dOutput: dyp + col * h, dState: dsp + j * 2 * h, h)
+                }
+            }
+            // dh of the previous step: whᵀ dgates.
+            CPUBLAS.gemm(transA: !layout.transposed, transB: false, m: h, n: b, k: 4 * h, alpha: 1,
+                         a: wp, lda: layout.ld, b: gp + o * 4 * h, ldb: 4 * h, beta: 0, c: dsp, ldc: 2 * h)
+        }
+        // One GEMM over every column: dwh = dgates · h_prevᵀ.
+        CPUBLAS.gemm(transA: false, transB: true, m: 4 * h, n: h, k: n, alpha: 1, a: gp, lda: 4 * h,
+                     b: pp, ldb: 2 * h, beta: 0, c: dwh.pointer(T.self), ldc: 4 * h)
+    }
+    dispatchFloat(dtype, { run(Float.self) }, { run(Double.self) })
+    return (gates, dwh, dstate)
+}
+
+/// cuDNN's LSTM cell on one column: activates the gate pre-activations `g` `[4H]` (i, f,
+/// g̃, o) into `activations` (which may be `g` itself), and from the previous `cell` `[H]`
+/// writes `c' = f∘c + i∘tanh g̃`, `tanh c'` and `h' = o∘tanh c'`.
+@inline(__always)
+func lstmCellColumn<T: KnetFloat>(_ g: UnsafePointer<T>, activations a: UnsafeMutablePointer<T>, cell: UnsafePointer<T>,
+                                  newHidden: UnsafeMutablePointer<T>, newCell: UnsafeMutablePointer<T>,
+                                  tanhCell: UnsafeMutablePointer<T>, _ h: Int) {
+    // Simple loops that vectorise: activations first, then plain arithmetic.
+    for k in 0..<(2 * h) { a[k] = ScalarMath.sigm(g[k]) }
+    for k in (2 * h)..<(3 * h) { a[k] = ScalarMath.tanh(g[k]) }
+    for k in (3 * h)..<(4 * h) { a[k] = ScalarMath.sigm(g[k]) }
+    for k in 0..<h { newCell[k] = a[h + k] * cell[k] + a[k] * a[2 * h + k] }
+    for k in 0..<h { tanhCell[k] = ScalarMath.tanh(newCell[k]) }
+    for k in 0..<h { newHidden[k] = a[3 * h + k] * tanhCell[k] }
+}
+
+/// The backward pass of `lstmCellColumn` on one column, from its stored activations
+/// (`gates` `[4H]`), `tanhCell` and the previous `cell`: with `dOutput` (the gradient of
+/// h' from the layer's output) and `dState` `[dh'; dc']` (from the next step), overwrites
+/// `gates` with the gradient of the pre-activations and the dc' half of `dState` with the
+/// gradient of the previous cell. The dh half is left for the caller's GEMM.
+@inline(__always)
+func lstmCellBackwardColumn<T: KnetFloat>(gates a: UnsafeMutablePointer<T>, tanhCell: UnsafePointer<T>,
+                                          cell: UnsafePointer<T>, dOutput: UnsafePointer<T>,
+                                          dState: UnsafeMutablePointer<T>, _ h: Int) {
+    for k in 0..<h {
+        let (si, sf, cand, so, th) = (a[k], a[h + k], a[2 * h + k], a[3 * h + k], tanhCell[k])
+        let dh = dOutput[k] + dState[k]
+        let dc = dState[h + k] + dh * so * (1 - th * th)
+        a[k] = dc * cand * si * (1 - si)
+        a[h + k] = dc * cell[k] * sf * (1 - sf)
+        a[2 * h + k] = dc * si * (1 - cand * cand)
+        a[3 * h + k] = dh * th * so * (1 - so)
+        dState[h + k] = dc * sf
+    }
+}
+
+/// `t` when `gemmLayout` can pass it to BLAS as is, else a contiguous copy.
+private func gemmOperand(_ t: Tensor) -> Tensor { gemmLayout(t) == nil ? t.contiguousData() : t }
