@@ -232,6 +232,17 @@ private func reduceRun<T: KnetFloat>(_ op: ReduceOp, _ p: UnsafePointer<T>, _ n:
     return acc
 }
 
+/// `dst[i] = op(dst[i], src[i])` over a contiguous run: one loop per op, so the sums and
+/// products vectorise.
+@inline(__always)
+private func combineRun<T: KnetFloat>(_ op: ReduceOp, _ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, _ m: Int) {
+    switch op {
+    case .sum: for i in 0..<m { dst[i] += src[i] }
+    case .prod: for i in 0..<m { dst[i] *= src[i] }
+    case .max, .min: for i in 0..<m { dst[i] = op.combine(dst[i], src[i]) }
+    }
+}
+
 /// y = reduce(x) where y has size 1 on the reduced dims. The layout keeps reduced and
 /// kept dims apart; runs along a reduced dim fold to one value, runs along a kept dim
 /// combine elementwise into y.
@@ -252,6 +263,8 @@ private func reduceLoop<T: KnetFloat>(_ op: ReduceOp, _ x: Tensor, _ y: Tensor, 
             let src = UnsafePointer(px + off[0]), dst = out + off[1]
             if layout.kinds[0] {
                 dst[0] = op.combine(dst[0], reduceRun(op, src, m, sx))
+            } else if sx == 1 && sy == 1 {
+                combineRun(op, dst, src, m)
             } else {
                 for i in 0..<m { dst[i * sy] = op.combine(dst[i * sy], src[i * sx]) }
             }
