@@ -1,3 +1,5 @@
+import KnetAVX2
+
 // The whole-sequence LSTM behind `rnnforw`'s LSTM layers, as cuDNN splits it: a forward
 // sweep that keeps what the backward pass needs (a "reserve space": the activated gates,
 // the state each step started from and tanh of each new cell), and a backward sweep that
@@ -72,7 +74,7 @@ func lstmSequenceForward(_ pre: Tensor, _ bias: Tensor, _ wh: Tensor, _ state0: 
             Parallel.chunks(b, costPerElement: 16 * 6 * h) { lo, hi in
                 for j in lo..<hi {
                     let col = o + j, sj = sp + j * 2 * h
-                    lstmCellColumn(gp + col * 4 * h, activations: gp + col * 4 * h, cell: pp + col * 2 * h + h,
+                    lstmCellColumn(gates: gp + col * 4 * h, cell: pp + col * 2 * h + h,
                                    newHidden: yp + col * h, newCell: sj + h, tanhCell: tp + col * h, h)
                     sj.update(from: yp + col * h, count: h)
                 }
@@ -128,40 +130,28 @@ func lstmSequenceBackward(_ reserve: LSTMReserve, _ wh: Tensor, _ dout: Tensor) 
     return (gates, dwh, dstate)
 }
 
-/// cuDNN's LSTM cell on one column: activates the gate pre-activations `g` `[4H]` (i, f,
-/// g̃, o) into `activations` (which may be `g` itself), and from the previous `cell` `[H]`
-/// writes `c' = f∘c + i∘tanh g̃`, `tanh c'` and `h' = o∘tanh c'`.
+/// `LSTMCellKernels.forward`, on its AVX2 entry point for Float where the CPU has AVX2.
 @inline(__always)
-func lstmCellColumn<T: KnetFloat>(_ g: UnsafePointer<T>, activations a: UnsafeMutablePointer<T>, cell: UnsafePointer<T>,
-                                  newHidden: UnsafeMutablePointer<T>, newCell: UnsafeMutablePointer<T>,
-                                  tanhCell: UnsafeMutablePointer<T>, _ h: Int) {
-    // Simple loops that vectorise: activations first, then plain arithmetic.
-    for k in 0..<(2 * h) { a[k] = ScalarMath.sigm(g[k]) }
-    for k in (2 * h)..<(3 * h) { a[k] = ScalarMath.tanh(g[k]) }
-    for k in (3 * h)..<(4 * h) { a[k] = ScalarMath.sigm(g[k]) }
-    for k in 0..<h { newCell[k] = a[h + k] * cell[k] + a[k] * a[2 * h + k] }
-    for k in 0..<h { tanhCell[k] = ScalarMath.tanh(newCell[k]) }
-    for k in 0..<h { newHidden[k] = a[3 * h + k] * tanhCell[k] }
+func lstmCellColumn<T: KnetFloat>(gates a: UnsafeMutablePointer<T>, cell: UnsafePointer<T>, newHidden: UnsafeMutablePointer<T>,
+                                  newCell: UnsafeMutablePointer<T>, tanhCell: UnsafeMutablePointer<T>, _ h: Int) {
+    if T.self == Float.self && LSTMCellKernels.hasAVX2 {
+        LSTMCellKernels.forwardAVX2(gates: cast(a), cell: cast(cell), newHidden: cast(newHidden),
+                                    newCell: cast(newCell), tanhCell: cast(tanhCell), h)
+    } else {
+        LSTMCellKernels.forward(gates: a, cell: cell, newHidden: newHidden, newCell: newCell, tanhCell: tanhCell, h)
+    }
 }
 
-/// The backward pass of `lstmCellColumn` on one column, from its stored activations
-/// (`gates` `[4H]`), `tanhCell` and the previous `cell`: with `dOutput` (the gradient of
-/// h' from the layer's output) and `dState` `[dh'; dc']` (from the next step), overwrites
-/// `gates` with the gradient of the pre-activations and the dc' half of `dState` with the
-/// gradient of the previous cell. The dh half is left for the caller's GEMM.
+/// `LSTMCellKernels.backward`, on its AVX2 entry point for Float where the CPU has AVX2.
 @inline(__always)
 func lstmCellBackwardColumn<T: KnetFloat>(gates a: UnsafeMutablePointer<T>, tanhCell: UnsafePointer<T>,
                                           cell: UnsafePointer<T>, dOutput: UnsafePointer<T>,
                                           dState: UnsafeMutablePointer<T>, _ h: Int) {
-    for k in 0..<h {
-        let (si, sf, cand, so, th) = (a[k], a[h + k], a[2 * h + k], a[3 * h + k], tanhCell[k])
-        let dh = dOutput[k] + dState[k]
-        let dc = dState[h + k] + dh * so * (1 - th * th)
-        a[k] = dc * cand * si * (1 - si)
-        a[h + k] = dc * cell[k] * sf * (1 - sf)
-        a[2 * h + k] = dc * si * (1 - cand * cand)
-        a[3 * h + k] = dh * th * so * (1 - so)
-        dState[h + k] = dc * sf
+    if T.self == Float.self && LSTMCellKernels.hasAVX2 {
+        LSTMCellKernels.backwardAVX2(activations: cast(a), tanhCell: cast(tanhCell), cell: cast(cell),
+                                     dOutput: cast(dOutput), dState: cast(dState), h)
+    } else {
+        LSTMCellKernels.backward(activations: a, tanhCell: tanhCell, cell: cell, dOutput: dOutput, dState: dState, h)
     }
 }
 

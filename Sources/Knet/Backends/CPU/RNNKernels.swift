@@ -9,14 +9,14 @@ func lstmCellForward(_ g: Tensor, _ c: Tensor) -> Tensor {
     func run<T: KnetFloat>(_: T.Type) {
         let (gp, cp, op) = (g.pointer(T.self), c.pointer(T.self), out.pointer(T.self))
         let (ldg, ldc, h) = (columnStride(g), columnStride(c), hidden)
-        // Columns in parallel; the activations and tanh c' go to scratch columns.
+        // Columns in parallel; the gates (activated in place) and tanh c' go to scratch columns.
         Parallel.chunks(batch, costPerElement: 16 * 6 * h) { lo, hi in
             let a = UnsafeMutablePointer<T>.allocate(capacity: 5 * h)   // i f g o, tanh(c')
             defer { a.deallocate() }
             for j in lo..<hi {
                 let oj = op + j * 2 * h
-                lstmCellColumn(gp + j * ldg, activations: a, cell: cp + j * ldc, newHidden: oj, newCell: oj + h,
-                               tanhCell: a + 4 * h, h)
+                a.update(from: gp + j * ldg, count: 4 * h)
+                lstmCellColumn(gates: a, cell: cp + j * ldc, newHidden: oj, newCell: oj + h, tanhCell: a + 4 * h, h)
             }
         }
     }
