@@ -2,15 +2,11 @@
 // `@inlinable` functions (the library instantiates them for Double and for Float on
 // CPUs without AVX2) and as Float entry points compiled here for AVX2+FMA.
 
-import CKnetCPU
 import RealModule
 
 /// The LSTM cell's per-column kernels. The `…AVX2` entry points may only be called when
 /// `hasAVX2` is true.
 public enum LSTMCellKernels {
-    /// True when the CPU has AVX2 and FMA and the OS saves the YMM registers.
-    public static let hasAVX2: Bool = knet_cpu_has_avx2_fma() != 0
-
     /// One column of the forward cell: activates the gate pre-activations in `gates` `[4H]`
     /// (i, f, g̃, o) in place, and from the previous `cell` `[H]` writes
     /// `c' = f∘c + i∘tanh g̃`, `tanh c'` and `h' = o∘tanh c'`.

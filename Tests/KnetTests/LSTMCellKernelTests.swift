@@ -5,7 +5,7 @@ import KnetAVX2
 /// instantiation; check that they agree, forward and backward.
 final class LSTMCellKernelTests: XCTestCase {
     func testAVX2EntryPointsMatchThePortableKernels() throws {
-        try XCTSkipUnless(LSTMCellKernels.hasAVX2, "no AVX2 on this CPU")
+        try XCTSkipUnless(KnetAVX2.hasAVX2, "no AVX2 on this CPU")
         var rng = SystemRandomNumberGenerator()
         let h = 37                                                   // not a multiple of the vector width
         func random(_ n: Int, _ scale: Float) -> [Float] { (0..<n).map { _ in Float.random(in: -scale...scale, using: &rng) } }

@@ -1,3 +1,5 @@
+import KnetAVX2
+
 /// CPU kernels: tight loops over raw pointers, specialised for Float and Double.
 /// Large work is split over the cores by `Parallel.chunks`.
 struct CPUBackend: ComputeBackend {
@@ -126,11 +128,25 @@ private func map<T>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: In
     for i in 0..<n { y[i] = f(x[i]) }
 }
 
+/// The AVX2 loop of a Float `exp`, `sigm` or `tanh` where the CPU has AVX2, else nil.
+private func avx2Loop<T>(_ op: UnaryOp, _: T.Type) -> ((UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? {
+    guard T.self == Float.self && hasAVX2 else { return nil }
+    switch op {
+    case .exp: return ActivationKernels.exp
+    case .sigm: return ActivationKernels.sigm
+    case .tanh: return ActivationKernels.tanh
+    default: return nil
+    }
+}
+
 /// y[i] = op(x[i]). Cheap functions get a loop of their own (constant-folded from the
-/// table, so they vectorise); the rest share one loop.
+/// table, so they vectorise); the rest share one loop. Float exp, sigm and tanh run on
+/// AVX2 where the CPU has it.
 private func unaryLoop<T: KnetFloat>(_ op: UnaryOp, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int) {
+    let avx2 = avx2Loop(op, T.self)
     Parallel.chunks(n, costPerElement: cost(op)) { lo, hi in
         let xs = UnsafePointer(x + lo), ys = y + lo, m = hi - lo
+        if let avx2 { avx2(cast(xs), cast(ys), m); return }
         switch op {
         case .relu: map(xs, ys, m) { UnaryOp.relu.scalar($0) }
         case .abs: map(xs, ys, m) { UnaryOp.abs.scalar($0) }

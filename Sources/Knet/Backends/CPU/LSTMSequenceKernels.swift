@@ -134,7 +134,7 @@ func lstmSequenceBackward(_ reserve: LSTMReserve, _ wh: Tensor, _ dout: Tensor) 
 @inline(__always)
 func lstmCellColumn<T: KnetFloat>(gates a: UnsafeMutablePointer<T>, cell: UnsafePointer<T>, newHidden: UnsafeMutablePointer<T>,
                                   newCell: UnsafeMutablePointer<T>, tanhCell: UnsafeMutablePointer<T>, _ h: Int) {
-    if T.self == Float.self && LSTMCellKernels.hasAVX2 {
+    if T.self == Float.self && hasAVX2 {
         LSTMCellKernels.forwardAVX2(gates: cast(a), cell: cast(cell), newHidden: cast(newHidden),
                                     newCell: cast(newCell), tanhCell: cast(tanhCell), h)
     } else {
@@ -147,7 +147,7 @@ func lstmCellColumn<T: KnetFloat>(gates a: UnsafeMutablePointer<T>, cell: Unsafe
 func lstmCellBackwardColumn<T: KnetFloat>(gates a: UnsafeMutablePointer<T>, tanhCell: UnsafePointer<T>,
                                           cell: UnsafePointer<T>, dOutput: UnsafePointer<T>,
                                           dState: UnsafeMutablePointer<T>, _ h: Int) {
-    if T.self == Float.self && LSTMCellKernels.hasAVX2 {
+    if T.self == Float.self && hasAVX2 {
         LSTMCellKernels.backwardAVX2(activations: cast(a), tanhCell: cast(tanhCell), cell: cast(cell),
                                      dOutput: cast(dOutput), dState: cast(dState), h)
     } else {
