@@ -44,7 +44,9 @@ final class LSTMReserve {
 func lstmSequenceForward(_ pre: Tensor, _ bias: Tensor, _ wh: Tensor, _ state0: Tensor,
                          steps: [Int], reverse: Bool) -> (out: Tensor, reserve: LSTMReserve) {
     let (hidden, batch, n) = (state0.shape[0] / 2, state0.shape[1], pre.shape[1])
-    let (pre, bias, state0, wh) = (pre.contiguousData(), bias.contiguousData(), state0.contiguousData(), gemmOperand(wh))
+    // wh contiguous: OpenBLAS runs the per-step [4H, H]·[H, B] products ~7% faster
+    // untransposed than on the transposed view the layer passes (1024×128×256, 2 cores).
+    let (pre, bias, state0, wh) = (pre.contiguousData(), bias.contiguousData(), state0.contiguousData(), wh.contiguousData())
     let (dtype, device) = (pre.dtype, pre.device)
     let reserve = LSTMReserve(gates: Tensor(uninitialized: [4 * hidden, n], dtype: dtype, device: device),
                               previous: Tensor(uninitialized: [2 * hidden, n], dtype: dtype, device: device),
