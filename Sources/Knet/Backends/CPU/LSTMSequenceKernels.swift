@@ -1,5 +1,3 @@
-import KnetAVX2
-
 // The whole-sequence LSTM behind `rnnforw`'s LSTM layers, as cuDNN splits it: a forward
 // sweep that keeps what the backward pass needs (a "reserve space": the activated gates,
 // the state each step started from and tanh of each new cell), and a backward sweep that
@@ -11,6 +9,8 @@ import KnetAVX2
 // non-increasing). The running state `[h; c]` `[2H, B]` (B = steps[0]) is updated in place
 // on its first `steps[t]` columns, so sequences that ended (forward in time) or have not
 // started yet (backward in time) keep their final or initial state there.
+
+import KnetAVX2
 
 /// What `lstmSequenceForward` keeps for `lstmSequenceBackward` (cuDNN's reserve space).
 final class LSTMReserve {
