@@ -1,12 +1,13 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// The Swift GEMM kernel is compiled for AVX2+FMA (chosen at run time from CPUID); on
-// other architectures it builds for the generic target and is never selected.
+// The Swift GEMM kernel and the AVX2 entry points of the LSTM cell kernels are compiled
+// for AVX2+FMA (chosen at run time from CPUID); on other architectures they build for the
+// generic target and are never selected.
 #if arch(x86_64)
-let gemmFlags = ["-Ounchecked", "-Xcc", "-march=haswell", "-target-cpu", "haswell"]
+let avx2Flags = ["-Ounchecked", "-Xcc", "-march=haswell", "-target-cpu", "haswell"]
 #else
-let gemmFlags = ["-Ounchecked"]
+let avx2Flags = ["-Ounchecked"]
 #endif
 
 let package = Package(
@@ -25,11 +26,16 @@ let package = Package(
         .target(
             name: "KnetGEMM",
             dependencies: ["CKnetCPU"],
-            swiftSettings: [.unsafeFlags(gemmFlags)]
+            swiftSettings: [.unsafeFlags(avx2Flags)]
+        ),
+        .target(
+            name: "KnetAVX2",
+            dependencies: ["CKnetCPU", .product(name: "RealModule", package: "swift-numerics")],
+            swiftSettings: [.unsafeFlags(avx2Flags)]
         ),
         .target(
             name: "Knet",
-            dependencies: ["KnetGEMM", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["KnetGEMM", "KnetAVX2", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
         ),
         .executableTarget(
@@ -40,7 +46,7 @@ let package = Package(
         ),
         .target(name: "KnetBenchmarks", dependencies: ["Knet"]),
         .executableTarget(name: "knet-bench", dependencies: ["Knet", "KnetBenchmarks"]),
-        .testTarget(name: "KnetTests", dependencies: ["Knet", "KnetGEMM"], exclude: ["Fixtures"]),
+        .testTarget(name: "KnetTests", dependencies: ["Knet", "KnetGEMM", "KnetAVX2"], exclude: ["Fixtures"]),
         .testTarget(name: "KnetBenchmarksTests", dependencies: ["KnetBenchmarks", "Knet"]),
     ],
     swiftLanguageModes: [.v5]

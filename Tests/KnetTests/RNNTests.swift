@@ -188,6 +188,36 @@ final class RNNTests: XCTestCase {
         }
     }
 
+    func testLSTMSequenceKernelBackwardEqualsItsDifferentiableDefinition() {
+        // With the loss weights recorded by an outer grad, the inner backward pass is recorded
+        // too, so the LSTM sequence primitive differentiates its step-by-step definition
+        // instead of running its backward kernel: both must give the same gradient.
+        let lengths = [4, 3, 3, 1]
+        let batchSizes = (0..<4).map { t in lengths.filter { $0 > t }.count }
+        let r = RNN(3, 2, rnnType: .lstm, numLayers: 2, bidirectional: true, dtype: .float64)
+        let k = r.layerDirections, n = lengths.reduce(0, +)
+        let x = randn(3, n), p = [randn(r.paramCount) * 0.7, randn(2, 4, k), randn(2, 4, k)]
+        let ry = randn(4, n), rh = randn(2, 4, k), rc = randn(2, 4, k)
+        func gradient(_ ry: Tensor) -> [Tensor] {
+            let g = grad { (p: [Tensor]) in
+                weightedLoss(rnnforw(r, p[0], x, h: p[1], c: p[2], batchSizes: batchSizes), ry, rh, rc)
+            }
+            return g(p)
+        }
+        let kernel = gradient(ry)
+        var definition: [Tensor] = []
+        let outer = grad { (ry: Tensor) -> Tensor in
+            let g = gradient(ry)
+            definition = g.map(value)
+            return sum(g[0])
+        }
+        XCTAssertGreaterThan([Double](outer(ry)).map(Swift.abs).max()!, 0)
+        for i in 0..<3 {
+            XCTAssertLessThan(maxDiff(kernel[i], definition[i]), 1e-10, "gradient \(i)")
+            XCTAssertGreaterThan([Double](kernel[i]).map(Swift.abs).max()!, 0, "gradient \(i)")
+        }
+    }
+
     func testBatchSizesMatchPerSequenceReference() {
         let lengths = [4, 3, 3, 1]
         let batchSizes = (0..<4).map { t in lengths.filter { $0 > t }.count }   // [4, 3, 3, 1]

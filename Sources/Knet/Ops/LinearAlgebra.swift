@@ -1,6 +1,6 @@
 /// How a matrix view is handed to GEMM: `transposed` when it is the transpose view of
 /// a column-major matrix, with its leading dimension; nil when it must be copied.
-private func gemmLayout(_ x: Tensor) -> (transposed: Bool, ld: Int)? {
+func gemmLayout(_ x: Tensor) -> (transposed: Bool, ld: Int)? {
     let (r, c, s0, s1) = (x.shape[0], x.shape[1], x.stride(0), x.stride(1))
     if s0 == 1 && (c == 1 || s1 >= Swift.max(r, 1)) { return (false, Swift.max(s1, r, 1)) }
     if s1 == 1 && (r == 1 || s0 >= Swift.max(c, 1)) { return (true, Swift.max(s0, c, 1)) }

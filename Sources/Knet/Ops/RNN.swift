@@ -9,13 +9,13 @@
 // with `skipInput`); after all matrices, for each k the G input biases then the G hidden
 // biases, each `[H]`. Gates: LSTM i, f, g (c̃), o; GRU r, z (update), n; tanh/relu one.
 //
-// The forward pass is built from differentiable ops: per layer-direction one GEMM
-// projects the whole (packed) sequence onto all gates, then each step does one GEMM with
-// all hidden matrices and the gate math, which for LSTM and GRU is one fused primitive
-// (a CPU kernel forward, a backward written with Tensor ops, so `grad(grad(f))` works).
-// Measured on the 2-core dev machine, Float32, X = H = 256, B = 32, T = 50, best of 9
-// (noisy, shared machine): LSTM forward+backward 102 ms with plain ops → ~58 ms fused;
-// GRU 73–90 → ~41 ms.
+// Per layer-direction one GEMM projects the whole (packed) sequence onto all gates. LSTM
+// then runs as one primitive over the whole sequence (`lstmSequence`: a forward kernel
+// sweep that keeps the activated gates, a backward kernel sweep with one GEMM for the
+// hidden-matrix gradient over all steps); its gradient under an outer `grad` is that of
+// the same recurrence written step by step in differentiable ops, so `grad(grad(f))`
+// works. The other cells run step by step: one GEMM with all hidden matrices and the
+// gate math, for GRU one fused primitive (a CPU kernel forward, a Tensor-op backward).
 
 /// The cell type of an `RNN`, as cuDNN's modes.
 public enum RNNType: Sendable {
@@ -253,14 +253,10 @@ private func fusedCell(_ name: String, _ inputs: [Tensor], forward: @escaping ([
 private func gate(_ t: Tensor, _ k: Int, _ n: Int) -> Tensor { t[(k * n)..<((k + 1) * n), .all] }
 
 /// cuDNN's LSTM cell fused: `(g [4H, B], c [H, B]) → [h'; c'] [2H, B]` (see
-/// `lstmCellForward`). The backward pass is one kernel sweep (`lstmCellBackward`) when
-/// nothing records it, and Tensor ops (differentiable again) under an outer `grad`.
+/// `lstmCellForward`), with a backward pass of Tensor ops. It is the step of the
+/// differentiable definition of `lstmSequence`, used under an outer `grad`.
 private func lstmCell(_ g: Tensor, _ c: Tensor) -> Tensor {
     fusedCell("lstmCell", [g, c], forward: { xs in lstmCellForward(xs[0], xs[1]) }) { dy, y, xs in
-        if dy.tracker == nil && y.tracker == nil && xs.allSatisfy({ $0.tracker == nil }) {
-            let (dg, dc) = lstmCellBackward(xs[0], xs[1], y, dy)
-            return [dg, dc]
-        }
         let (g, c, n) = (xs[0], xs[1], xs[1].shape[0])
         let s = sigm(g), ds = s .* (1 .- s)
         let cand = tanh(gate(g, 2, n)), th = tanh(gate(y, 1, n)), dh = gate(dy, 0, n)
@@ -268,6 +264,29 @@ private func lstmCell(_ g: Tensor, _ c: Tensor) -> Tensor {
         let dg = vcat(dc .* cand .* gate(ds, 0, n), dc .* c .* gate(ds, 1, n),
                       dc .* gate(s, 0, n) .* (1 .- cand .* cand), dh .* th .* gate(ds, 3, n))
         return [dg, dc .* gate(s, 1, n)]
+    }
+}
+
+/// cuDNN's LSTM over a whole packed sequence as one primitive (see `lstmSequenceForward`):
+/// `[pre [4H, N], bias [4H, 1], wh [4H, H], state0 [2H, B]] → [H, N + 2B]` (every column's
+/// hidden, then the final h and c). Its backward pass is `lstmSequenceBackward` when
+/// nothing records it; otherwise it is the gradient of `definition`, the same function
+/// written with differentiable ops, so `grad(grad(f))` works.
+private func lstmSequence(_ inputs: [Tensor], steps: [Int], reverse: Bool,
+                          definition: @escaping ([Tensor]) -> Tensor) -> Tensor {
+    final class Slot { var reserve: LSTMReserve? }
+    let slot = Slot()
+    return fusedCell("lstmSequence", inputs, forward: { xs in
+        let (out, reserve) = lstmSequenceForward(xs[0], xs[1], xs[2], xs[3], steps: steps, reverse: reverse)
+        slot.reserve = reserve
+        return out
+    }) { dy, y, xs in
+        if let reserve = slot.reserve, dy.tracker == nil, y.tracker == nil, xs.allSatisfy({ $0.tracker == nil }) {
+            slot.reserve = nil
+            let (dpre, dwh, dstate0) = lstmSequenceBackward(reserve, xs[2], dy)
+            return [dpre, sum(dpre, dims: 1), dwh, dstate0]
+        }
+        return differentiate(xs, op: "lstmSequence") { p in sum(definition(p) .* dy) }.gradient
     }
 }
 
@@ -314,25 +333,49 @@ private struct RNNDirection {
         return (m, reshape(w[bs..<(bs + gh)], [gh, 1]))
     }
 
-    /// Initial state columns `lo..<hi` (zeros where no initial state was given).
-    func initial(_ lo: Int, _ hi: Int) -> Tensor {
-        func part(_ s: Tensor?) -> Tensor { s.map { $0[.all, lo..<hi] } ?? Tensor.zeros(shape: [hidden, hi - lo], dtype: w.dtype) }
+    /// The initial state of every sequence (zeros where none was given): `[H, B]`, or
+    /// `[h; c]` `[2H, B]` for LSTM.
+    func initialState() -> Tensor {
+        let b = steps[0]
+        func part(_ s: Tensor?) -> Tensor { s ?? Tensor.zeros(shape: [hidden, b], dtype: w.dtype) }
         return r.rnnType == .lstm ? vcat(part(h0), part(c0)) : part(h0)
     }
 
     /// Runs the direction on `input` `[inDim, N]`: y `[H, N]`, final hy and cy `[H, B]`.
+    /// LSTM runs as one `lstmSequence` primitive, the other cells step by step.
     func forward(_ input: Tensor) -> (y: Tensor, hy: Tensor, cy: Tensor?) {
         let (wi, bi) = weights(hiddenSide: false)
         let (wh, bh) = weights(hiddenSide: true)
-        let hs = hidden, isGRU = r.rnnType == .gru, isLSTM = r.rnnType == .lstm
         // One GEMM projects every step; bR folds in too except for GRU (n needs r∘(Rn h + bRn)).
         let projected = wi.map { $0 * input } ?? vcat(Array(repeating: input, count: gates))
+        let (hs, n, b) = (hidden, projected.shape[1], steps[0])
+        switch r.rnnType {
+        case .lstm:
+            let out = lstmSequence([projected, bi + bh, wh!, initialState()], steps: steps, reverse: reverse) { p in
+                let last = recurrence(p[0] .+ p[1], p[2], nil, p[3])
+                return hcat(last.y, gate(last.state, 0, hs), gate(last.state, 1, hs))
+            }
+            return (out[.all, 0..<n], out[.all, n..<(n + b)], out[.all, (n + b)..<(n + 2 * b)])
+        case .gru:
+            let last = recurrence(projected .+ bi, wh!, bh, initialState())
+            return (last.y, last.state, nil)
+        case .relu, .tanh:
+            let last = recurrence(projected .+ (bi + bh), wh!, nil, initialState())
+            return (last.y, last.state, nil)
+        }
+    }
+
+    /// The recurrence step by step, in differentiable ops: from `pre` `[G·H, N]` (`W x` and
+    /// the biases, for GRU without bR, which comes as `bh`) and `state0` (as
+    /// `initialState`), returns y `[H, N]` and every sequence's final state.
+    func recurrence(_ pre: Tensor, _ wh: Tensor, _ bh: Tensor?, _ state0: Tensor) -> (y: Tensor, state: Tensor) {
+        let hs = hidden, isLSTM = r.rnnType == .lstm
         var offsets = [0]
         for b in steps { offsets.append(offsets.last! + b) }
         var xs: [Tensor] = []
-        splitSteps(projected .+ (isGRU ? bi : bi + bh), offsets, 0, steps.count, into: &xs)
+        splitSteps(pre, offsets, 0, steps.count, into: &xs)
         let order = reverse ? Array(steps.indices.reversed()) : Array(steps.indices)
-        var state = initial(0, steps[order[0]])
+        var state = state0[.all, 0..<steps[order[0]]]
         var done: [Tensor] = []
         var ys = [Tensor?](repeating: nil, count: steps.count)
         for t in order {
@@ -340,20 +383,19 @@ private struct RNNDirection {
             if b < cur {            // forward in time: the shortest sequences end here
                 done.append(state[.all, b..<cur]); state = state[.all, 0..<b]
             } else if b > cur {     // backward in time: longer sequences start here
-                state = hcat(state, initial(cur, b))
+                state = hcat(state, state0[.all, cur..<b])
             }
             let xt = xs[t], h = isLSTM ? gate(state, 0, hs) : state
-            let rh = wh! * h
+            let rh = wh * h
             switch r.rnnType {
             case .relu: state = relu(xt + rh)
             case .tanh: state = tanh(xt + rh)
             case .lstm: state = lstmCell(xt + rh, gate(state, 1, hs))
-            case .gru: state = gruCell(xt, rh .+ bh, state)
+            case .gru: state = gruCell(xt, rh .+ bh!, state)
             }
             ys[t] = isLSTM ? gate(state, 0, hs) : state
         }
         let y = ys.count == 1 ? ys[0]! : hcat(ys.map { $0! })
-        let last = done.isEmpty ? state : hcat([state] + done.reversed())
-        return isLSTM ? (y, gate(last, 0, hs), gate(last, 1, hs)) : (y, last, nil)
+        return (y, done.isEmpty ? state : hcat([state] + done.reversed()))
     }
 }

@@ -104,13 +104,15 @@ public enum CPUBLAS {
     }
 }
 
+/// `p` as a pointer to `U` (the same scalar type, known only after a type check).
 @inline(__always)
-private func cast<T, U>(_ p: UnsafePointer<T>) -> UnsafePointer<U> {
+func cast<T, U>(_ p: UnsafePointer<T>) -> UnsafePointer<U> {
     UnsafeRawPointer(p).assumingMemoryBound(to: U.self)
 }
 
+/// `p` as a mutable pointer to `U` (the same scalar type, known only after a type check).
 @inline(__always)
-private func cast<T, U>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<U> {
+func cast<T, U>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<U> {
     UnsafeMutableRawPointer(p).assumingMemoryBound(to: U.self)
 }
 

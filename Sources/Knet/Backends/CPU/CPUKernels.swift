@@ -1,3 +1,5 @@
+import KnetAVX2
+
 /// CPU kernels: tight loops over raw pointers, specialised for Float and Double.
 /// Large work is split over the cores by `Parallel.chunks`.
 struct CPUBackend: ComputeBackend {
@@ -126,11 +128,25 @@ private func map<T>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: In
     for i in 0..<n { y[i] = f(x[i]) }
 }
 
+/// The AVX2 loop of a Float `exp`, `sigm` or `tanh` where the CPU has AVX2, else nil.
+private func avx2Loop<T>(_ op: UnaryOp, _: T.Type) -> ((UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? {
+    guard T.self == Float.self && hasAVX2 else { return nil }
+    switch op {
+    case .exp: return ActivationKernels.exp
+    case .sigm: return ActivationKernels.sigm
+    case .tanh: return ActivationKernels.tanh
+    default: return nil
+    }
+}
+
 /// y[i] = op(x[i]). Cheap functions get a loop of their own (constant-folded from the
-/// table, so they vectorise); the rest share one loop.
+/// table, so they vectorise); the rest share one loop. Float exp, sigm and tanh run on
+/// AVX2 where the CPU has it.
 private func unaryLoop<T: KnetFloat>(_ op: UnaryOp, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int) {
+    let avx2 = avx2Loop(op, T.self)
     Parallel.chunks(n, costPerElement: cost(op)) { lo, hi in
         let xs = UnsafePointer(x + lo), ys = y + lo, m = hi - lo
+        if let avx2 { avx2(cast(xs), cast(ys), m); return }
         switch op {
         case .relu: map(xs, ys, m) { UnaryOp.relu.scalar($0) }
         case .abs: map(xs, ys, m) { UnaryOp.abs.scalar($0) }
@@ -232,6 +248,17 @@ private func reduceRun<T: KnetFloat>(_ op: ReduceOp, _ p: UnsafePointer<T>, _ n:
     return acc
 }
 
+/// `dst[i] = op(dst[i], src[i])` over a contiguous run: one loop per op, so the sums and
+/// products vectorise.
+@inline(__always)
+private func combineRun<T: KnetFloat>(_ op: ReduceOp, _ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, _ m: Int) {
+    switch op {
+    case .sum: for i in 0..<m { dst[i] += src[i] }
+    case .prod: for i in 0..<m { dst[i] *= src[i] }
+    case .max, .min: for i in 0..<m { dst[i] = op.combine(dst[i], src[i]) }
+    }
+}
+
 /// y = reduce(x) where y has size 1 on the reduced dims. The layout keeps reduced and
 /// kept dims apart; runs along a reduced dim fold to one value, runs along a kept dim
 /// combine elementwise into y.
@@ -257,6 +284,8 @@ private func reduceLoop<T: KnetFloat>(_ op: ReduceOp, _ x: Tensor, _ y: Tensor, 
             let src = UnsafePointer(px + off[0]), dst = out + off[1]
             if layout.kinds[0] {
                 dst[0] = op.combine(dst[0], reduceRun(op, src, m, sx))
+            } else if sx == 1 && sy == 1 {
+                combineRun(op, dst, src, m)
             } else {
                 for i in 0..<m { dst[i * sy] = op.combine(dst[i * sy], src[i * sx]) }
             }

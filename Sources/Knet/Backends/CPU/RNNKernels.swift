@@ -9,65 +9,19 @@ func lstmCellForward(_ g: Tensor, _ c: Tensor) -> Tensor {
     func run<T: KnetFloat>(_: T.Type) {
         let (gp, cp, op) = (g.pointer(T.self), c.pointer(T.self), out.pointer(T.self))
         let (ldg, ldc, h) = (columnStride(g), columnStride(c), hidden)
-        // Columns in parallel; within a column, simple loops that vectorise: the gate
-        // activations go to a scratch column first.
-        Parallel.chunks(batch, costPerElement: 16 * 5 * h) { lo, hi in
-            let a = UnsafeMutablePointer<T>.allocate(capacity: 4 * h)
+        // Columns in parallel; the gates (activated in place) and tanh c' go to scratch columns.
+        Parallel.chunks(batch, costPerElement: 16 * 6 * h) { lo, hi in
+            let a = UnsafeMutablePointer<T>.allocate(capacity: 5 * h)   // i f g o, tanh(c')
             defer { a.deallocate() }
             for j in lo..<hi {
-                let gj = gp + j * ldg, cj = cp + j * ldc, oj = op + j * 2 * h
-                for k in 0..<(4 * h) { a[k] = ScalarMath.sigm(gj[k]) }
-                for k in (2 * h)..<(3 * h) { a[k] = ScalarMath.tanh(gj[k]) }
-                for k in 0..<h { oj[h + k] = a[h + k] * cj[k] + a[k] * a[2 * h + k] }
-                for k in 0..<h { oj[k] = a[3 * h + k] * ScalarMath.tanh(oj[h + k]) }
+                let oj = op + j * 2 * h
+                a.update(from: gp + j * ldg, count: 4 * h)
+                lstmCellColumn(gates: a, cell: cp + j * ldc, newHidden: oj, newCell: oj + h, tanhCell: a + 4 * h, h)
             }
         }
     }
     dispatchFloat(g.dtype, { run(Float.self) }, { run(Double.self) })
     return out
-}
-
-/// The backward pass of `lstmCellForward` in one sweep: from its inputs `g`, `c`, its
-/// output `y` `[2H, B]` and the incoming gradient `dy` `[2H, B]` (rows dh, dc'), returns
-/// the gradients `dg` `[4H, B]` and `dc` `[H, B]`. Not differentiable itself: `lstmCell`
-/// uses it only when no outer tape records the backward pass.
-func lstmCellBackward(_ g: Tensor, _ c: Tensor, _ y: Tensor, _ dy: Tensor) -> (dg: Tensor, dc: Tensor) {
-    let (hidden, batch) = (c.shape[0], c.shape[1])
-    let (g, c, y, dy) = (unitRowStride(g), unitRowStride(c), unitRowStride(y), unitRowStride(dy))
-    let dg = Tensor(uninitialized: [4 * hidden, batch], dtype: g.dtype, device: g.device)
-    let dc = Tensor(uninitialized: [hidden, batch], dtype: g.dtype, device: g.device)
-    func run<T: KnetFloat>(_: T.Type) {
-        let (gp, cp, yp, dyp) = (g.pointer(T.self), c.pointer(T.self), y.pointer(T.self), dy.pointer(T.self))
-        let (dgp, dcp) = (dg.pointer(T.self), dc.pointer(T.self))
-        let (ldg, ldc, ldy, lddy, h) = (columnStride(g), columnStride(c), columnStride(y), columnStride(dy), hidden)
-        // As in the forward: the activations go to scratch columns in simple loops that
-        // vectorise, then the products in loops of plain arithmetic.
-        Parallel.chunks(batch, costPerElement: 16 * 6 * h) { lo, hi in
-            let a = UnsafeMutablePointer<T>.allocate(capacity: 5 * h)   // i f g o, tanh(c')
-            defer { a.deallocate() }
-            for j in lo..<hi {
-                let gj = gp + j * ldg, cj = cp + j * ldc, yj = yp + j * ldy, dyj = dyp + j * lddy
-                let dgj = dgp + j * 4 * h, dcj = dcp + j * h
-                for k in 0..<(4 * h) { a[k] = ScalarMath.sigm(gj[k]) }
-                for k in (2 * h)..<(3 * h) { a[k] = ScalarMath.tanh(gj[k]) }
-                for k in 0..<h { a[4 * h + k] = ScalarMath.tanh(yj[h + k]) }
-                for k in 0..<h {   // dc' = dc + dh∘o∘(1 − tanh²c'), kept in dc for now
-                    let th = a[4 * h + k]
-                    dcj[k] = dyj[h + k] + dyj[k] * a[3 * h + k] * (1 - th * th)
-                }
-                for k in 0..<h {
-                    let si = a[k], sf = a[h + k], cand = a[2 * h + k], so = a[3 * h + k], dcell = dcj[k]
-                    dgj[k] = dcell * cand * si * (1 - si)
-                    dgj[h + k] = dcell * cj[k] * sf * (1 - sf)
-                    dgj[2 * h + k] = dcell * si * (1 - cand * cand)
-                    dgj[3 * h + k] = dyj[k] * a[4 * h + k] * so * (1 - so)
-                    dcj[k] = dcell * sf
-                }
-            }
-        }
-    }
-    dispatchFloat(g.dtype, { run(Float.self) }, { run(Double.self) })
-    return (dg, dc)
 }
 
 /// cuDNN's GRU cell on one step, fused: from `x` `[3H, B]` (`W x + bW`, rows r, z, n), `q`
