@@ -95,7 +95,6 @@ private func reference(_ op: UnaryOp) -> ((Double) -> Double)? {
     }
     case .softplus: return { Foundation.log1p(Foundation.exp($0)) }
     case .neg: return { -$0 }
-    default: return nil
     }
 }
 
@@ -144,7 +143,6 @@ private func namedFunction(_ op: UnaryOp) -> ((Tensor) -> Tensor)? {
     case .gelu: return Knet.gelu
     case .softplus: return Knet.softplus
     case .neg: return { -$0 }
-    default: return nil
     }
 }
 
