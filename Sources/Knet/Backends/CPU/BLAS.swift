@@ -68,9 +68,7 @@ public enum CPUBLAS {
             let flops = 2 * Double(m) * Double(n) * Double(k)
             let parts = Swift.min(Parallel.threads, Int(flops / Double(SwiftGEMM.parallelThreshold)))
             let splitN = n >= m, total = splitN ? n : m
-            // Small products get two slices per thread, so that the caller takes over the
-            // share of a worker that is late to wake (or descheduled on a busy machine).
-            let slices = Swift.max(1, Swift.min(parts > 1 && flops < 1e8 ? 2 * parts : parts, total))
+            let slices = Swift.max(1, Swift.min(parts, total))
             Parallel.forEach(slices) { p in
                 let lo = total * p / slices, count = total * (p + 1) / slices - lo
                 let pa = splitN ? a : a + (transA ? lo * lda : lo)
