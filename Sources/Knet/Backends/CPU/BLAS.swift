@@ -206,40 +206,32 @@ private struct BLASLibrary: @unchecked Sendable {
     static func load() -> BLASLibrary? {
         if let custom = getenv("KNET_BLAS") {
             let path = String(cString: custom)
-            if let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) {
-                if let library = BLASLibrary(handle: handle, name: path) { return library }
-                dlclose(handle)
-            }
+            if let library = DynamicLibrary.firstBinding([path], BLASLibrary.init) { return library }
             fputs("Knet: KNET_BLAS=\(path) could not be loaded or has no sgemm/dgemm; searching the usual names\n", stderr)
         }
-        for name in candidates {
-            guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
-            if let library = BLASLibrary(handle: handle, name: name) { return library }
-            dlclose(handle)
-        }
-        return nil
+        return DynamicLibrary.firstBinding(candidates, BLASLibrary.init)
     }
 
-    private init?(handle: UnsafeMutableRawPointer, name: String) {
-        if let s = dlsym(handle, "cblas_sgemm"), let d = dlsym(handle, "cblas_dgemm") {
-            sgemm = bindCBLAS(unsafeBitCast(s, to: CBLASSGEMM.self))
-            dgemm = bindCBLAS(unsafeBitCast(d, to: CBLASDGEMM.self))
-        } else if let s = dlsym(handle, "sgemm_"), let d = dlsym(handle, "dgemm_") {
-            sgemm = bindFortran(unsafeBitCast(s, to: FortranSGEMM.self))
-            dgemm = bindFortran(unsafeBitCast(d, to: FortranDGEMM.self))
+    private init?(_ lib: DynamicLibrary) {
+        if let s = lib.function("cblas_sgemm", as: CBLASSGEMM.self), let d = lib.function("cblas_dgemm", as: CBLASDGEMM.self) {
+            sgemm = bindCBLAS(s)
+            dgemm = bindCBLAS(d)
+        } else if let s = lib.function("sgemm_", as: FortranSGEMM.self), let d = lib.function("dgemm_", as: FortranDGEMM.self) {
+            sgemm = bindFortran(s)
+            dgemm = bindFortran(d)
         } else {
             return nil
         }
-        self.name = name
+        name = lib.name
         // Knet splits large products over its own pool; a BLAS running threads of its own
         // on top of that fights for the cores (measured: LeNet 24 ms instead of 18 ms per
         // minibatch with OpenBLAS's spinning threads), so the library is made single-threaded.
         typealias SetThreads = @convention(c) (Int32) -> Void
         typealias SetThreads64 = @convention(c) (Int64) -> Void
-        if let f = dlsym(handle, "openblas_set_num_threads") ?? dlsym(handle, "MKL_Set_Num_Threads") {
-            unsafeBitCast(f, to: SetThreads.self)(1)
-        } else if let f = dlsym(handle, "bli_thread_set_num_threads") {
-            unsafeBitCast(f, to: SetThreads64.self)(1)
+        if let f = lib.function("openblas_set_num_threads", as: SetThreads.self) ?? lib.function("MKL_Set_Num_Threads", as: SetThreads.self) {
+            f(1)
+        } else if let f = lib.function("bli_thread_set_num_threads", as: SetThreads64.self) {
+            f(1)
         }
     }
 }

@@ -13,12 +13,8 @@ typealias CUresult = Int32
 /// on the CPU and nothing is printed.
 final class CUDADriver: @unchecked Sendable {
     /// The driver of this machine, opened at first use.
-    static let shared: CUDADriver? = {
-        guard let lib = DynamicLibrary.open(libraryCandidates("libcuda", versions: ["1"], override: "KNET_LIBCUDA")) else {
-            return nil
-        }
-        return CUDADriver(lib)
-    }()
+    static let shared: CUDADriver? = DynamicLibrary.firstBinding(libraryCandidates("libcuda", versions: ["1"], override: "KNET_LIBCUDA"),
+                                                                  CUDADriver.init)
 
     /// The library it was opened from.
     let library: String

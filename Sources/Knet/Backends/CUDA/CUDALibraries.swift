@@ -60,7 +60,7 @@ public struct GPUInfo: Sendable {
 /// Opens the first of `base`'s candidate names and reads its version with `version`.
 private func probe(_ base: String, _ versions: [String], _ override: String,
                    _ version: (DynamicLibrary) -> String?) -> CUDALibraryInfo? {
-    guard let lib = DynamicLibrary.open(libraryCandidates(base, versions: versions, override: override)),
-          let v = version(lib) else { return nil }
-    return CUDALibraryInfo(name: lib.name, version: v)
+    DynamicLibrary.firstBinding(libraryCandidates(base, versions: versions, override: override)) { lib in
+        version(lib).map { CUDALibraryInfo(name: lib.name, version: $0) }
+    }
 }

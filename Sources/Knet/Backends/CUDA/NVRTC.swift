@@ -15,7 +15,7 @@ typealias NVRTCResult = Int32
 ///     let ptx = try NVRTC.shared?.compile(CUDAKernelSource.elementwise, name: "knet.cu", architecture: (9, 0))
 final class NVRTC: @unchecked Sendable {
     /// The library found on this machine (`$KNET_LIBNVRTC`, then libnvrtc.so.13/12/11.2).
-    static let shared: NVRTC? = DynamicLibrary.open(nvrtcCandidates).flatMap(NVRTC.init)
+    static let shared: NVRTC? = DynamicLibrary.firstBinding(nvrtcCandidates, NVRTC.init)
 
     /// The names tried for libnvrtc.
     static var nvrtcCandidates: [String] { libraryCandidates("libnvrtc", versions: ["13", "12", "11.2"], override: "KNET_LIBNVRTC") }

@@ -3,7 +3,8 @@ import Glibc
 #endif
 
 /// A shared library opened with `dlopen` at run time, so that nothing of it is needed to
-/// build or to run without it (DESIGN.md principle 4).
+/// build or to run without it (DESIGN.md principle 4): the system BLAS, the CUDA driver
+/// and libraries.
 ///
 ///     if let lib = DynamicLibrary.open(["libcuda.so.1"]) { print(lib.name) }
 struct DynamicLibrary: @unchecked Sendable {
@@ -12,9 +13,15 @@ struct DynamicLibrary: @unchecked Sendable {
     private let handle: UnsafeMutableRawPointer
 
     /// The first of `candidates` that opens, or nil.
-    static func open(_ candidates: [String]) -> DynamicLibrary? {
+    static func open(_ candidates: [String]) -> DynamicLibrary? { firstBinding(candidates) { $0 } }
+
+    /// `bind` applied to the first of `candidates` that opens and that `bind` accepts
+    /// (libraries it rejects, e.g. for missing symbols, are closed again); nil if none.
+    static func firstBinding<T>(_ candidates: [String], _ bind: (DynamicLibrary) -> T?) -> T? {
         for name in candidates {
-            if let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) { return DynamicLibrary(name: name, handle: handle) }
+            guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
+            if let bound = bind(DynamicLibrary(name: name, handle: handle)) { return bound }
+            dlclose(handle)
         }
         return nil
     }
