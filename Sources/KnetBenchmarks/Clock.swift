@@ -16,6 +16,14 @@ func timed(_ body: () -> Void) -> Double {
     return now() - t0
 }
 
+/// One timed run of `body` as a `RunResult` (loss to be filled in), with the cores other
+/// processes used meanwhile (`LoadMonitor`).
+func timedRun(_ body: () -> Void) -> RunResult {
+    let monitor = LoadMonitor()
+    let seconds = timed(body)
+    return RunResult(seconds: seconds, loss: .nan, otherCores: monitor.finish().other)
+}
+
 /// Median of `runs` timings of `body` (seconds), after one untimed warm-up call.
 func median(runs: Int, _ body: () -> Void) -> Double {
     body()

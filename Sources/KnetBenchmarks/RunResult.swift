@@ -9,7 +9,7 @@ public struct RunResult: Sendable, Equatable {
     public var trainAccuracy: Double?
     /// Test-set accuracy, for the MNIST classifiers.
     public var testAccuracy: Double?
-    /// Cores other processes used meanwhile (> 0.1 on 2 cores: a disturbed run).
+    /// Cores other processes used during the timed loop (> 0.1 on 2 cores: a disturbed run).
     public var otherCores: Double?
 
     /// A measurement; accuracies and load when known.

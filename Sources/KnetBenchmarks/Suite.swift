@@ -115,14 +115,10 @@ public func runSuite(_ options: SuiteOptions, log: (String) -> Void = { _ in }) 
         var caseRows = c.rows.map { RowResult(name: $0, summary: c.summary, ours: [], peers: [:]) }
         var failedHere: Set<String> = []
         for round in 1...max(1, options.runs) {
-            let monitor = LoadMonitor()
             let ours = try c.run(data)
-            let other = monitor.finish().other
             var line = "\(c.name) run \(round)/\(options.runs): ours \(caseRows.map { fmt(ours[$0.name]?.seconds ?? .nan, 2) }.joined(separator: "/")) s"
             for i in caseRows.indices {
-                guard var m = ours[caseRows[i].name] else { continue }
-                m.otherCores = other
-                caseRows[i].ours.append(m)
+                if let m = ours[caseRows[i].name] { caseRows[i].ours.append(m) }
             }
             for peer in options.peers where unavailable[peer] == nil && !failedHere.contains(peer) {
                 switch options.runner.run(peer: peer, case: c.name, source: options.source, scale: options.scale) {

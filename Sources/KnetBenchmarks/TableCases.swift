@@ -53,8 +53,9 @@ private func linregCase(_ data: Workloads) throws -> RunResult {
     var warm = parameters()
     train(&warm, epochs: 2)
     var w = parameters()
-    let seconds = timed { train(&w, epochs: epochs) }
-    return RunResult(seconds: seconds, loss: loss(w, x, y).scalar)
+    var run = timedRun { train(&w, epochs: epochs) }
+    run.loss = loss(w, x, y).scalar
+    return run
 }
 
 // MARK: - softmax, mlp, lenet
@@ -107,9 +108,10 @@ private func classifierCase(_ data: Workloads, _ model: Classifier) throws -> Ru
     var warm = model.parameters()
     train(&warm, batches.prefix(2), epochs: 1)
     var w = model.parameters()
-    let seconds = timed { train(&w, batches[...], epochs: model.epochs) }
+    var run = timedRun { train(&w, batches[...], epochs: model.epochs) }
     let trn = evaluate(model, w, mnist.xtrn, mnist.ytrn), tst = evaluate(model, w, mnist.xtst, mnist.ytst)
-    return RunResult(seconds: seconds, loss: trn.loss, trainAccuracy: trn.accuracy, testAccuracy: tst.accuracy)
+    (run.loss, run.trainAccuracy, run.testAccuracy) = (trn.loss, trn.accuracy, tst.accuracy)
+    return run
 }
 
 /// Mean loss and accuracy of `model` over all of `x`, in chunks of 1000 images.
@@ -145,8 +147,9 @@ private func charlmCase(_ data: Workloads) throws -> RunResult {
     var warm = parameters()
     train(&warm, Array(blocks.prefix(1)))
     var w = parameters()
-    let seconds = timed { train(&w, blocks) }
-    return RunResult(seconds: seconds, loss: charlmTest(model, w, blocks))
+    var run = timedRun { train(&w, blocks) }
+    run.loss = charlmTest(model, w, blocks)
+    return run
 }
 
 // MARK: - mlp-record
@@ -166,21 +169,24 @@ private func mlpRecordCase(_ data: Workloads) throws -> [String: RunResult] {
     func loss(_ w: [Tensor], _ x: Tensor, _ y: Tensor) -> Tensor {
         sum(abs2(w[2] * relu(w[0] * x .+ w[1]) .+ w[3] .- y))
     }
-    let gradient = grad(loss)
+    let gradient = gradloss(loss)
+    // Each variant returns the loss it computed; the last minibatch's is reported.
     let variants: [(String, ([Tensor], Tensor, Tensor) -> Double)] = [
         ("mlp-record-fwd", { w, x, y in loss(w, x, y).scalar }),
         ("mlp-record-rec", { w, x, y in forwardRecorded(loss, w, x, y).scalar }),
-        ("mlp-record-fwdbwd", { w, x, y in _ = gradient(w, x, y); return .nan }),
+        ("mlp-record-fwdbwd", { w, x, y in gradient(w, x, y).1.scalar }),
     ]
     var result: [String: RunResult] = [:]
     for (name, step) in variants {
         for (x, y) in batches.prefix(2) { _ = step(w, x, y) }          // warm-up
-        let seconds = timed {
+        var last = Double.nan
+        var run = timedRun {
             for _ in 0..<epochs {
-                for (x, y) in batches { _ = step(w, x, y) }
+                for (x, y) in batches { last = step(w, x, y) }
             }
         }
-        result[name] = RunResult(seconds: seconds, loss: loss(w, batches[batches.count - 1].0, batches[batches.count - 1].1).scalar)
+        run.loss = last
+        result[name] = run
     }
     return result
 }

@@ -71,9 +71,10 @@ public final class Workloads {
         switch (source, scale) {
         case (.files(let folder), _):
             let (xtrn, ytrn, xtst, ytst) = try withDataFolder(folder) { try Knet.mnist() }
-            let keep = scale == .smoke ? 200 : ytrn.count
-            data = MNISTWorkload(xtrn: copy(reshape(xtrn, [784, -1])[.all, 0..<keep]), ytrn: Array(ytrn.prefix(keep)),
-                                 xtst: reshape(xtst, [784, -1]), ytst: ytst)
+            let columns = reshape(xtrn, [784, -1])
+            data = scale == .smoke
+                ? MNISTWorkload(xtrn: copy(columns[.all, 0..<200]), ytrn: Array(ytrn.prefix(200)), xtst: reshape(xtst, [784, -1]), ytst: ytst)
+                : MNISTWorkload(xtrn: columns, ytrn: ytrn, xtst: reshape(xtst, [784, -1]), ytst: ytst)
         case (.synthetic, _):
             let (ntrn, ntst) = scale == .smoke ? (200, 100) : (60_000, 10_000)
             setseed(1)

@@ -90,7 +90,8 @@ do {
     fputs("knet-bench: \(error)\n", stderr)
     exit(1)
 }
-print(result.text)
+// With the JSON on stdout, the tables go to stderr so that stdout stays parseable.
+if jsonPath == "-" { fputs(result.text + "\n", stderr) } else { print(result.text) }
 
 do {
     if let path = jsonPath {

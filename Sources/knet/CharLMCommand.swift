@@ -91,7 +91,8 @@ struct CharLMCommand: ParsableCommand {
         if let path = load {
             let file = try Knet.load(path)
             guard let symbols = file.metadata["vocabulary"],
-                  let saved = CharVocabulary(symbols: Array(symbols.unicodeScalars)), saved.count == vocab.count else {
+                  let saved = CharVocabulary(symbols: Array(symbols.unicodeScalars)),
+                  Set(saved.chars) == Set(vocab.chars) else {
                 throw ValidationError("\(path) has no vocabulary matching this text (saved with another corpus?)")
             }
             vocab = saved

@@ -32,7 +32,8 @@ public func gradcheck<P: Params, each A>(_ f: @escaping (P, repeat each A) -> Te
             p.setFlat(i, saved)
             let numeric = (plus - minus) / (2 * h)
             let a = g[flat: i]
-            let excess = Swift.abs(a - numeric) - (atol + rtol * Swift.max(Swift.abs(a), Swift.abs(numeric)))
+            let raw = Swift.abs(a - numeric) - (atol + rtol * Swift.max(Swift.abs(a), Swift.abs(numeric)))
+            let excess = raw.isNaN ? .infinity : raw        // a NaN gradient is a mismatch
             if verbose || excess > 0 {
                 let line = "gradcheck: tensor \(t) \(p.shape) entry \(i): analytic \(a), numeric \(numeric)"
                 if verbose { fputs(line + "\n", stderr) }

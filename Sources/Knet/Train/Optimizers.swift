@@ -155,17 +155,17 @@ public final class Sgd: FusedOptimizer {
 }
 
 /// SGD with momentum (Knet's `Momentum`): `v = gamma * v - lr * g; w = w + v`.
-/// Defaults lr 0.05, gamma 0.95.
+/// Defaults lr 0.05, gamma 0.95. `Nesterov` is the same with a look-ahead.
 ///
 ///     let opt = optimizers(w, Momentum(lr: 0.01, gamma: 0.9))
-public final class Momentum: FusedOptimizer {
+public class Momentum: FusedOptimizer {
     /// Learning rate.
     public var lr: Double
     /// Momentum coefficient.
     public var gamma: Double
     /// The velocity `v`, created at the first step.
     public private(set) var velocity: Tensor?
-    static let costPerElement = 2
+    static var costPerElement: Int { 2 }
     /// `["velocity": v]` once created.
     public var state: [String: Tensor] {
         get { stateEntries([("velocity", velocity)]) }
@@ -175,23 +175,26 @@ public final class Momentum: FusedOptimizer {
     /// Momentum with learning rate `lr` and coefficient `gamma`.
     ///
     ///     let opt = Momentum(lr: 0.05, gamma: 0.95)
-    public init(lr: Double = 0.05, gamma: Double = 0.95) { self.lr = lr; self.gamma = gamma }
+    public required init(lr: Double = 0.05, gamma: Double = 0.95) { self.lr = lr; self.gamma = gamma }
 
     /// A copy with the same hyper-parameters and no velocity.
-    public func clone() -> Momentum { Momentum(lr: lr, gamma: gamma) }
-    /// One in-place momentum step.
+    public func clone() -> Self { Self(lr: lr, gamma: gamma) }
+    /// One in-place step.
     public func step(_ w: Tensor, _ g: Tensor, _ adjustment: GradientAdjustment) { fusedStep(w, g, adjustment) }
-    /// `Momentum(lr: 0.05, gamma: 0.95)`
-    public var description: String { "Momentum(lr: \(lr), gamma: \(gamma))" }
+    /// `Momentum(lr: 0.05, gamma: 0.95)` (or `Nesterov(...)`).
+    public var description: String { "\(type(of: self))(lr: \(lr), gamma: \(gamma))" }
+
+    /// Whether the step looks ahead along the new velocity (Nesterov).
+    class var looksAhead: Bool { false }
 
     func prepare(_ w: Tensor) { velocity = stateTensor(velocity, like: w) }
 
     func kernel<T: KnetFloat>(_ w: UnsafeMutablePointer<T>, _ g: AdjustedGradient<T>, _ range: Range<Int>) {
-        let lr = T(lr), gamma = T(gamma), v = velocity!.pointer(T.self)
+        let lr = T(lr), gamma = T(gamma), v = velocity!.pointer(T.self), ahead = type(of: self).looksAhead
         for i in range {
-            let wi = w[i], vi = gamma * v[i] - lr * g[i, weight: wi]
+            let wi = w[i], old = gamma * v[i], vi = old - lr * g[i, weight: wi]
             v[i] = vi
-            w[i] = wi + vi
+            w[i] = ahead ? wi - old + (1 + gamma) * vi : wi + vi
         }
     }
 }
@@ -201,42 +204,8 @@ public final class Momentum: FusedOptimizer {
 /// Defaults lr 0.05, gamma 0.95.
 ///
 ///     let opt = Nesterov(lr: 0.01)
-public final class Nesterov: FusedOptimizer {
-    /// Learning rate.
-    public var lr: Double
-    /// Momentum coefficient.
-    public var gamma: Double
-    /// The velocity `v`, created at the first step.
-    public private(set) var velocity: Tensor?
-    static let costPerElement = 2
-    /// `["velocity": v]` once created.
-    public var state: [String: Tensor] {
-        get { stateEntries([("velocity", velocity)]) }
-        set { velocity = newValue["velocity"] }
-    }
-
-    /// Nesterov momentum with learning rate `lr` and coefficient `gamma`.
-    ///
-    ///     let opt = Nesterov(lr: 0.05, gamma: 0.95)
-    public init(lr: Double = 0.05, gamma: Double = 0.95) { self.lr = lr; self.gamma = gamma }
-
-    /// A copy with the same hyper-parameters and no velocity.
-    public func clone() -> Nesterov { Nesterov(lr: lr, gamma: gamma) }
-    /// One in-place Nesterov step.
-    public func step(_ w: Tensor, _ g: Tensor, _ adjustment: GradientAdjustment) { fusedStep(w, g, adjustment) }
-    /// `Nesterov(lr: 0.05, gamma: 0.95)`
-    public var description: String { "Nesterov(lr: \(lr), gamma: \(gamma))" }
-
-    func prepare(_ w: Tensor) { velocity = stateTensor(velocity, like: w) }
-
-    func kernel<T: KnetFloat>(_ w: UnsafeMutablePointer<T>, _ g: AdjustedGradient<T>, _ range: Range<Int>) {
-        let lr = T(lr), gamma = T(gamma), v = velocity!.pointer(T.self)
-        for i in range {
-            let wi = w[i], old = gamma * v[i], vi = old - lr * g[i, weight: wi]
-            v[i] = vi
-            w[i] = wi - old + (1 + gamma) * vi
-        }
-    }
+public final class Nesterov: Momentum {
+    override class var looksAhead: Bool { true }
 }
 
 /// Adagrad (Knet's `Adagrad`): `G = G + g²; w = w - lr * g / sqrt(G + eps)`.
