@@ -35,12 +35,12 @@ public enum SwiftGEMM {
     public static let parallelThreshold = 5_000_000
 
     /// Whether a product is small or thin enough that `sgemm`/`dgemm` compute it with
-    /// direct loops instead of packing panels (which costs thousands of instructions a
-    /// call): at most 16K multiply-adds, or a matrix-vector product (m or n is 1).
-    ///
-    ///     SwiftGEMM.prefersDirect(m: 1, n: 506, k: 13)   // true: linear regression's forward
-    public static func prefersDirect(m: Int, n: Int, k: Int) -> Bool {
-        m == 1 || n == 1 || m * n * k <= 16_384
+    /// direct single-threaded loops instead of packing panels (which costs thousands of
+    /// instructions a call): at most 16K multiply-adds, or a matrix-vector product (m or
+    /// n is 1) below the size worth splitting over threads.
+    static func prefersDirect(m: Int, n: Int, k: Int) -> Bool {
+        let products = m * n * k
+        return products <= 16_384 || ((m == 1 || n == 1) && 2 * products < parallelThreshold)
     }
 
     /// Single precision: `C = alpha * op(A) * op(B) + beta * C`, column-major, where

@@ -31,6 +31,33 @@ final class CheckpointTests: XCTestCase {
         }
     }
 
+    /// Optimizer state from another model (another shape), a broken step counter, or
+    /// another dtype: the first two throw at load time, the last is converted.
+    func testForeignOptimizerStateIsCheckedOnLoad() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("knet-ckpt-bad-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("c.safetensors").path
+        let w = [Tensor.zeros(2, 3)]
+        try save(path, params: w, extra: ["opt.0.m": Tensor.zeros(3, 2), "opt.0.v": Tensor.zeros(2, 3), "opt.0.t": Tensor(scalar: 2)])
+        XCTAssertThrowsError(try loadCheckpoint(path, into: w, optimizers: optimizers(w, Adam()))) { error in
+            XCTAssertEqual(error as? SafeTensorsError, .shapeMismatch(path: path, name: "opt.0.m", expected: [2, 3], found: [3, 2]))
+        }
+        try save(path, params: w, extra: ["opt.0.m": Tensor.zeros(2, 3), "opt.0.v": Tensor.zeros(2, 3), "opt.0.t": Tensor(scalar: -5)])
+        XCTAssertThrowsError(try loadCheckpoint(path, into: w, optimizers: optimizers(w, Adam()))) { error in
+            guard case .invalidShape(_, let name, _)? = error as? SafeTensorsError else { return XCTFail("\(error)") }
+            XCTAssertEqual(name, "opt.0.t")
+        }
+        try save(path, params: w, extra: ["opt.0.velocity": Tensor.ones(2, 3, dtype: .float64)])
+        let opt = optimizers(w, Momentum())
+        _ = try loadCheckpoint(path, into: w, optimizers: opt)
+        XCTAssertEqual(opt[0].state["velocity"]?.dtype, .float32)
+        var w2 = w
+        var o2 = opt
+        update(&w2, [Tensor.zeros(2, 3)], &o2)                    // runs with the converted state
+        XCTAssertEqual([Double](w2[0]), [Double](repeating: Double(Float(0.95)), count: 6))
+    }
+
     func testStateIsEmptyBeforeTheFirstStep() {
         XCTAssertTrue(Adam().state.isEmpty)
         let a = Adam(), w = Tensor.ones(3), gr = Tensor.ones(3)

@@ -111,8 +111,11 @@ final class CreationTests: XCTestCase {
 
     func testXavier() {
         // Knet.jl's xavier is uniform in ±sqrt(2/(fanin+fanout)); xavierUniform uses 6.
-        for (numerator, make) in [(2.0, { (shape: [Int], gain: Double, dtype: DType) in Tensor.xavier(shape: shape, gain: gain, dtype: dtype) }),
-                                  (6.0, { Tensor.xavierUniform(shape: $0, gain: $1, dtype: $2) })] {
+        // For conv filters the old xavier counts fanout = Cout; Knet's xavier_uniform (and
+        // PyTorch's) count fanout = kW·kH·Cout.
+        for (numerator, convFanout, make) in [
+            (2.0, 32, { (shape: [Int], gain: Double, dtype: DType) in Tensor.xavier(shape: shape, gain: gain, dtype: dtype) }),
+            (6.0, 5 * 5 * 32, { Tensor.xavierUniform(shape: $0, gain: $1, dtype: $2) })] {
             // 2-D: fanout = first dim, fanin = second
             let w = make([64, 784], 1, .float32)
             XCTAssertEqual(w.shape, [64, 784])
@@ -123,10 +126,10 @@ final class CreationTests: XCTestCase {
             XCTAssertLessThan(v.min()!, -0.95 * bound)
             XCTAssertEqual(meanAndStd(v).0, 0, accuracy: 0.01 * bound)
             XCTAssertEqual(meanAndStd(v).1, bound / 3.0.squareRoot(), accuracy: 0.02 * bound)
-            // 4-D conv filter [kW, kH, Cin, Cout]: fanout = Cout, fanin = kW·kH·Cin
+            // 4-D conv filter [kW, kH, Cin, Cout]: fanin = kW·kH·Cin
             let f = make([5, 5, 16, 32], 1, .float64)
             XCTAssertEqual(f.dtype, .float64)
-            let b4 = (numerator / Double(5 * 5 * 16 + 32)).squareRoot()
+            let b4 = (numerator / Double(5 * 5 * 16 + convFanout)).squareRoot()
             v = [Double](f)
             XCTAssertTrue(v.allSatisfy { Swift.abs($0) <= b4 }, "4-D xavier outside ±\(b4)")
             XCTAssertGreaterThan(v.max()!, 0.95 * b4)
@@ -143,6 +146,8 @@ final class CreationTests: XCTestCase {
         // xavierNormal: std sqrt(2/(fanin+fanout))
         let n = [Double](Tensor.xavierNormal(shape: [200, 300], dtype: .float64))
         XCTAssertEqual(meanAndStd(n).1, (2.0 / 500).squareRoot(), accuracy: 0.002)
+        let nc = [Double](Tensor.xavierNormal(shape: [5, 5, 20, 50], dtype: .float64))   // fanin 500, fanout 1250
+        XCTAssertEqual(meanAndStd(nc).1, (2.0 / 1750).squareRoot(), accuracy: 0.002)
     }
 
     func testBilinear() {

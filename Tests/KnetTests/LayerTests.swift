@@ -9,6 +9,18 @@ final class LayerTests: XCTestCase {
         let a = rand64(3, 4), c = rand64(3, 1), u = rand64(4, 5), v = rand64(3, 5), bb = rand64(3, 3)
         assertClose(wbf2(a, bb, c, u, v), sigm(a * u .+ bb * v .+ c))
         XCTAssertTrue(gradcheck({ (p: [Tensor], x: Tensor) in sum(wbf(p[0], p[1], x, f: tanh)) }, [w, b], x))
+        XCTAssertTrue(gradcheck({ (p: [Tensor]) in sum(abs2(wbf2(p[0], p[1], p[2], p[3], p[4]))) }, [a, bb, c, u, v]))
+    }
+
+    /// The ops composed of others still get a finite-difference check: `dot`, a matrix
+    /// times a vector, and a dtype conversion inside a Float64 computation.
+    func testComposedOpsGradcheck() {
+        let a = rand64(3, 4), b = rand64(3, 4), m = rand64(3, 4), v = rand64(4)
+        XCTAssertTrue(gradcheck({ (p: [Tensor]) in dot(p[0], p[1]) .* dot(p[0], p[0]) }, [a, b]))
+        XCTAssertTrue(gradcheck({ (p: [Tensor]) in sum(abs2(p[0] * p[1])) }, [m, v]))
+        XCTAssertEqual((m * v).shape, [3])
+        XCTAssertTrue(gradcheck({ (p: [Tensor]) in sum(abs2(convert(convert(p[0], to: .float32), to: .float64))) }, [a],
+                                delta: 1e-3, rtol: 1e-3, atol: 1e-4))
     }
 
     func testCbfpMatchesItsDefinitionAndShapes() {

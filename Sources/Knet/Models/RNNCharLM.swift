@@ -33,6 +33,8 @@ public struct RNNCharLM: CharLanguageModel {
     public init(vocab: Int, embed: Int, hidden: Int, layers: Int = 1, rnnType: RNNType = .lstm,
                 bidirectional: Bool = false, dtype: DType = .float32) {
         knetCheck(vocab > 0, "RNNCharLM: vocabulary size must be positive, got \(vocab)")
+        // A backward direction would read x[t+1], the very character step t must predict.
+        knetCheck(!bidirectional, "RNNCharLM: a language model cannot be bidirectional (it would see the next character)")
         self.vocab = vocab
         rnn = RNN(embed, hidden, rnnType: rnnType, numLayers: layers, bidirectional: bidirectional, dtype: dtype)
     }

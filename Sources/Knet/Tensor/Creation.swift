@@ -52,19 +52,23 @@ extension Tensor {
     }
 
     /// (fanin, fanout) as Knet.jl counts them: fanout = first dim and fanin = second for
-    /// a matrix, fanout = last dim and fanin = the rest for conv filters, fanin = length
-    /// for a vector.
-    private static func fans(_ shape: [Int]) -> (fanin: Int, fanout: Int) {
+    /// a matrix, fanin = length for a vector. For conv filters `[k…, I, O]` fanin is the
+    /// length over O; fanout is O (the old `xavier`) or, with `receptiveFanout` (Knet's
+    /// `xavier_uniform`/`xavier_normal`, PyTorch's), the length over I.
+    private static func fans(_ shape: [Int], receptiveFanout: Bool) -> (fanin: Int, fanout: Int) {
         let n = shape.reduce(1, *)
         switch shape.count {
         case 0, 1: return (n, 1)
         case 2: return (shape[1], shape[0])
-        default: let out = shape[shape.count - 1]; return (n / Swift.max(out, 1), out)
+        default:
+            let out = shape[shape.count - 1], input = shape[shape.count - 2]
+            return (n / Swift.max(out, 1), receptiveFanout ? n / Swift.max(input, 1) : out)
         }
     }
 
-    private static func glorotScale(_ shape: [Int], _ numerator: Double, _ gain: Double) -> Double {
-        let (fanin, fanout) = fans(shape)
+    private static func glorotScale(_ shape: [Int], _ numerator: Double, _ gain: Double,
+                                    receptiveFanout: Bool = true) -> Double {
+        let (fanin, fanout) = fans(shape, receptiveFanout: receptiveFanout)
         return gain * (numerator / Double(Swift.max(fanin + fanout, 1))).squareRoot()
     }
 
@@ -78,7 +82,7 @@ extension Tensor {
 
     /// Knet.jl's `xavier` of `shape`.
     public static func xavier(shape: [Int], gain: Double = 1, dtype: DType = .float32) -> Tensor {
-        let s = glorotScale(shape, 2, gain)
+        let s = glorotScale(shape, 2, gain, receptiveFanout: false)
         return random(shape, dtype, normal: false) { 2 * s * $0 - s }
     }
 

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import Synchronization
-
 /// A reference-counted block of device memory. Views share one `Storage`;
 /// when the last tensor using it goes away (ARC) the block returns to its
 /// allocator's pool at once.
@@ -20,7 +15,7 @@ final class Storage {
         do {
             pointer = UnsafeMutableRawPointer(bitPattern: try hostAllocator.allocate(byteCount))!
         } catch {
-            fatalError("Knet: \(error)")
+            knetFail("\(error)")
         }
     }
 

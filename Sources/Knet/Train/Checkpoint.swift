@@ -14,7 +14,9 @@ public func saveCheckpoint<P: Params>(_ path: String, params: P, optimizers: [an
 
 /// Reads a file written by `saveCheckpoint`: returns a copy of `template` with the saved
 /// parameters (shapes must match) and restores each optimizer's state in place (an
-/// optimizer with nothing saved starts fresh). Also returns the metadata.
+/// optimizer with nothing saved starts fresh; state of another shape throws
+/// `SafeTensorsError.shapeMismatch`, and is converted to the parameter's dtype). Also
+/// returns the metadata.
 ///
 ///     let (w2, meta) = try loadCheckpoint("mlp.safetensors", into: w, optimizers: opt)
 public func loadCheckpoint<P: Params>(_ path: String, into template: P, optimizers: [any Optimizer])
@@ -27,6 +29,26 @@ public func loadCheckpoint<P: Params>(_ path: String, into template: P, optimize
         guard parts.count == 3, let i = Int(parts[1]), states.indices.contains(i) else { continue }
         states[i][String(parts[2])] = t
     }
-    for (o, s) in zip(optimizers, states) { o.state = s }
+    let tensors = params.tensors
+    for (i, (o, saved)) in zip(optimizers, states).enumerated() {
+        var state: [String: Tensor] = [:]
+        for (name, t) in saved {
+            let key = "opt.\(i).\(name)"
+            if name == "t" {                     // a step counter: one whole, finite, non-negative number
+                let v = t.count == 1 ? t[flat: 0] : -1
+                guard v >= 0, v <= Double(Int32.max), v == v.rounded() else {
+                    throw SafeTensorsError.invalidShape(path: path, name: key, shape: "\(t.shape) holding a step count \(v)")
+                }
+                state[name] = t
+            } else {
+                guard i < tensors.count, t.shape == tensors[i].shape else {
+                    throw SafeTensorsError.shapeMismatch(path: path, name: key, expected: i < tensors.count ? tensors[i].shape : [],
+                                                         found: t.shape)
+                }
+                state[name] = t.dtype == tensors[i].dtype ? t : value(convert(t, to: tensors[i].dtype))
+            }
+        }
+        o.state = state
+    }
     return (params, file.metadata)
 }

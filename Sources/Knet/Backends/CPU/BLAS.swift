@@ -204,7 +204,7 @@ private struct BLASLibrary: @unchecked Sendable {
 
     /// Opens the first usable library among `KNET_BLAS` and `candidates`.
     static func load() -> BLASLibrary? {
-        if let custom = getenv("KNET_BLAS") {
+        if let custom = getenv("KNET_BLAS"), custom.pointee != 0 {
             let path = String(cString: custom)
             if let library = DynamicLibrary.firstBinding([path], BLASLibrary.init) { return library }
             fputs("Knet: KNET_BLAS=\(path) could not be loaded or has no sgemm/dgemm; searching the usual names\n", stderr)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 // The CUDA driver API (libcuda.so.1, installed with the NVIDIA driver), bound by dlopen.
 // Only what device discovery and memory need is bound here.
@@ -57,7 +58,7 @@ final class CUDADriver: @unchecked Sendable {
             // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75, _MINOR = 76.
             guard deviceGet(&handle, ordinal) == 0, deviceName(&name, 255, handle) == 0,
                   attribute(&major, 75, handle) == 0, attribute(&minor, 76, handle) == 0,
-                  totalMemory(&bytes, handle) == 0 else { continue }
+                  totalMemory(&bytes, handle) == 0 else { return nil }   // positions must stay the ordinals
             let nameBytes = name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
             devices.append(GPUDevice(ordinal: Int(ordinal), handle: handle, name: String(decoding: nameBytes, as: UTF8.self),
                                      computeCapability: (Int(major), Int(minor)), memory: bytes))
@@ -79,13 +80,22 @@ final class CUDADriver: @unchecked Sendable {
         return String(cString: text)
     }
 
-    /// Makes `device`'s primary context current on this thread (needed before memory calls).
+    /// Makes `device`'s primary context current on this thread (needed before memory
+    /// calls); the context is retained once per device, at first use.
     func activate(_ device: GPUDevice) throws {
-        var context: OpaquePointer?
-        var status = primaryContextRetain(&context, device.handle)
-        if status == 0 { status = setCurrentContext(context) }
-        guard status == 0 else { throw GPUError.driver(call: "cuDevicePrimaryCtxRetain/cuCtxSetCurrent", message: message(status)) }
+        let context = try contexts.withLock { retained -> OpaquePointer? in
+            if let c = retained[device.ordinal] { return c }
+            var c: OpaquePointer?
+            let status = primaryContextRetain(&c, device.handle)
+            guard status == 0 else { throw GPUError.driver(call: "cuDevicePrimaryCtxRetain", message: message(status)) }
+            retained[device.ordinal] = c
+            return c
+        }
+        let status = setCurrentContext(context)
+        guard status == 0 else { throw GPUError.driver(call: "cuCtxSetCurrent", message: message(status)) }
     }
+
+    private let contexts = Mutex<[Int: OpaquePointer?]>([:])
 
     /// Device memory of `bytes` on the current context; nil when the device is out of memory.
     func allocate(_ bytes: Int) throws -> UInt64? {
@@ -96,9 +106,12 @@ final class CUDADriver: @unchecked Sendable {
         return address
     }
 
-    /// Frees memory from `allocate`.
-    func free(_ address: UInt64) {
-        _ = memFree(address)
+    /// Frees memory from `allocate` on `device` (a failure is reported on stderr: a
+    /// deinit cannot throw).
+    func free(_ address: UInt64, on device: GPUDevice) {
+        do { try activate(device) } catch { fputs("Knet: \(error)\n", stderr) }
+        let status = memFree(address)
+        if status != 0 { fputs("Knet: cuMemFree on gpu\(device.ordinal) failed: \(message(status))\n", stderr) }
     }
 }
 

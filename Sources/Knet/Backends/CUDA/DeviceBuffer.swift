@@ -18,7 +18,7 @@ private final class CUDAMemory: MemorySource, @unchecked Sendable {
         return try driver.allocate(bytes).map { UInt($0) }
     }
 
-    func free(_ address: UInt) { driver.free(UInt64(address)) }
+    func free(_ address: UInt) { driver.free(UInt64(address), on: device) }
 }
 
 /// One caching allocator per device of this machine (none without a driver).
