@@ -21,25 +21,25 @@ public final class Primitive {
     let gradients: [Gradient]?
 
     /// A differentiable primitive with one gradient formula per argument.
-    public init(_ name: String, forward: @escaping ([Tensor]) -> Tensor, gradients: [Gradient]) {
-        self.name = name; self.forward = forward; self.gradients = gradients; self.accumulators = nil
+    public convenience init(_ name: String, forward: @escaping ([Tensor]) -> Tensor, gradients: [Gradient]) {
+        self.init(name, forward: forward, gradients: Optional(gradients))
     }
 
-    init(_ name: String, forward: @escaping ([Tensor]) -> Tensor, gradients: [Gradient]?) {
-        self.name = name; self.forward = forward; self.gradients = gradients; self.accumulators = nil
+    /// A primitive with gradient formulas (nil: never recorded) and, optionally, in-place
+    /// accumulators per argument.
+    init(_ name: String, forward: @escaping ([Tensor]) -> Tensor, gradients: [Gradient]?,
+         accumulators: [Accumulator?]? = nil) {
+        self.name = name; self.forward = forward; self.gradients = gradients; self.accumulators = accumulators
     }
 
     /// Adds argument k's gradient contribution straight into `acc` (shaped like that
     /// argument), in place: `(acc, dy, inputs)`. The tape uses it instead of `gradients[k]`
-    /// when nothing records the backward pass, so that e.g. the gradient of a slice is
-    /// written into its region rather than padded with zeros to the full shape.
+    /// when nothing records the backward pass (dy and acc untracked), so that e.g. the
+    /// gradient of a slice is written into its region rather than padded with zeros to
+    /// the full shape. It must be linear in `dy` and use `inputs` only for their shapes
+    /// and indices: it runs untracked even when an outer tape records the inputs.
     typealias Accumulator = (_ acc: Tensor, _ dy: Tensor, _ inputs: [Tensor]) -> Void
     let accumulators: [Accumulator?]?
-
-    init(_ name: String, forward: @escaping ([Tensor]) -> Tensor, gradients: [Gradient],
-         accumulators: [Accumulator?]) {
-        self.name = name; self.forward = forward; self.gradients = gradients; self.accumulators = accumulators
-    }
 
     /// A primitive whose output is a constant for AutoGrad (Knet's `@zerograd`):
     /// its result is never recorded, e.g. comparisons, `round`, sampling.

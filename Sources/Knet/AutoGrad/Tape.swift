@@ -35,16 +35,22 @@ final class Tape {
     func backward(from root: Int, seed: Tensor, leaves: [Int]) -> [Tensor?] {
         var grads = [Tensor?](repeating: nil, count: root + 1)
         grads[root] = seed
-        let isLeaf = Set(leaves)
+        var isLeaf = [Bool](repeating: false, count: root + 1)
+        for leaf in leaves where leaf <= root { isLeaf[leaf] = true }
         // Accumulators this pass created itself: nothing else refers to them, so they
         // can be added into in place when no outer tape records the backward pass.
-        var owned = Set<Int>()
+        var owned = [Bool](repeating: false, count: root + 1)
         func ownedAccumulator(_ parent: Int, like x: Tensor) -> Tensor {
-            if owned.contains(parent), let acc = grads[parent] { return acc }
-            let acc = Tensor.zeros(shape: x.shape, dtype: x.dtype)
-            if let partial = grads[parent] { Backend.on(acc.device).copy(from: partial.untracked, to: acc) }
+            if owned[parent], let acc = grads[parent] { return acc }
+            let acc: Tensor
+            if let partial = grads[parent] {
+                acc = Tensor(uninitialized: x.shape, dtype: x.dtype, device: x.device)
+                Backend.on(acc.device).copy(from: partial, to: acc)
+            } else {
+                acc = Tensor.zeros(shape: x.shape, dtype: x.dtype)
+            }
             grads[parent] = acc
-            owned.insert(parent)
+            owned[parent] = true
             return acc
         }
         for i in stride(from: root, through: 0, by: -1) {
@@ -61,17 +67,17 @@ final class Tape {
                 knetCheck(g.shape == node.inputs[k].shape,
                           "\(primitive.name): gradient of argument \(k) has shape \(g.shape), expected \(node.inputs[k].shape)")
                 if let acc = grads[parent] {
-                    if owned.contains(parent) && g.tracker == nil && acc.tracker == nil {
+                    if owned[parent] && g.tracker == nil && acc.tracker == nil {
                         Backend.on(acc.device).binary(.add, acc, g, into: acc)
                     } else {
                         grads[parent] = acc + g
-                        owned.insert(parent)      // a fresh sum, referenced only here
+                        owned[parent] = true      // a fresh sum, referenced only here
                     }
                 } else {
                     grads[parent] = g             // may be shared (e.g. dy passed through)
                 }
             }
-            if !isLeaf.contains(i) { grads[i] = nil; owned.remove(i) }
+            if !isLeaf[i] { grads[i] = nil; owned[i] = false }
         }
         return leaves.map { $0 <= root ? grads[$0] : nil }
     }

@@ -175,22 +175,12 @@ private func makeDirectories(_ path: String) throws {
     }
 }
 
-/// The whole content of a regular file.
+/// The whole content of a regular file; failures are `DataError.io`.
 func readDataFile(_ path: String) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw DataError.io(path: path, reason: systemError()) }
-    defer { close(fd) }
-    var st = stat()
-    guard fstat(fd, &st) == 0 else { throw DataError.io(path: path, reason: systemError()) }
-    guard (st.st_mode & S_IFMT) == S_IFREG else { throw DataError.io(path: path, reason: "not a regular file") }
-    let size = Int(st.st_size)
-    return try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-        while initialized < size {
-            let n = read(fd, buffer.baseAddress! + initialized, size - initialized)
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw DataError.io(path: path, reason: n < 0 ? systemError() : "file shrank while reading") }
-            initialized += n
-        }
+    do {
+        return try ReadOnlyFile(path) { _, _ in DataError.io(path: path, reason: "file shrank while reading") }.readAll()
+    } catch let e as FileIOError {
+        throw DataError.io(path: path, reason: e.code == EISDIR ? "not a regular file" : systemError(e.code))
     }
 }
 

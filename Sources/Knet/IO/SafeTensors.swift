@@ -121,7 +121,9 @@ public func save(_ path: String, _ tensors: [String: Tensor], metadata: [String:
 ///
 ///     let (tensors, metadata) = try load("w.safetensors")
 public func load(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
-    let file = try ReadOnlyFile(path)
+    let file = try ReadOnlyFile(path) { at, expected in
+        SafeTensorsError.truncated(path: path, detail: "end of file at byte \(at), expected \(expected)")
+    }
     guard file.size >= 8 else {
         throw SafeTensorsError.truncated(path: path, detail: "\(file.size) bytes, less than the 8-byte header length")
     }
@@ -422,45 +424,6 @@ func floatFromHalf(_ h: UInt16) -> Float {
         return Float(bitPattern: sign | 0x7f80_0000 | (mantissa << 13))
     default:
         return Float(bitPattern: sign | UInt32(exponent - 15 + 127) << 23 | (mantissa << 13))
-    }
-}
-
-// MARK: - Reading files
-
-/// A file opened for reading with exact positioned reads (closed when released).
-/// Reads that come up short throw `SafeTensorsError.truncated`, since the file shrank or
-/// its header lied.
-final class ReadOnlyFile {
-    let path: String
-    let size: Int
-    private let fd: Int32
-
-    init(_ path: String) throws {
-        self.path = path
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw FileIOError("open", path) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { let e = FileIOError("stat", path); close(fd); throw e }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { close(fd); throw FileIOError("read", path, code: EISDIR) }
-        size = Int(info.st_size)
-    }
-
-    deinit { close(fd) }
-
-    /// Fills `buffer` with the bytes at `offset`.
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
-        var done = 0
-        while done < buffer.count {
-            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileIOError("read", path)
-            }
-            if n == 0 {
-                throw SafeTensorsError.truncated(path: path, detail: "end of file at byte \(offset + done), expected \(offset + buffer.count)")
-            }
-            done += n
-        }
     }
 }
 

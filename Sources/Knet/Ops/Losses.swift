@@ -55,20 +55,10 @@ struct ClassLayout {
         if inner == 1 { for k in 0..<classes { e[k] = ScalarMath.exp(p[k] - m) } }   // vectorised
         else { for k in 0..<classes { e[k] = ScalarMath.exp(p[k * inner] - m) } }
         e[at] = 0
-        let rest = simdSum(e, classes)
+        let rest = reduceRun(.sum, UnsafePointer(e), classes, 1)
         e[at] = 1
         return (m, T.log(onePlus: rest))
     }
-}
-
-/// Σ p[0..<n] with eight independent accumulators (vectorised).
-@inline(__always) private func simdSum<T: KnetFloat>(_ p: UnsafeMutablePointer<T>, _ n: Int) -> T {
-    var v = SIMD8<T>(repeating: 0), i = 0
-    let raw = UnsafeRawPointer(p)
-    while i + 8 <= n { v += raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.stride, as: SIMD8<T>.self); i += 8 }
-    var s = v.sum()
-    while i < n { s += p[i]; i += 1 }
-    return s
 }
 
 /// Runs `body` with a scratch buffer of `n` elements.

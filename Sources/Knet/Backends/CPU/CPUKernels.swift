@@ -224,7 +224,7 @@ private func copyLoop<T: KnetFloat>(_ layout: StridedLayout, _ x: UnsafeMutableP
 /// Reduces a contiguous run with 8 independent accumulators (vectorisable, and more
 /// accurate than one running sum).
 @inline(__always)
-private func reduceRun<T: KnetFloat>(_ op: ReduceOp, _ p: UnsafePointer<T>, _ n: Int, _ stride: Int) -> T {
+func reduceRun<T: KnetFloat>(_ op: ReduceOp, _ p: UnsafePointer<T>, _ n: Int, _ stride: Int) -> T {
     var acc = op.identity(T.self)
     if stride == 1 && n >= 16 {
         var v = SIMD8<T>(repeating: acc)
