@@ -1,9 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// The Swift GEMM kernel and the AVX2 entry points of the LSTM cell kernels are compiled
-// for AVX2+FMA (chosen at run time from CPUID); on other architectures they build for the
-// generic target and are never selected.
+// The Swift GEMM kernel and KnetAVX2's entry points are compiled for AVX2+FMA (chosen at
+// run time from CPUID; the generic math they inline lives in KnetMath, built for any CPU);
+// on other architectures they build for the generic target and are never selected.
 #if arch(x86_64)
 let avx2Flags = ["-Ounchecked", "-Xcc", "-march=haswell", "-target-cpu", "haswell"]
 #else
@@ -28,14 +28,15 @@ let package = Package(
             dependencies: ["CKnetCPU"],
             swiftSettings: [.unsafeFlags(avx2Flags)]
         ),
+        .target(name: "KnetMath", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
         .target(
             name: "KnetAVX2",
-            dependencies: ["CKnetCPU", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["CKnetCPU", "KnetMath"],
             swiftSettings: [.unsafeFlags(avx2Flags)]
         ),
         .target(
             name: "Knet",
-            dependencies: ["KnetGEMM", "KnetAVX2", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["KnetGEMM", "KnetMath", "KnetAVX2", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
         ),
         .executableTarget(
@@ -46,7 +47,7 @@ let package = Package(
         ),
         .target(name: "KnetBenchmarks", dependencies: ["Knet"]),
         .executableTarget(name: "knet-bench", dependencies: ["Knet", "KnetBenchmarks"]),
-        .testTarget(name: "KnetTests", dependencies: ["Knet", "KnetGEMM", "KnetAVX2"], exclude: ["Fixtures"]),
+        .testTarget(name: "KnetTests", dependencies: ["Knet", "KnetGEMM", "KnetMath", "KnetAVX2"], exclude: ["Fixtures"]),
         .testTarget(name: "KnetBenchmarksTests", dependencies: ["KnetBenchmarks", "Knet"]),
     ],
     swiftLanguageModes: [.v5]

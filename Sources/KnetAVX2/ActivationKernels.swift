@@ -2,6 +2,7 @@
 // unary `exp`, `sigm` and `tanh` use them where the CPU has AVX2.
 
 import CKnetCPU
+import KnetMath
 
 /// True when the CPU has AVX2 and FMA and the OS saves the YMM registers: the `…AVX2`
 /// entry points and `ActivationKernels` may only be called then.

@@ -1,5 +1,6 @@
 import XCTest
 import KnetAVX2
+import KnetMath
 
 /// The LSTM cell's AVX2 entry points run the same generic code as the portable
 /// instantiation; check that they agree, forward and backward.

@@ -1,4 +1,5 @@
 import KnetAVX2
+import KnetMath
 import RealModule
 
 /// The table of elementwise functions (DESIGN.md principle 1, Knet.jl's `ops.jl`).

@@ -11,6 +11,7 @@
 // started yet (backward in time) keep their final or initial state there.
 
 import KnetAVX2
+import KnetMath
 
 /// What `lstmSequenceForward` keeps for `lstmSequenceBackward` (cuDNN's reserve space).
 final class LSTMReserve {

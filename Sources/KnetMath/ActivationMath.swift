@@ -1,7 +1,8 @@
 // The activation functions' scalar definitions, shared by the library's elementwise
-// table (through `ScalarMath`) and the LSTM kernels of this module. They are
-// `@inlinable`, so each caller compiles them into its own loops: for the portable
-// library code that is SSE, for this module's entry points AVX2.
+// table (through `ScalarMath`), the LSTM cell kernels and KnetAVX2's entry points. They
+// are `@inlinable`, so each caller compiles them into its own loops: for the portable
+// library code that is SSE, for KnetAVX2's entry points AVX2. This target is built for
+// the generic CPU, so a call that is not inlined (a debug build) is still safe anywhere.
 
 import RealModule
 

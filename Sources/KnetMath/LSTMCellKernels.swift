@@ -1,11 +1,12 @@
 // cuDNN's LSTM cell on one column of a batch, forward and backward, as generic
-// `@inlinable` functions (the library instantiates them for Double and for Float on
-// CPUs without AVX2) and as Float entry points compiled here for AVX2+FMA.
+// `@inlinable` functions: the library instantiates them for Double and for Float on CPUs
+// without AVX2, and KnetAVX2 compiles its Float entry points from them for AVX2+FMA.
+// This target is built for the generic CPU, so nothing here can trap on an older one.
 
 import RealModule
 
-/// The LSTM cell's per-column kernels. The `…AVX2` entry points may only be called when
-/// `hasAVX2` is true.
+/// The LSTM cell's per-column kernels (KnetAVX2 adds `…AVX2` entry points, which may only
+/// be called when its `hasAVX2` is true).
 public enum LSTMCellKernels {
     /// One column of the forward cell: activates the gate pre-activations in `gates` `[4H]`
     /// (i, f, g̃, o) in place, and from the previous `cell` `[H]` writes
@@ -45,21 +46,5 @@ public enum LSTMCellKernels {
             a[3 * h + k] = dh * th * so * (1 - so)
             dState[h + k] = dc * sf
         }
-    }
-
-    /// `forward` for Float, compiled for AVX2+FMA (only when `hasAVX2`).
-    public static func forwardAVX2(
-        gates: UnsafeMutablePointer<Float>, cell: UnsafePointer<Float>, newHidden: UnsafeMutablePointer<Float>,
-        newCell: UnsafeMutablePointer<Float>, tanhCell: UnsafeMutablePointer<Float>, _ h: Int
-    ) {
-        forward(gates: gates, cell: cell, newHidden: newHidden, newCell: newCell, tanhCell: tanhCell, h)
-    }
-
-    /// `backward` for Float, compiled for AVX2+FMA (only when `hasAVX2`).
-    public static func backwardAVX2(
-        activations: UnsafeMutablePointer<Float>, tanhCell: UnsafePointer<Float>, cell: UnsafePointer<Float>,
-        dOutput: UnsafePointer<Float>, dState: UnsafeMutablePointer<Float>, _ h: Int
-    ) {
-        backward(activations: activations, tanhCell: tanhCell, cell: cell, dOutput: dOutput, dState: dState, h)
     }
 }
