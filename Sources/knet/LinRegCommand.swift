@@ -26,11 +26,8 @@ struct LinRegCommand: ParsableCommand {
 
     func run() throws {
         setseed(seed)
-        var (x, y) = try BundledHousing.load()
+        let (x, y) = try BundledHousing.load()               // features normalised as housing() does
         let n = Double(x.shape[1])
-        let mu = mean(x, dims: 1)
-        let sd = sqrt(sum(abs2(x .- mu), dims: 1) ./ (n - 1))
-        x = (x .- mu) ./ sd                                  // normalise each feature
         var w = [Tensor.randn(1, 13) * 0.1, Tensor.zeros(1, 1)]
         func loss(_ w: [Tensor], _ x: Tensor, _ y: Tensor) -> Tensor { mean(abs2(y .- (w[0] * x .+ w[1]))) }
         let lossgradient = grad(loss)
@@ -46,23 +43,14 @@ struct LinRegCommand: ParsableCommand {
 
 /// The Housing table bundled with the program (scikit-learn's copy of UCI's file).
 enum BundledHousing {
-    /// A damaged bundled file.
-    struct Malformed: Error, CustomStringConvertible {
-        let description: String
+    /// A build without the bundled file.
+    struct Missing: Error, CustomStringConvertible {
+        var description: String { "the bundled boston_house_prices.csv is missing from this build" }
     }
 
-    /// Features `[13, 506]` and prices `[1, 506]`, unnormalised.
+    /// Features `[13, 506]` (normalised) and prices `[1, 506]`, as `housing()` gives them.
     static func load() throws -> (x: Tensor, y: Tensor) {
-        guard let url = Bundle.module.url(forResource: "boston_house_prices", withExtension: "csv") else {
-            throw Malformed(description: "the bundled boston_house_prices.csv is missing from this build")
-        }
-        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").dropFirst(2)
-        let rows = try lines.map { line -> [Double] in
-            let values = line.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-            guard values.count == 14 else { throw Malformed(description: "malformed Housing row: \(line)") }
-            return values
-        }
-        return (Tensor(rows.flatMap { $0.prefix(13) }, shape: [13, rows.count]),
-                Tensor(rows.map { $0[13] }, shape: [1, rows.count]))
+        guard let url = Bundle.module.url(forResource: "boston_house_prices", withExtension: "csv") else { throw Missing() }
+        return try housing(file: url.path)
     }
 }

@@ -270,6 +270,16 @@ final class DataTests: XCTestCase {
         XCTAssertTrue("\(thrown { try housing(self.locator()) }!)".contains("line 2 has 3 fields"))
         try write("data/housing/housing.data", Array((lines[0] + "\n" + lines[1].replacingOccurrences(of: "1.5", with: "x") + "\n").utf8))
         XCTAssertTrue("\(thrown { try housing(self.locator()) }!)".contains("\"x\" is not a number"))
+        // scikit-learn's CSV copy (two header lines, commas) gives the same table.
+        let csv = ["5,13,,,,,,,,,,,,", (0..<14).map { "\"c\($0)\"" }.joined(separator: ",")]
+            + lines.map { $0.split(separator: " ").joined(separator: ",") }
+        let path = try write("data/boston.csv", Array((csv.joined(separator: "\r\n") + "\r\n").utf8))
+        let (cx, cy) = try housing(file: path, dtype: .float64)
+        XCTAssertEqual([Double](cx), v)
+        XCTAssertEqual([Double](cy), [Double](y))
+        XCTAssertThrowsError(try housing(file: root + "/data/missing.csv")) { error in
+            guard case .io? = error as? DataError else { return XCTFail("\(error)") }
+        }
     }
 
     func testCharVocabularyRoundTrip() {

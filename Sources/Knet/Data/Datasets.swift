@@ -275,11 +275,28 @@ public func housing(dtype: DType = .float32) throws -> (x: Tensor, y: Tensor) {
 
 func housing(_ locator: DataLocator, dtype: DType = .float32) throws -> (x: Tensor, y: Tensor) {
     let (path, bytes) = try loadDataset(.housing, locator)
+    return try parseHousing(bytes, path: path, dtype: dtype)
+}
+
+/// `housing()` from a given file: UCI's whitespace-separated `housing.data`, or
+/// scikit-learn's `boston_house_prices.csv` (commas; the lines before the first row of 14
+/// numbers are its header). Throws `DataError` for anything else.
+///
+///     let (x, y) = try housing(file: "boston_house_prices.csv")
+public func housing(file path: String, dtype: DType = .float32) throws -> (x: Tensor, y: Tensor) {
+    try parseHousing(readDataFile(path), path: path, dtype: dtype)
+}
+
+/// The 14-column table normalized as `housing()` describes.
+private func parseHousing(_ bytes: [UInt8], path: String, dtype: DType) throws -> (x: Tensor, y: Tensor) {
     let columns = 14
     var rows: [[Double]] = []
-    for (number, line) in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+    // Lines end in \n or \r\n (one Character in Swift, so split on isNewline).
+    for (number, line) in String(decoding: bytes, as: UTF8.self).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," })
         if fields.isEmpty { continue }
+        let numbers = fields.compactMap { Double($0) }.filter(\.isFinite)
+        if rows.isEmpty && (fields.count != columns || numbers.count != columns) { continue }   // a header
         guard fields.count == columns else {
             throw DataError.corrupt(path: path, reason: "line \(number + 1) has \(fields.count) fields, expected \(columns)")
         }
