@@ -257,6 +257,8 @@ final class SafeTensorsTests: XCTestCase {
         try assertRejects(rawFile("{\"x\": "), "invalidHeader", "invalid JSON")
         try assertRejects(rawFile("{\"x\":{}} trailing"), "invalidHeader", "invalid JSON")
         try assertRejects(rawFile("[1, 2]"), "invalidHeader", "not an object")
+        try assertRejects(rawFile(#"{"\u+abc":{}}"#), "invalidHeader", "invalid \\u escape")   // strict: four hex digits
+        XCTAssertNoThrow(try JSONParser.parse(Array(#"{"\u00E9\u00e9":1}"#.utf8)))
         try assertRejects(rawFile(String(repeating: "[", count: 100_000)), "invalidHeader", "nested too deeply")
         try assertRejects(rawFile(#"{"x":{"shape":[2],"data_offsets":[0,8]}}"#, data: eight), "invalidHeader", "missing \"dtype\"")
         try assertRejects(rawFile(#"{"x":{"dtype":"F32","data_offsets":[0,8]}}"#, data: eight), "invalidHeader", "missing \"shape\"")

@@ -25,6 +25,7 @@ func gunzip(_ data: [UInt8], limit: Int = defaultInflateLimit) throws -> [UInt8]
         var pos = 0
         repeat {
             let start = out.count
+            out.memberStart = start
             pos = try gzipHeaderEnd(input, from: pos)
             var reader = BitReader(input, from: pos)
             try inflateBlocks(&reader, into: &out)
@@ -137,6 +138,8 @@ private struct OutputBuffer {
     var base: UnsafeMutablePointer<UInt8>?
     var capacity: Int
     var count = 0
+    /// Where the current gzip member's output begins: back-references may not reach before it.
+    var memberStart = 0
     let limit: Int
 
     init(hint: Int, limit: Int) {
@@ -275,6 +278,11 @@ private let distanceExtra: [Int] = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6,
 private let codeLengthOrder = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]
 
 /// Decodes DEFLATE blocks until the one marked final.
+/// The code lengths of DEFLATE's fixed Huffman codes (RFC 1951 3.2.6).
+private let fixedLiteralLengths = [UInt8](repeating: 8, count: 144) + [UInt8](repeating: 9, count: 112)
+    + [UInt8](repeating: 7, count: 24) + [UInt8](repeating: 8, count: 8)
+private let fixedDistanceLengths = [UInt8](repeating: 5, count: 30)
+
 private func inflateBlocks(_ r: inout BitReader, into out: inout OutputBuffer) throws {
     var literals = HuffmanTable(maxBits: 15), distances = HuffmanTable(maxBits: 15)
     defer { literals.free(); distances.free() }
@@ -284,10 +292,8 @@ private func inflateBlocks(_ r: inout BitReader, into out: inout OutputBuffer) t
         switch try r.read(2) {
         case 0: try copyStoredBlock(&r, into: &out)
         case 1:
-            let fixed = [UInt8](repeating: 8, count: 144) + [UInt8](repeating: 9, count: 112)
-                + [UInt8](repeating: 7, count: 24) + [UInt8](repeating: 8, count: 8)
-            try literals.build(fixed[...])
-            try distances.build([UInt8](repeating: 5, count: 30)[...])
+            try literals.build(fixedLiteralLengths[...])
+            try distances.build(fixedDistanceLengths[...])
             try inflateCodes(&r, literals, distances, into: &out)
         case 2:
             try readDynamicTables(&r, &literals, &distances)
@@ -363,7 +369,7 @@ private func inflateCodes(_ r: inout BitReader, _ literals: HuffmanTable,
         let di = try r.decode(distances)
         guard di < 30 else { throw InflateError.invalid("invalid distance code \(di)") }
         let distance = distanceBase[di] + r.bits(distanceExtra[di])
-        guard distance <= out.count else { throw InflateError.invalid("distance \(distance) reaches before the start of the data") }
+        guard distance <= out.count - out.memberStart else { throw InflateError.invalid("distance \(distance) reaches before the start of the data") }
         try out.reserve(length)
         let dst = out.base! + out.count
         let src = dst - distance
