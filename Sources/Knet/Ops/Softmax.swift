@@ -27,7 +27,11 @@ public func logsoftmax(_ x: Tensor, dims: [Int]? = nil) -> Tensor { logp(x, dims
 public func softmax(_ x: Tensor, dims: [Int]? = nil) -> Tensor {
     let d = dims ?? Array(0..<x.ndims)
     return apply(Primitive("softmax", forward: { xs in
-        let e = exp(binaryForward(.sub, xs[0], maximum(xs[0], dims: d)))
-        return binaryForward(.div, e, sum(e, dims: d))
+        // One fresh array, then exp and the division in place (elementwise, so safe).
+        let e = binaryForward(.sub, xs[0], maximum(xs[0], dims: d))
+        let backend = Backend.on(e.device)
+        backend.unary(.exp, e, into: e)
+        backend.binary(.div, e, sum(e, dims: d), into: e)
+        return e
     }, gradients: [{ dy, y, _ in y .* (dy .- sum(dy .* y, dims: d)) }]), [x])
 }

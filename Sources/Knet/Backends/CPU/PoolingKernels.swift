@@ -99,10 +99,14 @@ private struct PoolPlan {
         let padding = spatial(d.padding, 0), stride = spatial(d.stride, 1)
         let y: [Int] = (0..<3).map { k in 1 + (x[k] + 2 * padding[k] - window[k]) / stride[k] }
         bounds = (0..<3).map { k in
-            (0..<y[k]).flatMap { i -> [Int] in
+            var b: [Int] = []
+            b.reserveCapacity(2 * y[k])
+            for i in 0..<y[k] {
                 let start = i * stride[k] - padding[k]
-                return [Swift.max(start, 0), Swift.min(start + window[k], x[k])]
+                b.append(Swift.max(start, 0))
+                b.append(Swift.min(start + window[k], x[k]))
             }
+            return b
         }
         xStride1 = x[0]; xStride2 = x[0] * x[1]; xPlane = x[0] * x[1] * x[2]
         y0 = y[0]; y1 = y[1]; y2 = y[2]; yPlane = y[0] * y[1] * y[2]

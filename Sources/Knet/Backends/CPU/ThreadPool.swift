@@ -63,8 +63,10 @@ final class ThreadPool: @unchecked Sendable {
             pthread_mutex_lock(&mutex)
             current = job
             pthread_mutex_unlock(&mutex)
-            generation.add(1, ordering: .releasing)
-            if sleepers.load(ordering: .acquiring) > 0 {
+            // Sequentially consistent with the sleeper's count-then-check below (a store then
+            // a load on each side): one of the two always sees the other.
+            generation.add(1, ordering: .sequentiallyConsistent)
+            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(&mutex)
                 pthread_cond_broadcast(&wake)
                 pthread_mutex_unlock(&mutex)
@@ -111,8 +113,8 @@ final class ThreadPool: @unchecked Sendable {
                 if spins & 255 == 0 { sched_yield() }    // on a busy machine, give way to runnable threads
                 if spins & 255 == 0 && monotonicSeconds() > deadline {
                     pthread_mutex_lock(&mutex)
-                    sleepers.add(1, ordering: .relaxed)
-                    while generation.load(ordering: .acquiring) == seen { pthread_cond_wait(&wake, &mutex) }
+                    sleepers.add(1, ordering: .sequentiallyConsistent)
+                    while generation.load(ordering: .sequentiallyConsistent) == seen { pthread_cond_wait(&wake, &mutex) }
                     sleepers.subtract(1, ordering: .relaxed)
                     pthread_mutex_unlock(&mutex)
                 }
