@@ -46,8 +46,6 @@ final class ConvolutionTests: XCTestCase {
     ]
 
     /// A Float64 normal tensor of `shape`.
-    func randn64(_ shape: [Int]) -> Tensor { Tensor.randn(shape: shape, dtype: .float64) }
-
     // MARK: - known answers
 
     func testHandComputed1DConvolutionAndCrossCorrelation() {
@@ -126,7 +124,7 @@ final class ConvolutionTests: XCTestCase {
 
     func testConv4Gradcheck() {
         for c in Self.convConfigs {
-            let w = randn64(c.w), x = randn64(c.x)
+            let w = rand64(shape: c.w), x = rand64(shape: c.x)
             XCTAssertTrue(gradcheck({ (p: [Tensor]) in sum(tanh(c.conv(p[0], p[1]))) }, [w, x], samples: 12), "\(c)")
         }
     }
@@ -138,13 +136,13 @@ final class ConvolutionTests: XCTestCase {
                 let g = inner(p)
                 return sum(g[0] .* g[0]) + sum(sin(g[1]))
             }
-            XCTAssertTrue(gradcheck(outer, [randn64(c.w), randn64(c.x)], samples: 8), "\(c)")
+            XCTAssertTrue(gradcheck(outer, [rand64(shape: c.w), rand64(shape: c.x)], samples: 8), "\(c)")
         }
     }
 
     func testDeconv4Gradcheck() {
         for c in Self.deconvConfigs {
-            let w = randn64(c.w), x = randn64(c.x)
+            let w = rand64(shape: c.w), x = rand64(shape: c.x)
             XCTAssertTrue(gradcheck({ (p: [Tensor]) in sum(tanh(c.deconv(p[0], p[1]))) }, [w, x], samples: 12), "\(c)")
             let inner = grad { (p: [Tensor]) in sum(tanh(c.deconv(p[0], p[1]))) }
             let outer = { (p: [Tensor]) -> Tensor in
@@ -158,9 +156,9 @@ final class ConvolutionTests: XCTestCase {
     /// conv4 and deconv4 are adjoint: <conv4(w, y), x> = <y, deconv4(w, x)>.
     func testDeconvIsAdjointOfConv() {
         for c in Self.deconvConfigs {
-            let w = randn64(c.w), x = randn64(c.x)
+            let w = rand64(shape: c.w), x = rand64(shape: c.x)
             let up = c.deconv(w, x)
-            let y = randn64(up.shape)
+            let y = rand64(shape: up.shape)
             XCTAssertEqual(sum(c.conv(w, y) .* x).scalar, sum(y .* up).scalar, accuracy: 1e-9, "\(c)")
         }
     }
@@ -171,7 +169,7 @@ final class ConvolutionTests: XCTestCase {
     /// one image at a time with untiled lowering.
     func testBatchingAndTiling() {
         let c = Config(x: [9, 7, 3, 5], w: [3, 2, 3, 4], padding: [1, 2], stride: [2, 1], mode: 1)
-        let w = randn64(c.w), x = randn64(c.x), dy = randn64(c.conv(w, x).shape)
+        let w = rand64(shape: c.w), x = rand64(shape: c.x), dy = rand64(shape: c.conv(w, x).shape)
         let loss = { (p: [Tensor]) in sum(c.conv(p[0], p[1]) .* dy) }
         let reference = grad(loss)([w, x])
         let y = c.conv(w, x)
@@ -191,8 +189,8 @@ final class ConvolutionTests: XCTestCase {
 
     func testStridedInputsAndFloat32() {
         let c = Config(x: [6, 5, 2, 3], w: [3, 3, 2, 4], padding: 1, stride: 2)
-        let w = randn64(c.w), x = randn64(c.x)
-        let big = randn64([8, 5, 2, 3])
+        let w = rand64(shape: c.w), x = rand64(shape: c.x)
+        let big = rand64(shape: [8, 5, 2, 3])
         big[1..<7, .all, .all, .all] = x
         let xt = big[1..<7, .all, .all, .all]
         XCTAssertFalse(xt.isContiguous)

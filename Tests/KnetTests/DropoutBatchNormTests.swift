@@ -190,5 +190,3 @@ final class BatchedMatmulTests: XCTestCase {
     }
 }
 
-/// A Float64 standard normal tensor of `shape`.
-private func rand64(shape: [Int]) -> Tensor { Tensor.randn(shape: shape, dtype: .float64) }

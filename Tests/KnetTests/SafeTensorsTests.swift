@@ -196,12 +196,65 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(t["brain"]!.shape, [2, 2])
     }
 
-    func testIntegerTensorsAreAnUnsupportedDType() {
-        XCTAssertThrowsError(try load(fixture("int64.safetensors"))) {
-            XCTAssertEqual($0 as? SafeTensorsError,
-                           .unsupportedDType(path: fixture("int64.safetensors"), name: "labels", dtype: "I64"))
-            XCTAssertTrue("\($0)".contains("int64.safetensors"))
+    func testIntegerBoolAndFloat8TensorsLoadExactly() throws {
+        let (t, _) = try load(fixture("integers.safetensors"))
+        func check(_ name: String, _ expected: [Double], dtype: DType, shape: [Int]? = nil) {
+            guard let x = t[name] else { return XCTFail("no tensor \(name)") }
+            XCTAssertEqual(x.dtype, dtype, name)
+            XCTAssertEqual(x.shape, shape ?? [expected.count], name)
+            XCTAssertEqual((0..<x.count).map { x[flat: $0] }, expected, name)
         }
+        check("labels", [1, 2, -3], dtype: .float64)
+        check("edge", [0x1p53, -0x1p53], dtype: .float64)
+        check("num_batches_tracked", [7], dtype: .float64, shape: [])
+        check("counts", [0, -2147483648, 2147483647, 5], dtype: .float64, shape: [2, 2])
+        XCTAssertEqual(t["counts"]![0, 1].scalar, 2147483647)      // torch's counts[1, 0] (row-major)
+        check("ucounts", [0, 4294967295], dtype: .float64)
+        check("bytes", [0, 255, 7], dtype: .float32)
+        check("signed", [-128, 127], dtype: .float32)
+        check("shorts", [-32768, 32767], dtype: .float32)
+        check("ushorts", [0, 65535], dtype: .float32)
+        check("mask", [1, 0, 1], dtype: .float32)
+        check("e4m3", [1, -2, 448, 0x1p-9, 0.875], dtype: .float32)
+        check("e5m2", [1, -3, 57344, 0x1p-16], dtype: .float32)
+    }
+
+    func testA64BitIntegerFloat64CannotHoldThrows() {
+        let file = fixture("inexact.safetensors")
+        XCTAssertThrowsError(try load(file)) {
+            guard case .inexactValue(let path, let name, let detail)? = $0 as? SafeTensorsError else {
+                return XCTFail("not inexactValue: \($0)")
+            }
+            XCTAssertEqual(path, file)
+            XCTAssertEqual(name, "big")
+            XCTAssertTrue(detail.contains("9007199254740993"), detail)
+        }
+    }
+
+    func testLoadParamsReadsOnlyTheTensorsItNeeds() throws {
+        // "w" is F32 [2]; "z" has a dtype of a newer revision of the format (C64).
+        let w: [Float] = [1.5, -2]
+        let data = w.withUnsafeBytes { Array($0) } + [UInt8](repeating: 0, count: 16)
+        let file = try rawFile("{\(entry("w")),\(entry("z", dtype: "C64", offsets: "[8,24]"))}", data: data)
+        let restored = try loadParams(file, into: ["w": Tensor.zeros(2)])
+        XCTAssertEqual([Float](restored["w"]!), w)
+        try assertRejects(file, "unsupportedDType", "C64")          // load reads every tensor
+        XCTAssertThrowsError(try loadParams(file, into: ["z": Tensor.zeros(2)])) {
+            XCTAssertEqual($0 as? SafeTensorsError, .unsupportedDType(path: file, name: "z", dtype: "C64"))
+        }
+    }
+
+    func testFloat8E4M3ConversionIsExact() {
+        XCTAssertEqual(floatFromE4M3(0x00), 0)
+        XCTAssertEqual(floatFromE4M3(0x80).sign, .minus)
+        XCTAssertEqual(floatFromE4M3(0x38), 1)                      // exponent 7 = bias
+        XCTAssertEqual(floatFromE4M3(0x01), 0x1p-9)                 // smallest subnormal
+        XCTAssertEqual(floatFromE4M3(0x07), 7 * 0x1p-9)             // largest subnormal
+        XCTAssertEqual(floatFromE4M3(0x08), 0x1p-6)                 // smallest normal
+        XCTAssertEqual(floatFromE4M3(0x7e), 448)                    // largest: no infinities
+        XCTAssertEqual(floatFromE4M3(0xfe), -448)
+        XCTAssertTrue(floatFromE4M3(0x7f).isNaN)
+        XCTAssertTrue(floatFromE4M3(0xff).isNaN)
     }
 
     func testHalfPrecisionConversionIsExact() {
@@ -265,7 +318,8 @@ final class SafeTensorsTests: XCTestCase {
         try assertRejects(rawFile(#"{"x":{"dtype":"F32","shape":[2]}}"#, data: eight), "invalidHeader", "missing \"data_offsets\"")
         try assertRejects(rawFile("{\(entry(offsets: "[0,8.5]"))}", data: eight), "invalidHeader", "non-integer")
         try assertRejects(rawFile("{\(entry(offsets: "[0]"))}", data: eight), "invalidHeader", "2 numbers")
-        try assertRejects(rawFile("{\(entry(dtype: "I32"))}", data: eight), "unsupportedDType", "I32")
+        try assertRejects(rawFile("{\(entry(dtype: "C64"))}", data: eight), "unsupportedDType", "C64")
+        try assertRejects(rawFile("{\(entry(dtype: "I32", offsets: "[0,16]"))}", data: eight + eight), "invalidOffsets", "needs 8")
         try assertRejects(rawFile("{\(entry(shape: "[-2]"))}", data: eight), "invalidShape")
         let manyDims = "[" + Array(repeating: "1", count: 65).joined(separator: ",") + "]"
         try assertRejects(rawFile("{\(entry(shape: manyDims))}", data: eight), "invalidHeader", "array longer than 64")

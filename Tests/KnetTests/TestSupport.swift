@@ -63,7 +63,10 @@ func assertValues(_ a: Tensor, _ expected: [Double], shape: [Int]? = nil, rtol: 
 }
 
 /// A Float64 random tensor for gradchecks.
-func rand64(_ dims: Int...) -> Tensor { Tensor.randn(shape: dims, dtype: .float64) }
+func rand64(_ dims: Int...) -> Tensor { rand64(shape: dims) }
+
+/// A Float64 tensor of standard normal values of the given shape.
+func rand64(shape: [Int]) -> Tensor { Tensor.randn(shape: shape, dtype: .float64) }
 
 // MARK: - helpers for the core op suites (Elementwise/Broadcast/Reduction/Shape/Indexing)
 

@@ -13,7 +13,20 @@ torch tensor's flattened C-order elements, so each value below is `f(flat index)
   half    F16 (4,)          1, -2.5, 65504, 2**-24 (the smallest subnormal)
   brain   BF16 (2, 2)       1, -2, 0.5, 3.140625
 metadata: {"framework": "pytorch", "epoch": "7"}
-int64.safetensors holds one I64 tensor "labels" (3,), which Knet refuses.
+integers.safetensors holds the other dtypes Knet reads (row-major values as listed):
+  labels   I64 (3,)     1, 2, -3
+  edge     I64 (2,)     2**53, -2**53 (the largest magnitudes Float64 holds exactly)
+  num_batches_tracked  I64 ()  7 (as in a BatchNorm state_dict)
+  counts   I32 (2, 2)   0, -2**31, 2**31 - 1, 5
+  ucounts  U32 (2,)     0, 2**32 - 1
+  bytes    U8 (3,)      0, 255, 7
+  signed   I8 (2,)      -128, 127
+  shorts   I16 (2,)     -32768, 32767
+  ushorts  U16 (2,)     0, 65535
+  mask     BOOL (3,)    True, False, True
+  e4m3     F8_E4M3 (5,) 1, -2, 448, 2**-9, 0.875
+  e5m2     F8_E5M2 (4,) 1, -3, 57344, 2**-16
+inexact.safetensors holds "big" I64 (2,) = 1, 2**53 + 1, which Float64 cannot hold.
 """
 import os
 import torch
@@ -37,5 +50,19 @@ tensors = {
 }
 save_file(tensors, os.path.join(HERE, "python.safetensors"),
           metadata={"framework": "pytorch", "epoch": "7"})
-save_file({"labels": torch.tensor([1, 2, 3], dtype=torch.int64)},
-          os.path.join(HERE, "int64.safetensors"))
+save_file({
+    "labels": torch.tensor([1, 2, -3], dtype=torch.int64),
+    "edge": torch.tensor([2 ** 53, -2 ** 53], dtype=torch.int64),
+    "num_batches_tracked": torch.tensor(7, dtype=torch.int64),
+    "counts": torch.tensor([[0, -2 ** 31], [2 ** 31 - 1, 5]], dtype=torch.int32),
+    "ucounts": torch.tensor([0, 2 ** 32 - 1], dtype=torch.int64).to(torch.uint32),
+    "bytes": torch.tensor([0, 255, 7], dtype=torch.uint8),
+    "signed": torch.tensor([-128, 127], dtype=torch.int8),
+    "shorts": torch.tensor([-32768, 32767], dtype=torch.int16),
+    "ushorts": torch.tensor([0, 65535], dtype=torch.int32).to(torch.uint16),
+    "mask": torch.tensor([True, False, True]),
+    "e4m3": torch.tensor([1, -2, 448, 2.0 ** -9, 0.875]).to(torch.float8_e4m3fn),
+    "e5m2": torch.tensor([1, -3, 57344, 2.0 ** -16]).to(torch.float8_e5m2),
+}, os.path.join(HERE, "integers.safetensors"))
+save_file({"big": torch.tensor([1, 2 ** 53 + 1], dtype=torch.int64)},
+          os.path.join(HERE, "inexact.safetensors"))
