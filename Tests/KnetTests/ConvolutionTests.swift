@@ -165,17 +165,25 @@ final class ConvolutionTests: XCTestCase {
 
     // MARK: - the CPU lowering
 
-    /// A batch split over threads and images cut into row tiles give the same answer as
-    /// one image at a time with untiled lowering.
+    /// A batch split over threads, images split over threads, and images cut into row
+    /// tiles all give the same answer.
     func testBatchingAndTiling() {
         let c = Config(x: [9, 7, 3, 5], w: [3, 2, 3, 4], padding: [1, 2], stride: [2, 1], mode: 1)
         let w = rand64(shape: c.w), x = rand64(shape: c.x), dy = rand64(shape: c.conv(w, x).shape)
         let loss = { (p: [Tensor]) in sum(c.conv(p[0], p[1]) .* dy) }
         let reference = grad(loss)([w, x])
         let y = c.conv(w, x)
+        // One image at a time (a batch smaller than the thread count: its rows are split
+        // between threads): the same outputs, per-image dx, and dw summing to the batch's.
+        var dwSum = Tensor.zeros(shape: c.w, dtype: .float64)
         for n in 0..<5 {
-            assertClose(c.conv(w, x[.all, .all, .all, n..<(n + 1)]), y[.all, .all, .all, n..<(n + 1)], rtol: 1e-12)
+            let image = x[.all, .all, .all, n..<(n + 1)], dyImage = dy[.all, .all, .all, n..<(n + 1)]
+            assertClose(c.conv(w, image), y[.all, .all, .all, n..<(n + 1)], rtol: 1e-12)
+            let g = grad { (p: [Tensor]) in sum(c.conv(p[0], p[1]) .* dyImage) }([w, image])
+            assertClose(g[1], reference[1][.all, .all, .all, n..<(n + 1)], rtol: 1e-12)
+            dwSum = dwSum + g[0]
         }
+        assertClose(dwSum, reference[0], rtol: 1e-12)
         let saved = CPUConvolution.loweringBudgetBytes
         defer { CPUConvolution.loweringBudgetBytes = saved }
         for budget in [1, 8 * 18 * 7, 8 * 18 * 30] {    // 1 row, 7 rows, 30 rows (of 45) per tile

@@ -78,39 +78,54 @@ enum CPUConvolution {
     nonisolated(unsafe) static var loweringBudgetBytes = 64 << 20
 }
 
-/// How many parts the batch is split into: one per thread, at most one per image.
-private func partCount(_ g: ConvGeometry) -> Int { min(Parallel.threads, g.batch) }
+/// How the output rows (flat positions of all images, image-major) are shared among
+/// threads. `.images` gives each part whole images: col2im adds into the image, so two
+/// parts must not share one. `.rows` may also cut an image between parts, so that a
+/// batch smaller than the thread count still keeps every core busy.
+private enum Split { case images, rows }
+
+/// The fewest output rows worth a part of their own.
+private let minimumRowsPerPart = 16
+
+/// The number of parts and the rows each covers (a multiple of `ySpatial` unless
+/// `.rows` cuts images): one part per thread at most.
+private func partition(_ g: ConvGeometry, _ split: Split) -> (parts: Int, unit: Int) {
+    if split == .images || g.batch >= Parallel.threads { return (min(Parallel.threads, g.batch), g.ySpatial) }
+    return (min(Parallel.threads, max(1, g.batch * g.ySpatial / minimumRowsPerPart)), 1)
+}
 
 /// One unit of work: rows `rows` (flat output positions) of image `image`; `first` is
 /// true for the first tile a part visits.
 private typealias Tile = (image: Int, rows: Range<Int>, first: Bool)
 
-/// Splits the batch into at most `Parallel.threads` parts of whole images, cuts each
-/// image into row tiles whose lowered matrix (`rows × groupK`) fits the budget, and
-/// calls `body(part, tile, col)` with that part's scratch `col`. Parts run concurrently
-/// and their GEMMs single-threaded (`CPUBLAS.gemm` picks the Swift kernel inside a
-/// parallel region, as a system BLAS would start threads of its own), while one part
-/// (a batch of one) leaves the GEMM free to use every core. Returns the number of parts.
+/// Splits the output rows into parts (see `Split`), cuts each part into row tiles of one
+/// image whose lowered matrix (`rows × groupK`) fits the budget, and calls
+/// `body(part, tile, col)` with that part's scratch `col`. Parts run concurrently and
+/// their GEMMs single-threaded (`CPUBLAS.gemm` picks the Swift kernel inside a parallel
+/// region, as a system BLAS would start threads of its own), while one part leaves the
+/// GEMM free to use every core. Returns the number of parts.
 @discardableResult
 private func forEachTile<T: KnetFloat>(
-    _ g: ConvGeometry, _: T.Type,
+    _ g: ConvGeometry, _: T.Type, _ split: Split,
     _ body: (_ part: Int, _ tile: Tile, _ col: UnsafeMutablePointer<T>) -> Void
 ) -> Int {
-    let parts = partCount(g)
-    guard parts > 0 else { return 0 }
+    let (parts, unit) = partition(g, split)
+    guard g.batch > 0, g.ySpatial > 0 else { return 0 }
     let budget = max(1, CPUConvolution.loweringBudgetBytes / MemoryLayout<T>.stride / parts)
     let tileRows = max(1, min(g.ySpatial, budget / max(g.groupK, 1)))
     let scratch = Tensor(uninitialized: [parts * tileRows * g.groupK], dtype: T.dtype)
     defer { withExtendedLifetime(scratch) {} }
     let base = scratch.pointer(T.self)
+    let units = g.batch * g.ySpatial / unit
     Parallel.forEach(parts) { p in
         let col = base + p * tileRows * g.groupK
-        var first = true
-        for n in g.batch * p / parts ..< g.batch * (p + 1) / parts {
-            for lo in stride(from: 0, to: g.ySpatial, by: tileRows) {
-                body(p, (n, lo ..< min(lo + tileRows, g.ySpatial), first), col)
-                first = false
-            }
+        var pos = units * p / parts * unit
+        let end = units * (p + 1) / parts * unit
+        while pos < end {
+            let image = pos / g.ySpatial, row = pos % g.ySpatial
+            let rows = row ..< min(g.ySpatial, row + tileRows, row + end - pos)
+            body(p, (image, rows, pos == units * p / parts * unit), col)
+            pos += rows.count
         }
     }
     return parts
@@ -131,7 +146,7 @@ private extension ConvGeometry {
 /// y_n[rows, group's O] = alpha * col[rows, K] * w_g[K, O_g], col = im2col(x_n).
 private func convForward<T: KnetFloat>(_ g: ConvGeometry, _ w: UnsafeMutablePointer<T>, _ x: UnsafeMutablePointer<T>,
                                        _ y: UnsafeMutablePointer<T>, _ alpha: T) {
-    forEachTile(g, T.self) { _, tile, col in
+    forEachTile(g, T.self, .rows) { _, tile, col in
         let m = tile.rows.count
         for grp in 0..<g.groups {
             lower(g, image: g.image(x, tile.image), group: grp, rows: tile.rows, col: col, scatter: false)
@@ -145,7 +160,7 @@ private func convForward<T: KnetFloat>(_ g: ConvGeometry, _ w: UnsafeMutablePoin
 /// col[rows, K] = alpha * dy_n[rows, O_g] * w_gᵀ, then dx_n += col2im(col).
 private func convBackwardData<T: KnetFloat>(_ g: ConvGeometry, _ w: UnsafeMutablePointer<T>, _ dy: UnsafeMutablePointer<T>,
                                             _ dx: UnsafeMutablePointer<T>, _ alpha: T) {
-    forEachTile(g, T.self) { _, tile, col in
+    forEachTile(g, T.self, .images) { _, tile, col in
         let m = tile.rows.count, image = g.image(dx, tile.image)
         if tile.rows.lowerBound == 0 { image.update(repeating: 0, count: g.xSpatial * g.channels) }
         for grp in 0..<g.groups {
@@ -157,15 +172,15 @@ private func convBackwardData<T: KnetFloat>(_ g: ConvGeometry, _ w: UnsafeMutabl
     }
 }
 
-/// dw_g[K, O_g] = alpha * Σ_n col_nᵀ * dy_n[rows, O_g]; each part sums its images into
+/// dw_g[K, O_g] = alpha * Σ_n col_nᵀ * dy_n[rows, O_g]; each part sums its tiles into
 /// its own copy of dw (part 0 into dw itself), then the copies are added.
 private func convBackwardFilter<T: KnetFloat>(_ g: ConvGeometry, _ x: UnsafeMutablePointer<T>, _ dy: UnsafeMutablePointer<T>,
                                               _ dw: UnsafeMutablePointer<T>, _ alpha: T) {
     let count = g.groupK * g.outChannels
-    let partials = Tensor(uninitialized: [max(0, partCount(g) - 1) * count], dtype: T.dtype)
+    let partials = Tensor(uninitialized: [max(0, partition(g, .rows).parts - 1) * count], dtype: T.dtype)
     defer { withExtendedLifetime(partials) {} }
     let extra = partials.pointer(T.self)
-    let used = forEachTile(g, T.self) { part, tile, col in
+    let used = forEachTile(g, T.self, .rows) { part, tile, col in
         let target = part == 0 ? dw : extra + (part - 1) * count
         let m = tile.rows.count
         for grp in 0..<g.groups {
