@@ -126,6 +126,21 @@ final class IndexingTests: XCTestCase {
         let r = x[1, .all]                              // [4] strided, 1-d: ordinary index
         r[2] = Tensor(scalar: -9, dtype: .float64)
         XCTAssertEqual(x[1, 2].scalar, -9)
+        // every kind of linear index on a strided 2-d view, against the same writes on a
+        // contiguous copy (t's column-major order): one position, all, a range, a list
+        let y = m34(), ty = transpose(y), dense = copy(ty)
+        XCTAssertFalse(ty.isContiguous)
+        for (index, value) in [(6 as any TensorIndexConvertible, -1.0), (11, -2), (2..<5, -3), ([0, 9], -4)] {
+            ty[index] = Tensor(scalar: value, dtype: .float64)
+            dense[index] = Tensor(scalar: value, dtype: .float64)
+            assertValues(ty, [Double](dense))
+        }
+        XCTAssertEqual(y[1, 2].scalar, -1)                  // ty[6] is ty[2, 1], y[1, 2]
+        ty[.all] = Tensor((0..<12).map(Double.init), shape: [12], dtype: .float64)
+        assertValues(ty, (0..<12).map(Double.init))
+        ty[.all] = Tensor(scalar: 5, dtype: .float64)
+        assertValues(y, [Double](repeating: 5, count: 12))
+        assertKnetError("out of range") { ty[12] = Tensor(scalar: 0, dtype: .float64) }
     }
 
     func testAssignWholeTensor() {

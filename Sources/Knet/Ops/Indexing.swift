@@ -124,8 +124,7 @@ struct IndexPlan {
 /// The primitive `x[indices]`; its gradient scatters `dy` back with `ungetindex`.
 func getindex(_ x: Tensor, _ indices: [TensorIndex]) -> Tensor {
     let plan = IndexPlan(indices, shape: x.shape, strides: x.strides)
-    let sourceShape = x.shape
-    let gradientPlan = x.isContiguous ? plan : IndexPlan(indices, shape: sourceShape, strides: Tensor.columnMajorStrides(sourceShape))
+    let sourceShape = x.shape, contiguous = x.isContiguous
     return apply(Primitive("getindex", forward: { xs in
         let x = xs[0]
         if plan.listDim == nil {
@@ -136,6 +135,8 @@ func getindex(_ x: Tensor, _ indices: [TensorIndex]) -> Tensor {
         return plan.gather(x).view(shape: plan.resultShape, strides: nil, offset: 0)
     }, gradients: [{ dy, _, _ in ungetindex(dy, sourceShape, indices) }],
        accumulators: [{ acc, dy, _ in      // acc: the tape's fresh contiguous tensor of x's shape
+        let gradientPlan = contiguous ? plan
+            : IndexPlan(indices, shape: sourceShape, strides: Tensor.columnMajorStrides(sourceShape))
         let d = dy.untracked.contiguousData()
         gradientPlan.write(d.view(shape: gradientPlan.regionShape, strides: nil, offset: d.offset), into: acc, accumulate: true)
     }]), [x])
@@ -181,6 +182,17 @@ extension Tensor {
         get { let (t, i) = resolve(indices); return getindex(t, i) }
         set {
             if indices.count == 1 && ndims != 1 && !isContiguous {
+                switch indices[0].tensorIndex(size: count) {
+                case .at(let i):                   // one element: its position in each dim
+                    knetCheck(i >= 0 && i < count, "setindex: index \(i) out of range 0..<\(count) of shape \(shape)")
+                    var rest = i
+                    assign(newValue, at: shape.map { n in defer { rest /= n }; return .at(rest % n) })
+                    return
+                case .colon:
+                    assign(reshape(newValue.untracked, newValue.count == count ? shape : newValue.shape))
+                    return
+                default: break
+                }
                 // vec() of a strided view is a copy: assign there, then write it all back.
                 let flat = vec(self).untracked
                 flat.assign(newValue, at: [indices[0].tensorIndex(size: count)])
