@@ -193,12 +193,134 @@ private struct PoolPlan {
 
     func forward<T: KnetFloat>(_ v: UnsafeMutablePointer<T>, _ selector: UnsafeMutablePointer<T>,
                                _ y: UnsafeMutablePointer<T>) {
+        if tilesByPairs {
+            if T.self == Float.self && selector == v && y0 >= 8 { return pairMaxima(cast(v), cast(y)) }
+            return pairs(PairForward(plan: self, v: v, selector: selector, y: y, alpha: T(d.alpha)))
+        }
         run(PoolForward(plan: self, v: v, selector: selector, y: y))
     }
 
     func backward<T: KnetFloat>(_ dy: UnsafeMutablePointer<T>, _ selector: UnsafeMutablePointer<T>?,
                                 _ dx: UnsafeMutablePointer<T>) {
+        if tilesByPairs, let selector {
+            return pairs(PairBackward(plan: self, dy: dy, selector: selector, dx: dx, alpha: T(d.alpha)))
+        }
         run(PoolBackward(plan: self, dy: dy, selector: selector, dx: dx))
+    }
+
+    // MARK: 2×2 max pooling
+
+    /// Max pooling of 2-D planes of even sizes by 2×2 windows with stride 2 and no
+    /// padding (LeNet's, and most CNNs'): the windows tile each plane exactly, so `pairs`
+    /// visits them with no window bookkeeping and the gradient writes each element of
+    /// `dx` once.
+    var tilesByPairs: Bool {
+        d.mode == .max && d.window == [2, 2] && d.stride == [2, 2] && d.padding == [0, 0]
+            && 2 * y0 == xStride1 && 2 * y1 * xStride1 == xPlane
+    }
+
+    /// Calls `kernel.visit(window, o)` for every output `o` (flat over all planes) with
+    /// the flat input offset of its window's first element, split over threads by plane.
+    @inline(__always)
+    func pairs<K: PairKernel>(_ kernel: K) {
+        Parallel.chunks(planes, costPerElement: xPlane + yPlane) { lo, hi in
+            for plane in lo..<hi {
+                var o = plane * yPlane
+                for j in 0..<y1 {
+                    let row = plane * xPlane + 2 * j * xStride1
+                    for i in 0..<y0 { kernel.visit(row + 2 * i, o); o += 1 }
+                }
+            }
+        }
+    }
+
+    /// `y = alpha · pool(v)` for Float in `tilesByPairs` planes at least 8 windows wide,
+    /// eight windows at a time (the last eight of a row may overlap the previous ones).
+    func pairMaxima(_ v: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        let alpha = Float(d.alpha), propagate = d.propagateNaN
+        Parallel.chunks(planes, costPerElement: xPlane + yPlane) { lo, hi in
+            for plane in lo..<hi {
+                for j in 0..<y1 {
+                    let a = UnsafeRawPointer(v + plane * xPlane + 2 * j * xStride1), b = a + 4 * xStride1
+                    let out = UnsafeMutableRawPointer(y + plane * yPlane + j * y0)
+                    var i = 0
+                    while i < y0 {
+                        i = Swift.min(i, y0 - 8)
+                        let top = a.loadUnaligned(fromByteOffset: 8 * i, as: SIMD16<Float>.self)
+                        let bottom = b.loadUnaligned(fromByteOffset: 8 * i, as: SIMD16<Float>.self)
+                        let m = windowMaxima(top.evenHalf, top.oddHalf, bottom.evenHalf, bottom.oddHalf,
+                                             propagateNaN: propagate)
+                        out.storeBytes(of: m * alpha, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+                        i += 8
+                    }
+                }
+            }
+        }
+    }
+
+    /// The window element `argmax` picks, numbered in column-major order (0 and 1 are
+    /// neighbours along dim 0, 2 and 3 the same one step along dim 1); `p` is element 0.
+    @inline(__always)
+    func pairArgmax<T: KnetFloat>(_ p: UnsafePointer<T>) -> Int {
+        var m = -T.infinity, k = 0
+        @inline(__always) func visit(_ v: T, _ index: Int) {
+            let take = wins(v, over: m)
+            m = take ? v : m
+            k = take ? index : k
+        }
+        visit(p[0], 0); visit(p[1], 1); visit(p[xStride1], 2); visit(p[xStride1 + 1], 3)
+        return k
+    }
+
+    /// The offset within a window of its element number `k` (see `pairArgmax`).
+    @inline(__always)
+    func pairOffset(_ k: Int) -> Int { (k >> 1) * xStride1 + (k & 1) }
+}
+
+/// The maxima of windows whose elements, in column-major order, are the lanes of c0,
+/// c1, c2, c3 (as `PoolPlan.argmax` takes them: NaNs skipped or propagated, a window
+/// with nothing above -Inf gives its first element).
+@inline(__always)
+private func windowMaxima(_ c0: SIMD8<Float>, _ c1: SIMD8<Float>, _ c2: SIMD8<Float>, _ c3: SIMD8<Float>,
+                          propagateNaN: Bool) -> SIMD8<Float> {
+    var m = SIMD8<Float>(repeating: -.infinity)
+    @inline(__always) func take(_ c: SIMD8<Float>) {
+        var wins = c .> m
+        if propagateNaN { wins = wins .| ((c .!= c) .& (m .== m)) }
+        m.replace(with: c, where: wins)
+    }
+    take(c0); take(c1); take(c2); take(c3)
+    m.replace(with: c0, where: m .== SIMD8(repeating: -.infinity))
+    return m
+}
+
+/// Work done at each output position by `PoolPlan.pairs`.
+private protocol PairKernel {
+    /// Called for output `o` whose window starts at input offset `window`.
+    func visit(_ window: Int, _ o: Int)
+}
+
+/// `PoolForward` for `PoolPlan.tilesByPairs`.
+private struct PairForward<T: KnetFloat>: PairKernel {
+    let plan: PoolPlan, v: UnsafeMutablePointer<T>, selector: UnsafeMutablePointer<T>, y: UnsafeMutablePointer<T>, alpha: T
+
+    @inline(__always)
+    func visit(_ window: Int, _ o: Int) {
+        y[o] = alpha * v[window + plan.pairOffset(plan.pairArgmax(UnsafePointer(selector + window)))]
+    }
+}
+
+/// `PoolBackward` (max mode) for `PoolPlan.tilesByPairs`: writes the whole window.
+private struct PairBackward<T: KnetFloat>: PairKernel {
+    let plan: PoolPlan, dy: UnsafeMutablePointer<T>, selector: UnsafeMutablePointer<T>, dx: UnsafeMutablePointer<T>, alpha: T
+
+    @inline(__always)
+    func visit(_ window: Int, _ o: Int) {
+        let k = plan.pairArgmax(UnsafePointer(selector + window)), g = alpha * dy[o], p = dx + window
+        p[0] = k == 0 ? g : 0
+        p[1] = k == 1 ? g : 0
+        p[plan.xStride1] = k == 2 ? g : 0
+        p[plan.xStride1 + 1] = k == 3 ? g : 0
     }
 }
 
