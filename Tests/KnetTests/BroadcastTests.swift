@@ -53,6 +53,25 @@ private func naiveBroadcast(_ a: [Double], _ sa: [Int], _ b: [Double], _ sb: [In
 final class BroadcastTests: XCTestCase {
     override func setUp() { setseed(7) }
 
+    /// Powers follow C's `pow` (as CUDA and PyTorch do) at the IEEE 754 special cases,
+    /// in both dtypes; integer exponents of negative bases stay exact.
+    func testPowerSpecialCases() {
+        let cases: [(Double, Double, Double)] = [
+            (-2, .infinity, .infinity), (-2, -.infinity, 0), (-0.5, .infinity, 0), (-1, .infinity, 1),
+            (-1, -.infinity, 1), (1, .nan, 1), (.nan, 0, 1), (-.infinity, 0.5, .infinity),
+            (-.infinity, -0.5, 0), (-.infinity, 3, -.infinity), (-8, 1.0 / 3, .nan), (-2, 3, -8), (-2, -2, 0.25),
+            (0, -1, .infinity), (4, 0.5, 2),
+        ]
+        for dtype in [DType.float32, .float64] {
+            let x = Tensor(cases.map { $0.0 }, shape: [cases.count], dtype: dtype)
+            let y = Tensor(cases.map { $0.1 }, shape: [cases.count], dtype: dtype)
+            let z = [Double](x ** y)
+            for (k, c) in cases.enumerated() {
+                XCTAssertTrue(z[k] == c.2 || (z[k].isNaN && c.2.isNaN), "\(dtype) \(c.0) ^ \(c.1) = \(z[k]), expected \(c.2)")
+            }
+        }
+    }
+
     func testArithmeticByHand() {
         for dtype in [DType.float32, .float64] {
             let a = Tensor([1, 2, 3, 4], shape: [2, 2], dtype: dtype)

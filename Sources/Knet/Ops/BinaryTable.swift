@@ -1,4 +1,9 @@
 import RealModule
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// The table of broadcasting binary functions: scalar formula for the CPU kernels,
 /// CUDA C expression of `x` and `y`, and per-argument derivative rules written with
@@ -68,17 +73,23 @@ public enum BinaryOp: Int, CaseIterable, Sendable {
     }
 
     /// Integer powers by multiplication (exact, and defined for negative bases);
-    /// others through `pow`.
+    /// others through C's `pow`, whose IEEE 754 special cases CUDA and PyTorch share:
+    /// (-8)^(1/3) is NaN, (-2)^Inf is Inf and (-2)^-Inf is 0, (-1)^±Inf and 1^NaN are 1,
+    /// (-Inf)^0.5 is Inf.
     @inline(__always)
     static func power<T: KnetFloat>(_ x: T, _ y: T) -> T {
         if y == 2 { return x * x }
         if y == 1 { return x }
         if y == 0 { return 1 }
         if y == 3 { return x * x * x }
-        if y == 0.5 { return x.squareRoot() }
+        if y == 0.5 && x != -.infinity { return x.squareRoot() }
         if y == y.rounded() && Swift.abs(y) < 1_048_576 {
             return .pow(x, Int(y))
         }
-        return .pow(x, y)
+        if let x = x as? Float, let y = y as? Float { return powf(x, y) as! T }
+        return T(cPow(Double(x), Double(y)))
     }
 }
+
+/// C's `pow` (a name the `BinaryOp.pow` case hides inside the enum).
+@inline(__always) private func cPow(_ x: Double, _ y: Double) -> Double { pow(x, y) }
