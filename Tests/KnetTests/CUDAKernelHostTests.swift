@@ -61,17 +61,28 @@ final class CUDAKernelHostTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("knet-cuda-host-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let source = dir.appendingPathComponent("kernels.cpp"), library = dir.appendingPathComponent("kernels.so")
-        try (hostPrelude + CUDAKernelSource.elementwise + "\n" + wrappers).write(to: source, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: compiler)
-        process.arguments = ["-x", "c++", "-std=c++17", "-O1", "-shared", "-fPIC", "-o", library.path, source.path]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        /// Compiles `code` into a shared library; nil and the compiler's message on failure.
+        func compile(_ code: String, _ name: String) throws -> (library: URL?, message: String) {
+            let source = dir.appendingPathComponent(name + ".cpp"), library = dir.appendingPathComponent(name + ".so")
+            try code.write(to: source, atomically: true, encoding: .utf8)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: compiler)
+            process.arguments = ["-x", "c++", "-std=c++17", "-O1", "-shared", "-fPIC", "-o", library.path, source.path]
+            let errors = Pipe()
+            process.standardError = errors
+            try process.run()
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus == 0 ? library : nil, message)
+        }
+        // A machine whose clang++ cannot build a library with <cmath> (no C++ headers) skips;
+        // one that can must compile the kernels.
+        let probe = try compile("#include <cmath>\nextern \"C\" double probe(double x) { return std::exp(x); }\n", "probe")
+        guard probe.library != nil else {
+            throw XCTSkip("\(compiler) cannot build host C++ here, so the CUDA kernels are not run: \(probe.message)")
+        }
+        let (built, message) = try compile(hostPrelude + CUDAKernelSource.elementwise + "\n" + wrappers, "kernels")
+        guard let library = built else {
             XCTFail("the generated kernels do not compile as host C++:\n\(message)")
             throw XCTSkip("kernels did not compile")
         }
