@@ -15,7 +15,7 @@ import numpy as np, torch, torch.nn.functional as F
 ap = argparse.ArgumentParser()
 ap.add_argument("--knet", default=".build/release/knet")
 ap.add_argument("--data", default="../shared/data")
-ap.add_argument("--seeds", type=int, default=10, help="seeds 1..N")
+ap.add_argument("--seeds", type=int, default=10, help="seeds 1..N (N >= 1)")
 ap.add_argument("--sgd", action="store_true", help="SGD lr 0.5 instead of Adam")
 args = ap.parse_args()
 torch.set_num_threads(1)
@@ -63,5 +63,6 @@ for seed in range(1, args.seeds + 1):
     rows["knet"].append(k); rows["torch"].append(t)
     print(f"seed {seed:2d}  knet {100 * k:.2f}%  torch {100 * t:.2f}%", flush=True)
 for name, accs in rows.items():
-    print(f"{name:5s} mean {100 * statistics.mean(accs):.2f}%  sd {100 * statistics.stdev(accs):.2f}  "
+    sd = statistics.stdev(accs) if len(accs) > 1 else 0.0
+    print(f"{name:5s} mean {100 * statistics.mean(accs):.2f}%  sd {100 * sd:.2f}  "
           f"min {100 * min(accs):.2f}%  max {100 * max(accs):.2f}%  >= 97.3%: {sum(a >= 0.973 for a in accs)}/{len(accs)}")

@@ -160,6 +160,11 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(Array(try load(path("tied2.safetensors")).tensors.keys), ["0"])
         let restored = try loadParams(path("tied2.safetensors"), into: w)
         XCTAssertTrue(restored[0] === restored[1])
+        // ties also survive a Param template and a conversion to another dtype
+        let p = Param(Tensor.zeros(shape: [4], dtype: .float64))
+        let params = try loadParams(path("tied2.safetensors"), into: [p, p])
+        XCTAssertTrue(params[0] === params[1] && params[0].isParam && params[0].dtype == .float64)
+        assertClose(params[0], convert(shared, to: .float64), rtol: 0)
     }
 
     func testSavingTwoTensorsUnderOneNameIsAUsageError() {
@@ -202,21 +207,24 @@ final class SafeTensorsTests: XCTestCase {
             guard let x = t[name] else { return XCTFail("no tensor \(name)") }
             XCTAssertEqual(x.dtype, dtype, name)
             XCTAssertEqual(x.shape, shape ?? [expected.count], name)
-            XCTAssertEqual((0..<x.count).map { x[flat: $0] }, expected, name)
+            let got = (0..<x.count).map { x[flat: $0] }
+            XCTAssertTrue(zip(got, expected).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) } && got.count == expected.count,
+                          "\(name): \(got) vs \(expected)")
         }
         check("labels", [1, 2, -3], dtype: .float64)
-        check("edge", [0x1p53, -0x1p53], dtype: .float64)
+        check("edge", [0x1p53, -0x1p53, 0x1p60, -0x1p63], dtype: .float64)
         check("num_batches_tracked", [7], dtype: .float64, shape: [])
         check("counts", [0, -2147483648, 2147483647, 5], dtype: .float64, shape: [2, 2])
         XCTAssertEqual(t["counts"]![0, 1].scalar, 2147483647)      // torch's counts[1, 0] (row-major)
         check("ucounts", [0, 4294967295], dtype: .float64)
+        check("ulongs", [0x1p63, 12345], dtype: .float64)
         check("bytes", [0, 255, 7], dtype: .float32)
         check("signed", [-128, 127], dtype: .float32)
         check("shorts", [-32768, 32767], dtype: .float32)
         check("ushorts", [0, 65535], dtype: .float32)
-        check("mask", [1, 0, 1], dtype: .float32)
+        check("mask", [1, 0, 1], dtype: .float32)                  // its last byte is 2: nonzero is true
         check("e4m3", [1, -2, 448, 0x1p-9, 0.875], dtype: .float32)
-        check("e5m2", [1, -3, 57344, 0x1p-16], dtype: .float32)
+        check("e5m2", [1, -3, 57344, 0x1p-16, .infinity, .nan], dtype: .float32)
     }
 
     func testA64BitIntegerFloat64CannotHoldThrows() {

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 // Save and load in the safetensors format (https://github.com/huggingface/safetensors),
 // readable by the Python `safetensors` package and PyTorch, and theirs by us.
 //
@@ -32,7 +28,7 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
     case duplicateName(path: String, name: String)
     /// A tensor's dtype is none of the format's classic set (see `load`).
     case unsupportedDType(path: String, name: String, dtype: String)
-    /// A 64-bit integer tensor holds a value beyond ±2^53, which Float64 cannot hold exactly.
+    /// A 64-bit integer tensor holds a value Float64 cannot hold exactly (2^53 + 1, say).
     case inexactValue(path: String, name: String, detail: String)
     /// A tensor's shape has a negative dimension or too many elements.
     case invalidShape(path: String, name: String, shape: String)
@@ -53,7 +49,8 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
         case let .invalidHeader(path, detail): return "\(path): invalid safetensors header: \(detail)"
         case let .duplicateName(path, name): return "\(path): duplicate tensor name \"\(name)\""
         case let .unsupportedDType(path, name, dtype):
-            return "\(path): tensor \"\(name)\" has unsupported dtype \(dtype) (supported: F64, F32, F16, BF16, F8_E4M3, F8_E5M2, I64, I32, I16, I8, U64, U32, U16, U8, BOOL)"
+            let supported = StoredDType.allCases.map(\.rawValue).joined(separator: ", ")
+            return "\(path): tensor \"\(name)\" has unsupported dtype \(dtype) (supported: \(supported))"
         case let .inexactValue(path, name, detail): return "\(path): tensor \"\(name)\": \(detail)"
         case let .invalidShape(path, name, shape): return "\(path): tensor \"\(name)\" has invalid shape \(shape)"
         case let .invalidOffsets(path, name, detail): return "\(path): tensor \"\(name)\": \(detail)"
@@ -118,12 +115,13 @@ public func save(_ path: String, _ tensors: [String: Tensor], metadata: [String:
 /// Reads a safetensors file: its tensors with shapes reversed to Knet's column-major
 /// order, and its metadata. Every dtype of the format's classic set loads, converted
 /// exactly to the smallest Knet dtype holding all its values: F64, I64, U64, I32 and U32
-/// as Float64 (a 64-bit integer beyond ±2^53 throws `inexactValue`); F32, F16, BF16,
-/// F8_E4M3, F8_E5M2, I16, U16, I8, U8 and BOOL (0 or 1) as Float32. Throws `FileIOError`
-/// if the file cannot be read and `SafeTensorsError` if its content is damaged or a
-/// tensor has another dtype. Sizes in the header are checked against the file's size
-/// before anything is allocated, so a hostile header cannot make it allocate more
-/// tensor memory than the file holds.
+/// as Float64 (a 64-bit integer Float64 cannot hold exactly throws `inexactValue`); F32,
+/// F16, BF16, F8_E4M3, F8_E5M2, I16, U16, I8, U8 and BOOL (nonzero is 1) as Float32.
+/// Throws `FileIOError` if the file cannot be read and `SafeTensorsError` if its content
+/// is damaged or a tensor has another dtype. Sizes in the header are checked against the
+/// file's size before anything is allocated, so a hostile header cannot make it allocate
+/// more than 4 bytes of tensor memory per byte the file holds (1-byte types widen to
+/// Float32; conversion happens in place, with no second copy).
 ///
 ///     let (tensors, metadata) = try load("w.safetensors")
 public func load(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
@@ -180,12 +178,12 @@ public func save<P: Params>(_ path: String, params: P, extra: [String: Tensor] =
 public func loadParams<P: Params>(_ path: String, into template: P, prefix: String = "") throws -> P {
     let file = try SafeTensorsFile(path)
     let entries = Dictionary(uniqueKeysWithValues: file.header.entries.map { ($0.name, $0) })   // names are unique
-    var read: [String: Tensor] = [:]                      // a name met twice (tied tensors) is read once
-    return try fillParams(template, prefix: prefix, source: path) { name in
-        if let t = read[name] { return t }
-        let t = try entries[name].map(file.tensor)
-        read[name] = t
-        return t
+    return try fillParams(template, prefix: prefix, source: path) { name, shape in
+        guard let entry = entries[name] else { return nil }
+        guard entry.shape.reversed() == shape else {               // refused before reading its data
+            throw SafeTensorsError.shapeMismatch(path: path, name: name, expected: shape, found: entry.shape.reversed())
+        }
+        return try file.tensor(entry)
     }
 }
 
@@ -197,22 +195,28 @@ public func loadParams<P: Params>(_ path: String, into template: P, prefix: Stri
 ///     let w2 = try fillParams(w, from: file.tensors, source: "ckpt.safetensors")
 public func fillParams<P: Params>(_ template: P, from tensors: [String: Tensor], prefix: String = "",
                                   source: String = "tensors") throws -> P {
-    try fillParams(template, prefix: prefix, source: source) { tensors[$0] }
+    try fillParams(template, prefix: prefix, source: source) { name, _ in tensors[name] }
 }
 
-/// `fillParams` over any source of named tensors (`stored(name)` is nil where absent).
+/// `fillParams` over any source of named tensors (`stored(name, shape)` is nil where
+/// absent; `shape` is the template's). A template tensor met twice (tied weights) is
+/// filled once, so the copy's tensors stay tied.
 private func fillParams<P: Params>(_ template: P, prefix: String, source: String,
-                                   stored: (String) throws -> Tensor?) throws -> P {
+                                   stored: (_ name: String, _ shape: [Int]) throws -> Tensor?) throws -> P {
     let names = parameterNames(template, prefix: prefix)
     var position = 0
+    var filled: [ObjectIdentifier: Tensor] = [:]
     return try template.mapTensors { t in
         let name = names[position]
         position += 1
-        guard let found = try stored(name) else { throw SafeTensorsError.missingTensor(path: source, name: name) }
+        if let done = filled[ObjectIdentifier(t)] { return done }
+        guard let found = try stored(name, t.shape) else { throw SafeTensorsError.missingTensor(path: source, name: name) }
         guard found.shape == t.shape else {
             throw SafeTensorsError.shapeMismatch(path: source, name: name, expected: t.shape, found: found.shape)
         }
         let value = convert(found.untracked, to: t.dtype).untracked
-        return t.isParam ? Param(value) : value
+        let result = t.isParam ? Param(value) : value
+        filled[ObjectIdentifier(t)] = result
+        return result
     }
 }

@@ -3,9 +3,9 @@
 
 /// The element types of the format (all of the specification's classic set). Floats
 /// wider than 32 bits and integers wider than 16 bits load as Float64, the rest as
-/// Float32: the smallest Knet dtype that holds every value of the type exactly (64-bit
-/// integers beyond ±2^53 are refused when met, not rounded).
-enum StoredDType: String {
+/// Float32: the smallest Knet dtype that holds every value of the type exactly (a 64-bit
+/// integer that Float64 cannot hold, such as 2^53 + 1, is refused when met, not rounded).
+enum StoredDType: String, CaseIterable {
     case bool = "BOOL", u8 = "U8", i8 = "I8", u16 = "U16", i16 = "I16", u32 = "U32", i32 = "I32"
     case u64 = "U64", i64 = "I64", f8e4m3 = "F8_E4M3", f8e5m2 = "F8_E5M2"
     case f16 = "F16", bf16 = "BF16", f32 = "F32", f64 = "F64"
@@ -42,7 +42,6 @@ struct SafeTensorsHeader {
         let dtype: StoredDType?
         /// The safetensors (row-major) shape.
         let shape: [Int]
-        let count: Int
         let begin: Int
         let byteCount: Int
     }
@@ -114,7 +113,7 @@ struct SafeTensorsHeader {
             if d < 0 { throw SafeTensorsError.invalidShape(path: path, name: name, shape: "\(shape)") }
             (count, overflow) = count.multipliedReportingOverflow(by: d)
         }
-        if overflow || count.multipliedReportingOverflow(by: dtype?.size ?? 1).overflow {
+        if overflow || dtype.map({ count.multipliedReportingOverflow(by: $0.size).overflow }) == true {
             throw SafeTensorsError.invalidShape(path: path, name: name, shape: "\(shape) (too many elements)")
         }
         guard offsets.count == 2 else { throw invalid("\"data_offsets\" does not hold 2 numbers") }
@@ -126,8 +125,7 @@ struct SafeTensorsHeader {
             throw SafeTensorsError.invalidOffsets(path: path, name: name,
                 detail: "data offsets [\(begin), \(end)] hold \(end - begin) bytes, but \(dtypeName)\(shape) needs \(count * dtype.size)")
         }
-        return Entry(name: name, dtypeName: dtypeName, dtype: dtype, shape: shape, count: count,
-                     begin: begin, byteCount: end - begin)
+        return Entry(name: name, dtypeName: dtypeName, dtype: dtype, shape: shape, begin: begin, byteCount: end - begin)
     }
 }
 
@@ -174,31 +172,34 @@ struct SafeTensorsFile {
             try file.read(into: UnsafeMutableRawBufferPointer(start: t.storage.pointer, count: entry.byteCount), at: at)
             return t
         }
-        var raw = [UInt8](repeating: 0, count: entry.byteCount)
-        try raw.withUnsafeMutableBytes { try file.read(into: $0, at: at) }
-        try raw.withUnsafeBytes { bytes in
-            if stored.dtype == .float64 {
-                try decodeWide(bytes, stored, into: t.pointer(Double.self), name: entry.name)
-            } else {
-                decodeNarrow(bytes, stored, into: t.pointer(Float.self))
-            }
+        // Widened in place: the stored elements (s bytes each) are read into the end of
+        // the tensor's memory, at `tail`, and converted front to back into d-byte ones.
+        // Element i is read before it is written, and its d bytes at i·d end before stored
+        // element i+1 at tail + (i+1)·s, since (i+1)·(d − s) ≤ count·(d − s) = tail.
+        let memory = UnsafeMutableRawPointer(t.storage.pointer), tail = t.count * stored.dtype.size - entry.byteCount
+        let raw = UnsafeMutableRawBufferPointer(start: memory + tail, count: entry.byteCount)
+        try file.read(into: raw, at: at)
+        if stored.dtype == .float64 {
+            try decodeWide(UnsafeRawBufferPointer(raw), stored, into: t.pointer(Double.self), name: entry.name)
+        } else {
+            decodeNarrow(UnsafeRawBufferPointer(raw), stored, into: t.pointer(Float.self))
         }
         return t
     }
 
     /// 32- and 64-bit integers to Double; a 64-bit value that Double cannot hold exactly
-    /// (beyond ±2^53) throws.
+    /// (2^53 + 1, say) throws.
     private func decodeWide(_ bytes: UnsafeRawBufferPointer, _ stored: StoredDType,
                             into p: UnsafeMutablePointer<Double>, name: String) throws {
         let count = bytes.count / stored.size
         func each<I: FixedWidthInteger>(_: I.Type) throws {
             for i in 0..<count {
                 let v = I(littleEndian: bytes.loadUnaligned(fromByteOffset: i * stored.size, as: I.self))
-                guard I.bitWidth < 64 || v.magnitude <= I.Magnitude(1) << 53 else {
+                guard let d = Double(exactly: v) else {
                     throw SafeTensorsError.inexactValue(path: path, name: name,
                         detail: "\(stored.rawValue) element \(i) is \(v), which Float64 cannot hold exactly")
                 }
-                p[i] = Double(v)
+                p[i] = d
             }
         }
         switch stored {

@@ -248,7 +248,13 @@ private func lower<T: KnetFloat>(_ g: ConvGeometry, image x: UnsafeMutablePointe
                             // memmove/memset calls here.
                             for t in 0..<lo { column[t] = 0 }
                             if s1 == 1 {
-                                for t in lo..<hi { column[t] = line[t] }
+                                var t = lo                  // eight at a time, then the rest
+                                while t + 8 <= hi {
+                                    UnsafeMutableRawPointer(column + t).storeBytes(
+                                        of: UnsafeRawPointer(line + t).loadUnaligned(as: SIMD8<T>.self), as: SIMD8<T>.self)
+                                    t += 8
+                                }
+                                while t < hi { column[t] = line[t]; t += 1 }
                             } else {
                                 for t in lo..<hi { column[t] = line[t * s1] }
                             }

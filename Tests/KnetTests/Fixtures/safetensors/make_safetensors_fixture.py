@@ -15,19 +15,21 @@ torch tensor's flattened C-order elements, so each value below is `f(flat index)
 metadata: {"framework": "pytorch", "epoch": "7"}
 integers.safetensors holds the other dtypes Knet reads (row-major values as listed):
   labels   I64 (3,)     1, 2, -3
-  edge     I64 (2,)     2**53, -2**53 (the largest magnitudes Float64 holds exactly)
+  edge     I64 (4,)     2**53, -2**53, 2**60, -2**63 (large, but exact in Float64)
   num_batches_tracked  I64 ()  7 (as in a BatchNorm state_dict)
   counts   I32 (2, 2)   0, -2**31, 2**31 - 1, 5
   ucounts  U32 (2,)     0, 2**32 - 1
+  ulongs   U64 (2,)     2**63, 12345 (written as int64 bits: -2**63 and 12345)
   bytes    U8 (3,)      0, 255, 7
   signed   I8 (2,)      -128, 127
   shorts   I16 (2,)     -32768, 32767
   ushorts  U16 (2,)     0, 65535
-  mask     BOOL (3,)    True, False, True
+  mask     BOOL (3,)    True, False, True (the True bytes are rewritten to 1 and 2)
   e4m3     F8_E4M3 (5,) 1, -2, 448, 2**-9, 0.875
-  e5m2     F8_E5M2 (4,) 1, -3, 57344, 2**-16
+  e5m2     F8_E5M2 (6,) 1, -3, 57344, 2**-16, inf, nan
 inexact.safetensors holds "big" I64 (2,) = 1, 2**53 + 1, which Float64 cannot hold.
 """
+import json
 import os
 import torch
 from safetensors.torch import save_file
@@ -52,17 +54,28 @@ save_file(tensors, os.path.join(HERE, "python.safetensors"),
           metadata={"framework": "pytorch", "epoch": "7"})
 save_file({
     "labels": torch.tensor([1, 2, -3], dtype=torch.int64),
-    "edge": torch.tensor([2 ** 53, -2 ** 53], dtype=torch.int64),
+    "edge": torch.tensor([2 ** 53, -2 ** 53, 2 ** 60, -2 ** 63], dtype=torch.int64),
     "num_batches_tracked": torch.tensor(7, dtype=torch.int64),
     "counts": torch.tensor([[0, -2 ** 31], [2 ** 31 - 1, 5]], dtype=torch.int32),
     "ucounts": torch.tensor([0, 2 ** 32 - 1], dtype=torch.int64).to(torch.uint32),
+    "ulongs": torch.tensor([-2 ** 63, 12345], dtype=torch.int64).view(torch.uint64),
     "bytes": torch.tensor([0, 255, 7], dtype=torch.uint8),
     "signed": torch.tensor([-128, 127], dtype=torch.int8),
     "shorts": torch.tensor([-32768, 32767], dtype=torch.int16),
     "ushorts": torch.tensor([0, 65535], dtype=torch.int32).to(torch.uint16),
     "mask": torch.tensor([True, False, True]),
     "e4m3": torch.tensor([1, -2, 448, 2.0 ** -9, 0.875]).to(torch.float8_e4m3fn),
-    "e5m2": torch.tensor([1, -3, 57344, 2.0 ** -16]).to(torch.float8_e5m2),
+    "e5m2": torch.tensor([1, -3, 57344, 2.0 ** -16, float("inf"), float("nan")]).to(torch.float8_e5m2),
 }, os.path.join(HERE, "integers.safetensors"))
+# A BOOL byte other than 0 or 1 (readers take nonzero as true): the second True becomes 2.
+path = os.path.join(HERE, "integers.safetensors")
+with open(path, "rb") as f:
+    data = bytearray(f.read())
+header_len = int.from_bytes(data[:8], "little")
+begin = json.loads(data[8:8 + header_len])["mask"]["data_offsets"][0] + 8 + header_len
+assert data[begin:begin + 3] == b"\x01\x00\x01"
+data[begin + 2] = 2
+with open(path, "wb") as f:
+    f.write(data)
 save_file({"big": torch.tensor([1, 2 ** 53 + 1], dtype=torch.int64)},
           os.path.join(HERE, "inexact.safetensors"))
