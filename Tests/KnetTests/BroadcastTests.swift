@@ -60,14 +60,15 @@ final class BroadcastTests: XCTestCase {
             (-2, .infinity, .infinity), (-2, -.infinity, 0), (-0.5, .infinity, 0), (-1, .infinity, 1),
             (-1, -.infinity, 1), (1, .nan, 1), (.nan, 0, 1), (-.infinity, 0.5, .infinity),
             (-.infinity, -0.5, 0), (-.infinity, 3, -.infinity), (-8, 1.0 / 3, .nan), (-2, 3, -8), (-2, -2, 0.25),
-            (0, -1, .infinity), (4, 0.5, 2),
+            (0, -1, .infinity), (4, 0.5, 2), (-0.0, 0.5, 0), (.infinity, 0.5, .infinity),
         ]
         for dtype in [DType.float32, .float64] {
             let x = Tensor(cases.map { $0.0 }, shape: [cases.count], dtype: dtype)
             let y = Tensor(cases.map { $0.1 }, shape: [cases.count], dtype: dtype)
             let z = [Double](x ** y)
             for (k, c) in cases.enumerated() {
-                XCTAssertTrue(z[k] == c.2 || (z[k].isNaN && c.2.isNaN), "\(dtype) \(c.0) ^ \(c.1) = \(z[k]), expected \(c.2)")
+                XCTAssertTrue(z[k].bitPattern == c.2.bitPattern || (z[k].isNaN && c.2.isNaN),   // the sign of zero too
+                              "\(dtype) \(c.0) ^ \(c.1) = \(z[k]), expected \(c.2)")
             }
         }
     }

@@ -186,7 +186,7 @@ final class ConvolutionTests: XCTestCase {
         assertClose(dwSum, reference[0], rtol: 1e-12)
         let saved = CPUConvolution.loweringBudgetBytes
         defer { CPUConvolution.loweringBudgetBytes = saved }
-        for budget in [1, 8 * 18 * 7, 8 * 18 * 30] {    // 1 row, 7 rows, 30 rows (of 45) per tile
+        for budget in [1, 8 * 18 * 7, 8 * 18 * 30] {    // 1 row, 7 rows, 30 rows (of 50) per tile
             CPUConvolution.loweringBudgetBytes = budget * Parallel.threads
             assertClose(c.conv(w, x), y, rtol: 1e-12)
             let g = grad(loss)([w, x])

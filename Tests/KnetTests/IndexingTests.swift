@@ -141,6 +141,11 @@ final class IndexingTests: XCTestCase {
         ty[.all] = Tensor(scalar: 5, dtype: .float64)
         assertValues(y, [Double](repeating: 5, count: 12))
         assertKnetError("out of range") { ty[12] = Tensor(scalar: 0, dtype: .float64) }
+        // a value that does not fit [12] is refused as on a contiguous tensor
+        for bad in [Tensor.zeros(shape: [4], dtype: .float64), Tensor.zeros(shape: [3, 4], dtype: .float64)] {
+            assertKnetError("setindex") { dense[.all] = bad }
+            assertKnetError("setindex", "cannot be broadcast") { ty[.all] = bad }
+        }
     }
 
     func testAssignWholeTensor() {

@@ -82,11 +82,11 @@ public enum BinaryOp: Int, CaseIterable, Sendable {
         if y == 1 { return x }
         if y == 0 { return 1 }
         if y == 3 { return x * x * x }
-        if y == 0.5 && x != -.infinity { return x.squareRoot() }
+        if y == 0.5 && x > 0 && x != .infinity { return x.squareRoot() }   // C: (-0)^0.5 = +0, (-Inf)^0.5 = Inf
         if y == y.rounded() && Swift.abs(y) < 1_048_576 {
             return .pow(x, Int(y))
         }
-        if let x = x as? Float, let y = y as? Float { return powf(x, y) as! T }
+        if T.self == Float.self { return T(powf(Float(x), Float(y))) }
         return T(cPow(Double(x), Double(y)))
     }
 }

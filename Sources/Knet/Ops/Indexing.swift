@@ -188,8 +188,10 @@ extension Tensor {
                     var rest = i
                     assign(newValue, at: shape.map { n in defer { rest /= n }; return .at(rest % n) })
                     return
-                case .colon:
-                    assign(reshape(newValue.untracked, newValue.count == count ? shape : newValue.shape))
+                case .colon:                       // as the contiguous path: the value must fit [count]
+                    knetCheck(broadcastShape("setindex", [count], newValue.shape) == [count],
+                              "setindex: value of shape \(newValue.shape) does not fit the selection [\(count)]")
+                    assign(newValue.count == count ? reshape(newValue.untracked, shape) : newValue.untracked)
                     return
                 default: break
                 }

@@ -87,18 +87,19 @@ private enum Split { case images, rows }
 /// The fewest output rows worth a part of their own.
 private let minimumRowsPerPart = 16
 
-/// The number of parts and the rows each covers (a multiple of `ySpatial` unless
-/// `.rows` cuts images): one part per thread at most.
-private func partition(_ g: ConvGeometry, _ split: Split) -> (parts: Int, unit: Int) {
-    if split == .images || g.batch >= Parallel.threads { return (min(Parallel.threads, g.batch), g.ySpatial) }
-    return (min(Parallel.threads, max(1, g.batch * g.ySpatial / minimumRowsPerPart)), 1)
+/// The number of parts (one per thread and at most `maxParts`) and the rows each covers
+/// (a multiple of `ySpatial` unless `.rows` cuts images).
+private func partition(_ g: ConvGeometry, _ split: Split, maxParts: Int = .max) -> (parts: Int, unit: Int) {
+    let threads = min(Parallel.threads, max(1, maxParts))
+    if split == .images || g.batch >= threads { return (min(threads, g.batch), g.ySpatial) }
+    return (min(threads, max(1, g.batch * g.ySpatial / minimumRowsPerPart)), 1)
 }
 
 /// One unit of work: rows `rows` (flat output positions) of image `image`; `first` is
 /// true for the first tile a part visits.
 private typealias Tile = (image: Int, rows: Range<Int>, first: Bool)
 
-/// Splits the output rows into parts (see `Split`), cuts each part into row tiles of one
+/// Splits the output rows into parts (see `Split`, `partition`), cuts each part into row tiles of one
 /// image whose lowered matrix (`rows × groupK`) fits the budget, and calls
 /// `body(part, tile, col)` with that part's scratch `col`. Parts run concurrently and
 /// their GEMMs single-threaded (`CPUBLAS.gemm` picks the Swift kernel inside a parallel
@@ -106,10 +107,10 @@ private typealias Tile = (image: Int, rows: Range<Int>, first: Bool)
 /// GEMM free to use every core. Returns the number of parts.
 @discardableResult
 private func forEachTile<T: KnetFloat>(
-    _ g: ConvGeometry, _: T.Type, _ split: Split,
+    _ g: ConvGeometry, _: T.Type, _ split: Split, maxParts: Int = .max,
     _ body: (_ part: Int, _ tile: Tile, _ col: UnsafeMutablePointer<T>) -> Void
 ) -> Int {
-    let (parts, unit) = partition(g, split)
+    let (parts, unit) = partition(g, split, maxParts: maxParts)
     guard g.batch > 0, g.ySpatial > 0 else { return 0 }
     let budget = max(1, CPUConvolution.loweringBudgetBytes / MemoryLayout<T>.stride / parts)
     let tileRows = max(1, min(g.ySpatial, budget / max(g.groupK, 1)))
@@ -173,14 +174,17 @@ private func convBackwardData<T: KnetFloat>(_ g: ConvGeometry, _ w: UnsafeMutabl
 }
 
 /// dw_g[K, O_g] = alpha * Σ_n col_nᵀ * dy_n[rows, O_g]; each part sums its tiles into
-/// its own copy of dw (part 0 into dw itself), then the copies are added.
+/// its own copy of dw (part 0 into dw itself), then the copies are added (in parallel).
 private func convBackwardFilter<T: KnetFloat>(_ g: ConvGeometry, _ x: UnsafeMutablePointer<T>, _ dy: UnsafeMutablePointer<T>,
                                               _ dw: UnsafeMutablePointer<T>, _ alpha: T) {
     let count = g.groupK * g.outChannels
-    let partials = Tensor(uninitialized: [max(0, partition(g, .rows).parts - 1) * count], dtype: T.dtype)
+    // The partial copies stay within the lowering budget (a large filter splits less).
+    let maxParts = 1 + CPUConvolution.loweringBudgetBytes / max(1, count * MemoryLayout<T>.stride)
+    let partials = Tensor(uninitialized: [max(0, partition(g, .rows, maxParts: maxParts).parts - 1) * count],
+                          dtype: T.dtype)
     defer { withExtendedLifetime(partials) {} }
     let extra = partials.pointer(T.self)
-    let used = forEachTile(g, T.self, .rows) { part, tile, col in
+    let used = forEachTile(g, T.self, .rows, maxParts: maxParts) { part, tile, col in
         let target = part == 0 ? dw : extra + (part - 1) * count
         let m = tile.rows.count
         for grp in 0..<g.groups {
@@ -191,9 +195,12 @@ private func convBackwardFilter<T: KnetFloat>(_ g: ConvGeometry, _ x: UnsafeMuta
         }
     }
     if used == 0 { dw.update(repeating: 0, count: count); return }
-    for p in 1..<used {
-        let src = extra + (p - 1) * count
-        for i in 0..<count { dw[i] += src[i] }
+    guard used > 1 else { return }
+    Parallel.chunks(count, costPerElement: used - 1) { lo, hi in
+        for p in 1..<used {
+            let src = extra + (p - 1) * count
+            for i in lo..<hi { dw[i] += src[i] }
+        }
     }
 }
 

@@ -316,7 +316,8 @@ private struct PairBackward<T: KnetFloat>: PairKernel {
 
     @inline(__always)
     func visit(_ window: Int, _ o: Int) {
-        let k = plan.pairArgmax(UnsafePointer(selector + window)), g = alpha * dy[o], p = dx + window
+        // g + 0: a gradient of -0 lands as +0, as the general path's 0 + g gives
+        let k = plan.pairArgmax(UnsafePointer(selector + window)), g = alpha * dy[o] + 0, p = dx + window
         p[0] = k == 0 ? g : 0
         p[1] = k == 1 ? g : 0
         p[plan.xStride1] = k == 2 ? g : 0
