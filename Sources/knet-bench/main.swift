@@ -10,6 +10,7 @@ import Glibc
 let usage = """
 usage: knet-bench [--only NAMES] [--runs N] [--vs torch,jax] [--peers DIR] [--data DIR | --synthetic]
                   [--smoke] [--device cpu] [--json FILE] [--report FILE.md]
+       knet-bench --gpu-check
 
   --only NAMES     comma-separated: \((TableCase.all.map(\.name) + ["micro"]).joined(separator: ",")) (default: all)
   --runs N         timed runs per row, ours and each peer's alternating; medians reported (default 3)
@@ -21,6 +22,8 @@ usage: knet-bench [--only NAMES] [--runs N] [--vs torch,jax] [--peers DIR] [--da
   --device cpu     the device to run on (this build has the CPU backend only)
   --json FILE      write every measurement as JSON (- for stdout)
   --report FILE    write the Markdown report (BENCHMARKS.md) and its chart beside it (FILE with .svg)
+  --gpu-check      run every generated elementwise kernel on each GPU against the CPU formulas and
+                   measure add_32_ss's bandwidth on 100M floats (exit 1 on a mismatch or without a GPU)
 
 The report of the repository is made by:
   swift build -c release --product knet-bench && .build/release/knet-bench --vs torch,jax --report BENCHMARKS.md
@@ -41,8 +44,33 @@ func value(_ flag: String) -> String {
     guard let v = arguments.next(), !v.hasPrefix("--") else { fail("\(flag) needs a value") }
     return v
 }
+/// `--gpu-check`: each GPU's kernel report; exits.
+func gpuCheck() -> Never {
+    let devices = GPUInfo.current.devices
+    for line in GPUInfo.current.summary { print(line) }
+    guard !devices.isEmpty else {
+        fputs("knet-bench: no GPU here, nothing to check\n", stderr)
+        exit(1)
+    }
+    var ok = true
+    for device in devices {
+        do {
+            let report = try checkGPUKernels(device: device.ordinal)
+            let bandwidth = report.bandwidth.map { " add_32_ss on \(report.bandwidthElements) floats: \(Int($0)) GB/s" } ?? ""
+            print("\(report.device): \(report.kernels) kernels, \(report.mismatches.count) disagree with the CPU.\(bandwidth)")
+            for line in report.mismatches { print("  " + line) }
+            ok = ok && report.mismatches.isEmpty
+        } catch {
+            print("gpu\(device.ordinal): \(error)")
+            ok = false
+        }
+    }
+    exit(ok ? 0 : 1)
+}
+
 while let a = arguments.next() {
     switch a {
+    case "--gpu-check": gpuCheck()
     case "--only":
         only = Set(value(a).split(separator: ",").map(String.init))
         let known = Set(TableCase.all.map(\.name) + ["micro"])

@@ -33,6 +33,6 @@ struct InfoCommand: ParsableCommand {
         print("  CPU GEMM: \(CPUBLAS.backend.rawValue)\(CPUBLAS.library.map { " (\($0))" } ?? ""), \(CPUBLAS.threads) threads")
         print("  memory: \(memoryStats())")
         for line in GPUInfo.current.summary { print("  \(line)") }
-        print("  active GPU: \(gpu()) (the GPU kernels are not part of this build yet: tensors stay on the CPU)")
+        print("  active GPU: \(gpu()) (tensors stay on the CPU in this build; `knet-bench --gpu-check` runs the elementwise kernels on each GPU)")
     }
 }

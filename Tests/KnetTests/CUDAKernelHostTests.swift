@@ -5,10 +5,13 @@ import XCTest
 /// The generated CUDA C elementwise kernels, run on the host: the source is compiled as
 /// C++ by the toolchain's clang++ with a small prelude that stands in for the CUDA
 /// runtime (one block of one thread, so each grid-stride loop walks the whole array;
-/// C++ overloads of the math functions, as CUDA's headers give), and every kernel is
-/// compared with the CPU kernels of the same op table on ordinary and special values
-/// (the broadcast variant for ops of each kind). This checks each kernel's expression,
-/// argument order, scalar variants and broadcast indexing without a GPU; `erfinv`,
+/// C++ overloads of the math functions, as CUDA's headers give), together with a
+/// stand-in for the CUDA driver API (host memory for device memory, a launch that calls
+/// the kernel with the launch's parameter array). `checkKernels` — what `knet info
+/// --gpu-check` runs on a real GPU — then drives every kernel through Knet's driver
+/// bindings and compares it with the CPU formula of its op on ordinary and special
+/// values. This checks each kernel's expression, argument order, scalar variants,
+/// broadcast indexing and the launch path's parameter passing without a GPU; `erfinv`,
 /// `cospi`, `sinpi` and `exp10` come from the prelude here, so only their wiring is
 /// checked. NVRTC compilation for a real device is `GPUHostTests`'.
 final class CUDAKernelHostTests: XCTestCase {
@@ -39,34 +42,25 @@ final class CUDAKernelHostTests: XCTestCase {
 
         """
 
-    private typealias Unary = @convention(c) (UnsafeRawPointer, UnsafeMutableRawPointer, Int) -> Void
-    private typealias Binary = @convention(c) (UnsafeRawPointer, UnsafeRawPointer, UnsafeMutableRawPointer, Int) -> Void
+    private typealias K = KernelComparison
     private typealias Broadcast = @convention(c) (UnsafeRawPointer, UnsafeRawPointer, UnsafeMutableRawPointer, Int,
                                                   UnsafeRawPointer) -> Void
 
     /// The kernels compiled into a shared library and opened (once per test run); a
     /// machine that cannot build and load host C++ at all skips, while kernels that fail
     /// to compile, link or load on a machine that can fail every test of this class.
-    private enum Setup { case ready(UnsafeMutableRawPointer), skipped(String), broken(String) }
+    private enum Setup { case ready(DynamicLibrary), skipped(String), broken(String) }
     private static let setup: Setup = compileKernels()
 
     private static func compileKernels() -> Setup {
         guard let compiler = findCompiler() else {
             return .skipped("no clang++ found (PATH or KNET_CXX): the CUDA kernels are not run on the host")
         }
-        // `_bc` kernels take their layout by value; the host wrappers take a pointer.
-        var wrappers = ""
-        for (type, suffix) in [("float", "32"), ("double", "64")] {
-            for op in BinaryOp.allCases {
-                let name = "\(op.name)_\(suffix)_bc"
-                wrappers += "extern \"C\" void \(name)_host(const \(type)* x, const \(type)* y, \(type)* z, long n, "
-                    + "const BroadcastLayout* l) { \(name)(x, y, z, n, *l); }\n"
-            }
-        }
+        let source = hostPrelude + CUDAKernelSource.elementwise + "\n" + hostEntryPoints() + standInDriver
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("knet-cuda-host-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         /// Builds `code` into a shared library (every symbol defined) and opens it.
-        func build(_ code: String, _ name: String) -> (handle: UnsafeMutableRawPointer?, message: String) {
+        func build(_ code: String, _ name: String) -> (library: DynamicLibrary?, message: String) {
             let source = dir.appendingPathComponent(name + ".cpp"), library = dir.appendingPathComponent(name + ".so")
             do {
                 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -84,20 +78,89 @@ final class CUDAKernelHostTests: XCTestCase {
             } catch {
                 return (nil, "\(compiler): \(error)")
             }
-            guard let handle = dlopen(library.path, RTLD_NOW | RTLD_LOCAL) else { return (nil, String(cString: dlerror())) }
-            return (handle, "")
+            guard let opened = DynamicLibrary.open([library.path]) else { return (nil, String(cString: dlerror())) }
+            return (opened, "")
         }
         let probe = "#include <cmath>\nextern \"C\" double probe(double x) { return std::exp(x); }\n"
         let probed = build(probe, "probe")
-        guard probed.handle != nil else {
+        guard probed.library != nil else {
             return .skipped("\(compiler) cannot build and load host C++ here, so the CUDA kernels are not run: \(probed.message)")
         }
-        let kernels = build(hostPrelude + CUDAKernelSource.elementwise + "\n" + wrappers, "kernels")
-        guard let handle = kernels.handle else {
+        let kernels = build(source, "kernels")
+        guard let library = kernels.library else {
             return .broken("the generated kernels do not build as host C++:\n\(kernels.message)")
         }
-        return .ready(handle)
+        return .ready(library)
     }
+
+    /// For each kernel, a launcher taking the driver's parameter array (pointers to the
+    /// argument values) and a table of launchers by name; for each broadcast kernel, a
+    /// wrapper taking its layout by pointer (for direct calls from Swift).
+    private static func hostEntryPoints() -> String {
+        var code = "", table: [String] = []
+        for (type, suffix) in [("float", "32"), ("double", "64")] {
+            let input = "*(const \(type)* const*)", output = "*(\(type)* const*)"
+            for op in UnaryOp.allCases {
+                let name = "\(op.name)_\(suffix)"
+                code += "static void \(name)__launch(void** p) { \(name)(\(input)p[0], \(output)p[1], *(const long*)p[2]); }\n"
+                table.append(name)
+            }
+            for op in BinaryOp.allCases {
+                for variant in ["ss", "sv", "vs"] {
+                    let name = "\(op.name)_\(suffix)_\(variant)"
+                    code += "static void \(name)__launch(void** p) { \(name)(\(input)p[0], \(input)p[1], \(output)p[2], "
+                        + "*(const long*)p[3]); }\n"
+                    table.append(name)
+                }
+                let name = "\(op.name)_\(suffix)_bc"
+                code += "static void \(name)__launch(void** p) { \(name)(\(input)p[0], \(input)p[1], \(output)p[2], "
+                    + "*(const long*)p[3], *(const BroadcastLayout*)p[4]); }\n"
+                code += "extern \"C\" void \(name)_host(const \(type)* x, const \(type)* y, \(type)* z, long n, "
+                    + "const BroadcastLayout* l) { \(name)(x, y, z, n, *l); }\n"
+                table.append(name)
+            }
+        }
+        code += "struct KnetKernel { const char* name; void (*launch)(void**); };\n"
+        code += "static const KnetKernel knet_kernels[] = {\n" + table.map { "  {\"\($0)\", \($0)__launch}," }.joined(separator: "\n")
+        code += "\n};\n"
+        return code
+    }
+
+    /// The CUDA driver API calls Knet binds, on the host: one device, host memory as
+    /// device memory, and launches that call a kernel's launcher with the parameter array.
+    private static let standInDriver = """
+        #include <cstdlib>
+        #include <cstring>
+        typedef int CUresult;
+        typedef unsigned long long CUdeviceptr;
+        extern "C" {
+        CUresult cuInit(unsigned) { return 0; }
+        CUresult cuDriverGetVersion(int* v) { *v = 12040; return 0; }
+        CUresult cuDeviceGetCount(int* n) { *n = 1; return 0; }
+        CUresult cuDeviceGet(int* d, int ordinal) { *d = ordinal; return ordinal == 0 ? 0 : 101; }
+        CUresult cuDeviceGetName(char* name, int length, int) { strncpy(name, "Host stand-in", length); return 0; }
+        CUresult cuDeviceGetAttribute(int* v, int attribute, int) { *v = attribute == 75 ? 9 : 0; return 0; }
+        CUresult cuDeviceTotalMem_v2(size_t* bytes, int) { *bytes = (size_t)1 << 30; return 0; }
+        CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t n) { void* m = malloc(n); if (!m) return 2; *p = (CUdeviceptr)m; return 0; }
+        CUresult cuMemFree_v2(CUdeviceptr p) { free((void*)p); return 0; }
+        CUresult cuDevicePrimaryCtxRetain(void** context, int) { static int c; *context = &c; return 0; }
+        CUresult cuCtxSetCurrent(void*) { return 0; }
+        CUresult cuGetErrorString(CUresult status, const char** text) {
+          *text = status == 500 ? "named symbol not found" : "stand-in driver error"; return 0;
+        }
+        CUresult cuMemcpyHtoD_v2(CUdeviceptr d, const void* h, size_t n) { memcpy((void*)d, h, n); return 0; }
+        CUresult cuMemcpyDtoH_v2(void* h, CUdeviceptr d, size_t n) { memcpy(h, (const void*)d, n); return 0; }
+        CUresult cuModuleLoadData(void** module, const void*) { static int m; *module = &m; return 0; }
+        CUresult cuModuleGetFunction(void** f, void*, const char* name) {
+          for (const KnetKernel& k : knet_kernels) if (!strcmp(k.name, name)) { *f = (void*)k.launch; return 0; }
+          return 500;
+        }
+        CUresult cuLaunchKernel(void* f, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void*,
+                                void** parameters, void**) { ((void (*)(void**))f)(parameters); return 0; }
+        CUresult cuCtxSynchronize() { return 0; }
+        }
+
+        """
 
     /// `KNET_CXX` (a path, or a name looked up on the PATH), else `clang++` on the PATH
     /// (the Swift toolchain ships one).
@@ -108,38 +171,23 @@ final class CUDAKernelHostTests: XCTestCase {
         return directories.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    private func kernel<F>(_ name: String, as _: F.Type) throws -> F {
+    /// The compiled kernels and stand-in driver, or a skip or failure.
+    private func hostLibrary() throws -> DynamicLibrary {
         switch Self.setup {
         case .skipped(let reason): throw XCTSkip(reason)
         case .broken(let message):
             XCTFail(message)
             throw XCTSkip("see the failure above")
-        case .ready(let handle):
-            guard let symbol = dlsym(handle, name) else {
-                XCTFail("kernel \(name) is missing")
-                throw XCTSkip("missing kernel")
-            }
-            return unsafeBitCast(symbol, to: F.self)
+        case .ready(let library): return library
         }
     }
 
-    /// Ordinary values in [-4, 4] and the special ones every op must agree on: signed
-    /// zeros, half-integers (rounding, cospi), domain edges, overflow, ±Inf and NaN.
-    private static let inputs: [Double] = {
-        var g = SplitMix(seed: 11)
-        let special: [Double] = [0, -0.0, 0.5, -0.5, 1, -1, 1.5, -1.5, 2.5, -2.5, 3, 0.25, 0.999, -0.999, 1e-3,
-                                 -1e-3, 20, -20, 88.5, -100, 710, .infinity, -.infinity, .nan]
-        return special + (0..<200).map { _ in 8 * Double(g.next() >> 11) * 0x1p-53 - 4 }
-    }()
-
-    /// Whether `kernel` (from the CUDA source) and `cpu` (the op table's CPU formula)
-    /// agree: equal, both NaN, or within a few ulps' worth of relative error (the host
-    /// libm and Knet's own math differ in the last bits).
-    private func agree(_ kernel: Double, _ cpu: Double, _ dtype: DType) -> Bool {
-        if kernel.isNaN || cpu.isNaN { return kernel.isNaN && cpu.isNaN }
-        if kernel.isInfinite || cpu.isInfinite { return kernel == cpu }
-        let rtol = dtype == .float32 ? 2e-5 : 1e-12, atol = dtype == .float32 ? 1e-6 : 1e-14
-        return abs(kernel - cpu) <= atol + rtol * abs(cpu)
+    private func kernel<F>(_ name: String, as type: F.Type) throws -> F {
+        guard let f = try hostLibrary().function(name, as: type) else {
+            XCTFail("kernel \(name) is missing")
+            throw XCTSkip("missing kernel")
+        }
+        return f
     }
 
     /// One failure per kernel, with its first few mismatches.
@@ -148,77 +196,20 @@ final class CUDAKernelHostTests: XCTestCase {
         XCTFail("\(kernel): \(mismatches.count) mismatches, e.g. " + mismatches.prefix(3).joined(separator: "; "), line: line)
     }
 
-    /// Values as `dtype`'s bytes, and back.
-    private func bytes(_ values: [Double], _ dtype: DType) -> [UInt8] {
-        dtype == .float32 ? values.map { Float($0) }.withUnsafeBytes { Array($0) } : values.withUnsafeBytes { Array($0) }
-    }
-
-    private func values(_ bytes: [UInt8], _ dtype: DType) -> [Double] {
-        bytes.withUnsafeBytes { raw in
-            dtype == .float32 ? raw.bindMemory(to: Float.self).map(Double.init) : Array(raw.bindMemory(to: Double.self))
-        }
-    }
-
-    private func suffix(_ dtype: DType) -> String { dtype == .float32 ? "32" : "64" }
-
-    /// The CPU formula at dtype precision.
-    private func cpu(_ op: UnaryOp, _ x: Double, _ dtype: DType) -> Double {
-        dtype == .float32 ? Double(op.scalar(Float(x))) : op.scalar(x)
-    }
-
-    private func cpu(_ op: BinaryOp, _ x: Double, _ y: Double, _ dtype: DType) -> Double {
-        dtype == .float32 ? Double(op.scalar(Float(x), Float(y))) : op.scalar(x, y)
-    }
-
-    func testUnaryKernelsMatchTheCPUFormulas() throws {
-        for dtype in [DType.float32, .float64] {
-            let x = Self.inputs.map { dtype == .float32 ? Double(Float($0)) : $0 }
-            for op in UnaryOp.allCases {
-                let f = try kernel("\(op.name)_\(suffix(dtype))", as: Unary.self)
-                let input = bytes(x, dtype)
-                var output = [UInt8](repeating: 0, count: input.count)
-                input.withUnsafeBytes { i in output.withUnsafeMutableBytes { o in f(i.baseAddress!, o.baseAddress!, x.count) } }
-                let y = values(output, dtype)
-                report("\(op.name) \(dtype)", x.indices.filter { !agree(y[$0], cpu(op, x[$0], dtype), dtype) }.map {
-                    "at \(x[$0]): kernel \(y[$0]), CPU \(cpu(op, x[$0], dtype))"
-                })
-            }
-        }
-    }
-
-    func testBinaryKernelsMatchTheCPUFormulas() throws {
-        // every pair of a small set with the special values, in both orders
-        let small: [Double] = [0, -0.0, 0.5, -1, 2, -2.5, 3, 1e-3, .infinity, -.infinity, .nan]
-        let pairs = small.flatMap { a in small.map { (a, $0) } } + (0..<100).map { (Self.inputs[100 + $0], Self.inputs[$0 + 24]) }
-        for dtype in [DType.float32, .float64] {
-            let round = { (v: Double) in dtype == .float32 ? Double(Float(v)) : v }
-            let a = pairs.map { round($0.0) }, b = pairs.map { round($0.1) }
-            for op in BinaryOp.allCases {
-                let name = "\(op.name)_\(suffix(dtype))"
-                let ss = try kernel(name + "_ss", as: Binary.self)
-                let sv = try kernel(name + "_sv", as: Binary.self), vs = try kernel(name + "_vs", as: Binary.self)
-                let xa = bytes(a, dtype), xb = bytes(b, dtype)
-                func run(_ f: Binary, _ x: [UInt8], _ y: [UInt8], _ n: Int) -> [Double] {
-                    var z = [UInt8](repeating: 0, count: n * dtype.size)
-                    x.withUnsafeBytes { x in y.withUnsafeBytes { y in z.withUnsafeMutableBytes { z in
-                        f(x.baseAddress!, y.baseAddress!, z.baseAddress!, n) } } }
-                    return values(z, dtype)
-                }
-                let z = run(ss, xa, xb, a.count)
-                report(name + "_ss", a.indices.filter { !agree(z[$0], cpu(op, a[$0], b[$0], dtype), dtype) }.map {
-                    "at (\(a[$0]), \(b[$0])): kernel \(z[$0]), CPU \(cpu(op, a[$0], b[$0], dtype))"
-                })
-                for s in [2.0, -0.5, .nan] {                                   // a scalar first, then second
-                    let scalar = bytes([s], dtype)
-                    let zsv = run(sv, scalar, xb, b.count), zvs = run(vs, xa, scalar, a.count)
-                    report(name + "_sv", b.indices.filter { !agree(zsv[$0], cpu(op, s, b[$0], dtype), dtype) }.map {
-                        "at (\(s), \(b[$0])): kernel \(zsv[$0]), CPU \(cpu(op, s, b[$0], dtype))"
-                    })
-                    report(name + "_vs", a.indices.filter { !agree(zvs[$0], cpu(op, a[$0], s, dtype), dtype) }.map {
-                        "at (\(a[$0]), \(s)): kernel \(zvs[$0]), CPU \(cpu(op, a[$0], s, dtype))"
-                    })
-                }
-            }
+    /// Every kernel, launched through Knet's driver bindings (module, function lookup,
+    /// parameter array, copies) on the stand-in driver, agrees with the CPU formulas.
+    func testEveryKernelThroughTheDriverBindings() throws {
+        let library = try hostLibrary()
+        guard let driver = CUDADriver(library) else { return XCTFail("the stand-in driver does not bind") }
+        XCTAssertEqual(driver.devices.map(\.name), ["Host stand-in"])
+        XCTAssertEqual(driver.devices.first?.computeCapability.major, 9)
+        let report = try checkKernels(driver: driver, device: driver.devices[0], image: "(ignored by the stand-in)",
+                                      bandwidthElements: 1000)
+        XCTAssertEqual(report.kernels, CUDAKernelSource.kernelNames.count)
+        XCTAssertEqual(report.mismatches, [])
+        XCTAssertNotNil(report.bandwidth)
+        XCTAssertThrowsError(try driver.loadModule("", functions: ["no_such_kernel"])) {
+            XCTAssertTrue("\($0)".contains("cuModuleGetFunction(no_such_kernel)"), "\($0)")
         }
     }
 
@@ -246,15 +237,15 @@ final class CUDAKernelHostTests: XCTestCase {
                         layout[9 + d] = x.shape[d] == 1 ? 0 : x.stride(d)
                         layout[17 + d] = y.shape[d] == 1 ? 0 : y.stride(d)
                     }
-                    let f = try kernel("\(op.name)_\(suffix(dtype))_bc_host", as: Broadcast.self)
-                    let xb = bytes([Double](x), dtype), yb = bytes([Double](memory), dtype), yOffset = y.offset * dtype.size
+                    let f = try kernel("\(op.name)_\(K.suffix(dtype))_bc_host", as: Broadcast.self)
+                    let xb = K.bytes([Double](x), dtype), yb = K.bytes([Double](memory), dtype), yOffset = y.offset * dtype.size
                     var z = [UInt8](repeating: 0, count: expected.count * dtype.size)
                     xb.withUnsafeBytes { xp in yb.withUnsafeBytes { yp in z.withUnsafeMutableBytes { zp in
                         layout.withUnsafeBytes { lp in
                             f(xp.baseAddress!, yp.baseAddress! + yOffset, zp.baseAddress!, expected.count, lp.baseAddress!) } } } }
-                    let got = values(z, dtype)
+                    let got = K.values(z, dtype)
                     report("\(op.name) \(dtype) broadcast", (0..<expected.count).filter {
-                        !agree(got[$0], expected[flat: $0], dtype)
+                        !K.agree(got[$0], expected[flat: $0], dtype)
                     }.map { "element \($0): kernel \(got[$0]), CPU \(expected[flat: $0])" })
                 }
             }

@@ -8,7 +8,8 @@ import Glibc
 
 /// The CPU-side parts of the GPU backend: graceful absence of CUDA, device selection,
 /// dlopen bindings, the caching allocator (on a simulated device) and the generated
-/// kernel source. (Kernels themselves need a GPU; see the GPU issue's notes.)
+/// kernel source. (The kernels run on the host, behind a stand-in driver, in
+/// `CUDAKernelHostTests`; on a GPU, `knet-bench --gpu-check` runs them.)
 final class GPUHostTests: XCTestCase {
     func testMissingCUDAMeansTheCPUQuietly() throws {
         let info = GPUInfo.current
@@ -27,6 +28,7 @@ final class GPUHostTests: XCTestCase {
         }
         XCTAssertEqual(gpu(0), -1, "no device 0 to select")
         XCTAssertEqual(gpu(), -1)
+        XCTAssertThrowsError(try checkGPUKernels(bandwidthElements: 0)) { XCTAssertEqual($0 as? GPUError, .noDevice(-1)) }
     }
 
     func testSelectionRules() {

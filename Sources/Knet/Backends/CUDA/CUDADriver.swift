@@ -3,8 +3,8 @@ import Glibc
 #endif
 import Synchronization
 
-// The CUDA driver API (libcuda.so.1, installed with the NVIDIA driver), bound by dlopen.
-// Only what device discovery and memory need is bound here.
+// The CUDA driver API (libcuda.so.1, installed with the NVIDIA driver), bound by dlopen:
+// device discovery, primary contexts, memory and copies, modules and kernel launches.
 
 /// A CUDA driver API status code (`CUresult`); 0 is success.
 typealias CUresult = Int32
@@ -16,6 +16,9 @@ final class CUDADriver: @unchecked Sendable {
     /// The driver of this machine, opened at first use.
     static let shared: CUDADriver? = DynamicLibrary.firstBinding(libraryCandidates("libcuda", versions: ["1"], override: "KNET_LIBCUDA"),
                                                                   CUDADriver.init)
+
+    /// A kernel: a function of a loaded module (`CUfunction`).
+    struct Function { let handle: OpaquePointer }
 
     /// The library it was opened from.
     let library: String
@@ -29,8 +32,18 @@ final class CUDADriver: @unchecked Sendable {
     private let primaryContextRetain: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, Int32) -> CUresult
     private let setCurrentContext: @convention(c) (OpaquePointer?) -> CUresult
     private let errorString: @convention(c) (CUresult, UnsafeMutablePointer<UnsafePointer<CChar>?>) -> CUresult
+    private let memcpyHtoD: @convention(c) (UInt64, UnsafeRawPointer, Int) -> CUresult
+    private let memcpyDtoH: @convention(c) (UnsafeMutableRawPointer, UInt64, Int) -> CUresult
+    private let moduleLoadData: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UnsafeRawPointer) -> CUresult
+    private let moduleGetFunction: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, OpaquePointer?, UnsafePointer<CChar>) -> CUresult
+    private let launchKernel: @convention(c) (OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, OpaquePointer?,
+                                              UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                                              UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> CUresult
+    private let ctxSynchronize: @convention(c) () -> CUresult
 
-    private init?(_ lib: DynamicLibrary) {
+    /// Binds the driver API of `lib` and initialises it; nil when an entry point is
+    /// missing or the driver reports no usable device.
+    init?(_ lib: DynamicLibrary) {
         typealias IntOut = @convention(c) (UnsafeMutablePointer<Int32>) -> CUresult
         guard let cuInit = lib.function("cuInit", as: (@convention(c) (UInt32) -> CUresult).self),
               let driverVersion = lib.function("cuDriverGetVersion", as: IntOut.self),
@@ -48,6 +61,14 @@ final class CUDADriver: @unchecked Sendable {
               let setCurrent = lib.function("cuCtxSetCurrent", as: (@convention(c) (OpaquePointer?) -> CUresult).self),
               let errorString = lib.function("cuGetErrorString",
                                              as: (@convention(c) (CUresult, UnsafeMutablePointer<UnsafePointer<CChar>?>) -> CUresult).self),
+              let memcpyHtoD = lib.function("cuMemcpyHtoD_v2", as: (@convention(c) (UInt64, UnsafeRawPointer, Int) -> CUresult).self),
+              let memcpyDtoH = lib.function("cuMemcpyDtoH_v2",
+                                            as: (@convention(c) (UnsafeMutableRawPointer, UInt64, Int) -> CUresult).self),
+              let moduleLoadData = lib.function("cuModuleLoadData",
+                                                as: (@convention(c) (UnsafeMutablePointer<OpaquePointer?>, UnsafeRawPointer) -> CUresult).self),
+              let moduleGetFunction = lib.function("cuModuleGetFunction", as: type(of: self.moduleGetFunction).self),
+              let launchKernel = lib.function("cuLaunchKernel", as: type(of: self.launchKernel).self),
+              let ctxSynchronize = lib.function("cuCtxSynchronize", as: (@convention(c) () -> CUresult).self),
               cuInit(0) == 0 else { return nil }
         var v: Int32 = 0, count: Int32 = 0
         guard driverVersion(&v) == 0, deviceCount(&count) == 0 else { return nil }
@@ -71,7 +92,56 @@ final class CUDADriver: @unchecked Sendable {
         primaryContextRetain = retain
         setCurrentContext = setCurrent
         self.errorString = errorString
+        self.memcpyHtoD = memcpyHtoD
+        self.memcpyDtoH = memcpyDtoH
+        self.moduleLoadData = moduleLoadData
+        self.moduleGetFunction = moduleGetFunction
+        self.launchKernel = launchKernel
+        self.ctxSynchronize = ctxSynchronize
     }
+
+    /// Throws `GPUError.driver` naming `call` unless `status` is success.
+    private func check(_ status: CUresult, _ call: String) throws {
+        guard status == 0 else { throw GPUError.driver(call: call, message: message(status)) }
+    }
+
+    /// Copies `bytes` from host memory to device address `device` (current context).
+    func copy(toDevice device: UInt64, from host: UnsafeRawPointer, bytes: Int) throws {
+        try check(memcpyHtoD(device, host, bytes), "cuMemcpyHtoD")
+    }
+
+    /// Copies `bytes` from device address `device` to host memory (current context).
+    func copy(toHost host: UnsafeMutableRawPointer, from device: UInt64, bytes: Int) throws {
+        try check(memcpyDtoH(host, device, bytes), "cuMemcpyDtoH")
+    }
+
+    /// Loads a module from `image` (PTX text, NUL-terminated) into the current context and
+    /// returns its functions named `names` (the module stays loaded for the process).
+    func loadModule(_ image: String, functions names: [String]) throws -> [String: Function] {
+        var module: OpaquePointer?
+        try image.withCString { try check(moduleLoadData(&module, $0), "cuModuleLoadData") }
+        var functions: [String: Function] = [:]
+        for name in names {
+            var f: OpaquePointer?
+            try check(moduleGetFunction(&f, module, name), "cuModuleGetFunction(\(name))")
+            guard let f else { throw GPUError.driver(call: "cuModuleGetFunction(\(name))", message: "no function") }
+            functions[name] = Function(handle: f)
+        }
+        return functions
+    }
+
+    /// Launches `function` on `blocks` blocks of `threads` threads (one-dimensional, default
+    /// stream) with `arguments`: one pointer per kernel parameter, to its value.
+    func launch(_ function: Function, blocks: Int, threads: Int, arguments: [UnsafeMutableRawPointer?]) throws {
+        var parameters = arguments
+        let status = parameters.withUnsafeMutableBufferPointer {
+            launchKernel(function.handle, UInt32(blocks), 1, 1, UInt32(threads), 1, 1, 0, nil, $0.baseAddress, nil)
+        }
+        try check(status, "cuLaunchKernel")
+    }
+
+    /// Waits for the current context's work to finish (and reports its errors).
+    func synchronize() throws { try check(ctxSynchronize(), "cuCtxSynchronize") }
 
     /// The driver's text for a status code.
     func message(_ status: CUresult) -> String {
