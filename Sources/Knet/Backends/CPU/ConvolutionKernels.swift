@@ -249,7 +249,16 @@ private func lower<T: KnetFloat>(_ g: ConvGeometry, image x: UnsafeMutablePointe
                         let hi = max(lo, min(len, s1 == 1 ? X1 - start : ceilDiv(X1 - start, s1)))
                         let line = channel + (x3 * X2 + x2) * X1 + start
                         if scatter {
-                            for t in lo..<hi { line[t * s1] += column[t] }
+                            var t = lo
+                            if s1 == 1 {                    // eight at a time, then the rest
+                                while t + 8 <= hi {
+                                    let sum = UnsafeRawPointer(line + t).loadUnaligned(as: SIMD8<T>.self)
+                                        + UnsafeRawPointer(column + t).loadUnaligned(as: SIMD8<T>.self)
+                                    UnsafeMutableRawPointer(line + t).storeBytes(of: sum, as: SIMD8<T>.self)
+                                    t += 8
+                                }
+                            }
+                            while t < hi { line[t * s1] += column[t]; t += 1 }
                         } else {
                             // Runs are short (a row of the output): plain loops beat
                             // memmove/memset calls here.
