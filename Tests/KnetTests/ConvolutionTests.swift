@@ -165,6 +165,21 @@ final class ConvolutionTests: XCTestCase {
 
     // MARK: - the CPU lowering
 
+    /// Rows long enough for the lowering's eight-at-a-time copies and adds (and their
+    /// tails), with padding clipping some: the data gradient (the adjoint, through
+    /// col2im) and the filter gradient (through im2col) satisfy their defining identities.
+    func testLongRowsLowerAndScatterExactly() {
+        for c in [Config(x: [21, 5, 2, 2], w: [3, 2, 2, 3]), Config(x: [19, 4, 3, 1], w: [4, 3, 3, 2], padding: [2, 1], mode: 1)] {
+            let w = rand64(shape: c.w), x = rand64(shape: c.x)
+            let y = c.conv(w, x), dy = rand64(shape: y.shape)
+            let g = grad { (p: [Tensor]) in sum(c.conv(p[0], p[1]) .* dy) }([w, x])
+            // conv is linear in each argument: <dy, conv(w, x)> = <dw, w> = <dx, x>
+            XCTAssertEqual(sum(g[0] .* w).scalar, sum(dy .* y).scalar, accuracy: 1e-9, "dw \(c)")
+            XCTAssertEqual(sum(g[1] .* x).scalar, sum(dy .* y).scalar, accuracy: 1e-9, "dx \(c)")
+            XCTAssertTrue(gradcheck({ (p: [Tensor]) in sum(c.conv(p[0], p[1]) .* dy) }, [w, x], samples: 10), "\(c)")
+        }
+    }
+
     /// A batch split over threads, images split over threads, and images cut into row
     /// tiles all give the same answer.
     func testBatchingAndTiling() {
