@@ -203,6 +203,7 @@ private struct PoolPlan {
     func backward<T: KnetFloat>(_ dy: UnsafeMutablePointer<T>, _ selector: UnsafeMutablePointer<T>?,
                                 _ dx: UnsafeMutablePointer<T>) {
         if tilesByPairs, let selector {
+            if T.self == Float.self && y0 >= 8 { return pairGradients(cast(dy), cast(selector), cast(dx)) }
             return pairs(PairBackward(plan: self, dy: dy, selector: selector, dx: dx, alpha: T(d.alpha)))
         }
         run(PoolBackward(plan: self, dy: dy, selector: selector, dx: dx))
@@ -248,9 +249,41 @@ private struct PoolPlan {
                         i = Swift.min(i, y0 - 8)
                         let top = a.loadUnaligned(fromByteOffset: 8 * i, as: SIMD16<Float>.self)
                         let bottom = b.loadUnaligned(fromByteOffset: 8 * i, as: SIMD16<Float>.self)
-                        let m = windowMaxima(top.evenHalf, top.oddHalf, bottom.evenHalf, bottom.oddHalf,
-                                             propagateNaN: propagate)
+                        let m = windowArgmax(top.evenHalf, top.oddHalf, bottom.evenHalf, bottom.oddHalf,
+                                             propagateNaN: propagate).maximum
                         out.storeBytes(of: m * alpha, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+                        i += 8
+                    }
+                }
+            }
+        }
+    }
+
+    /// `dx` = the adjoint of `pairMaxima` (with the maxima located in `selector`) for
+    /// Float in `tilesByPairs` planes at least 8 windows wide, eight windows at a time:
+    /// each window gets `alpha · dy` at its argmax and +0 elsewhere.
+    func pairGradients(_ dy: UnsafeMutablePointer<Float>, _ selector: UnsafeMutablePointer<Float>,
+                       _ dx: UnsafeMutablePointer<Float>) {
+        let alpha = Float(d.alpha), propagate = d.propagateNaN, zero = SIMD8<Float>(repeating: 0)
+        Parallel.chunks(planes, costPerElement: xPlane + yPlane) { lo, hi in
+            for plane in lo..<hi {
+                for j in 0..<y1 {
+                    let row = plane * xPlane + 2 * j * xStride1
+                    let a = UnsafeRawPointer(selector + row), b = a + 4 * xStride1
+                    let top = UnsafeMutableRawPointer(dx + row), bottom = top + 4 * xStride1
+                    let gradients = UnsafeRawPointer(dy + plane * yPlane + j * y0)
+                    var i = 0
+                    while i < y0 {
+                        i = Swift.min(i, y0 - 8)
+                        let s0 = a.loadUnaligned(fromByteOffset: 8 * i, as: SIMD16<Float>.self)
+                        let s1 = b.loadUnaligned(fromByteOffset: 8 * i, as: SIMD16<Float>.self)
+                        let k = windowArgmax(s0.evenHalf, s0.oddHalf, s1.evenHalf, s1.oddHalf, propagateNaN: propagate).index
+                        let g = gradients.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * alpha + zero
+                        @inline(__always) func at(_ index: Int32) -> SIMD8<Float> {
+                            zero.replacing(with: g, where: k .== SIMD8(repeating: index))
+                        }
+                        top.storeBytes(of: interleave(at(0), at(1)), toByteOffset: 8 * i, as: SIMD16<Float>.self)
+                        bottom.storeBytes(of: interleave(at(2), at(3)), toByteOffset: 8 * i, as: SIMD16<Float>.self)
                         i += 8
                     }
                 }
@@ -277,21 +310,29 @@ private struct PoolPlan {
     func pairOffset(_ k: Int) -> Int { (k >> 1) * xStride1 + (k & 1) }
 }
 
-/// The maxima of windows whose elements, in column-major order, are the lanes of c0,
-/// c1, c2, c3 (as `PoolPlan.argmax` takes them: NaNs skipped or propagated, a window
-/// with nothing above -Inf gives its first element).
+/// The maxima of eight windows whose elements, in column-major order, are the lanes of
+/// c0, c1, c2, c3, and which of the four each is (the index `PoolPlan.pairArgmax` gives:
+/// NaNs skipped or propagated, 0 where nothing is above -Inf, whose maximum here is then
+/// c0, the window's first element).
 @inline(__always)
-private func windowMaxima(_ c0: SIMD8<Float>, _ c1: SIMD8<Float>, _ c2: SIMD8<Float>, _ c3: SIMD8<Float>,
-                          propagateNaN: Bool) -> SIMD8<Float> {
-    var m = SIMD8<Float>(repeating: -.infinity)
-    @inline(__always) func take(_ c: SIMD8<Float>) {
+private func windowArgmax(_ c0: SIMD8<Float>, _ c1: SIMD8<Float>, _ c2: SIMD8<Float>, _ c3: SIMD8<Float>,
+                          propagateNaN: Bool) -> (maximum: SIMD8<Float>, index: SIMD8<Int32>) {
+    var m = SIMD8<Float>(repeating: -.infinity), k = SIMD8<Int32>(repeating: 0)
+    @inline(__always) func take(_ c: SIMD8<Float>, _ index: Int32) {
         var wins = c .> m
         if propagateNaN { wins = wins .| ((c .!= c) .& (m .== m)) }
         m.replace(with: c, where: wins)
+        k.replace(with: index, where: wins)
     }
-    take(c0); take(c1); take(c2); take(c3)
+    take(c0, 0); take(c1, 1); take(c2, 2); take(c3, 3)
     m.replace(with: c0, where: m .== SIMD8(repeating: -.infinity))
-    return m
+    return (m, k)
+}
+
+/// Lanes of `a` and `b` alternating: a0 b0 a1 b1 ... a7 b7.
+@inline(__always)
+private func interleave(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD16<Float> {
+    SIMD16(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
 }
 
 /// Work done at each output position by `PoolPlan.pairs`.
