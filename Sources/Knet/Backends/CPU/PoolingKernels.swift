@@ -194,7 +194,10 @@ private struct PoolPlan {
     func forward<T: KnetFloat>(_ v: UnsafeMutablePointer<T>, _ selector: UnsafeMutablePointer<T>,
                                _ y: UnsafeMutablePointer<T>) {
         if tilesByPairs {
-            if T.self == Float.self && selector == v && y0 >= 8 { return pairMaxima(cast(v), cast(y)) }
+            if T.self == Float.self && selector == v && y0 >= 8 {
+                return eightWindowBlocks(EightMaxima(v: cast(v), y: cast(y), alpha: Float(d.alpha), propagateNaN: d.propagateNaN,
+                                                     rowStride: xStride1))
+            }
             return pairs(PairForward(plan: self, v: v, selector: selector, y: y, alpha: T(d.alpha)))
         }
         run(PoolForward(plan: self, v: v, selector: selector, y: y))
@@ -203,7 +206,10 @@ private struct PoolPlan {
     func backward<T: KnetFloat>(_ dy: UnsafeMutablePointer<T>, _ selector: UnsafeMutablePointer<T>?,
                                 _ dx: UnsafeMutablePointer<T>) {
         if tilesByPairs, let selector {
-            if T.self == Float.self && y0 >= 8 { return pairGradients(cast(dy), cast(selector), cast(dx)) }
+            if T.self == Float.self && y0 >= 8 {
+                return eightWindowBlocks(EightGradients(dy: cast(dy), selector: cast(selector), dx: cast(dx), alpha: Float(d.alpha),
+                                                        propagateNaN: d.propagateNaN, rowStride: xStride1))
+            }
             return pairs(PairBackward(plan: self, dy: dy, selector: selector, dx: dx, alpha: T(d.alpha)))
         }
         run(PoolBackward(plan: self, dy: dy, selector: selector, dx: dx))
@@ -235,55 +241,19 @@ private struct PoolPlan {
         }
     }
 
-    /// `y = alpha · pool(v)` for Float in `tilesByPairs` planes at least 8 windows wide,
-    /// eight windows at a time (the last eight of a row may overlap the previous ones).
-    func pairMaxima(_ v: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        let alpha = Float(d.alpha), propagate = d.propagateNaN
+    /// Calls `kernel.visit(row, o)` for blocks of eight windows of Float `tilesByPairs`
+    /// planes at least 8 windows wide: `row` is the flat input offset of the block's first
+    /// element (its second input row starts `xStride1` later), `o` the flat output offset
+    /// of its first window. The last block of a row may overlap the one before.
+    @inline(__always)
+    func eightWindowBlocks<K: EightWindowKernel>(_ kernel: K) {
         Parallel.chunks(planes, costPerElement: xPlane + yPlane) { lo, hi in
             for plane in lo..<hi {
                 for j in 0..<y1 {
-                    let a = UnsafeRawPointer(v + plane * xPlane + 2 * j * xStride1), b = a + 4 * xStride1
-                    let out = UnsafeMutableRawPointer(y + plane * yPlane + j * y0)
                     var i = 0
                     while i < y0 {
                         i = Swift.min(i, y0 - 8)
-                        let top = a.loadUnaligned(fromByteOffset: 8 * i, as: SIMD16<Float>.self)
-                        let bottom = b.loadUnaligned(fromByteOffset: 8 * i, as: SIMD16<Float>.self)
-                        let m = windowArgmax(top.evenHalf, top.oddHalf, bottom.evenHalf, bottom.oddHalf,
-                                             propagateNaN: propagate).maximum
-                        out.storeBytes(of: m * alpha, toByteOffset: 4 * i, as: SIMD8<Float>.self)
-                        i += 8
-                    }
-                }
-            }
-        }
-    }
-
-    /// `dx` = the adjoint of `pairMaxima` (with the maxima located in `selector`) for
-    /// Float in `tilesByPairs` planes at least 8 windows wide, eight windows at a time:
-    /// each window gets `alpha · dy` at its argmax and +0 elsewhere.
-    func pairGradients(_ dy: UnsafeMutablePointer<Float>, _ selector: UnsafeMutablePointer<Float>,
-                       _ dx: UnsafeMutablePointer<Float>) {
-        let alpha = Float(d.alpha), propagate = d.propagateNaN, zero = SIMD8<Float>(repeating: 0)
-        Parallel.chunks(planes, costPerElement: xPlane + yPlane) { lo, hi in
-            for plane in lo..<hi {
-                for j in 0..<y1 {
-                    let row = plane * xPlane + 2 * j * xStride1
-                    let a = UnsafeRawPointer(selector + row), b = a + 4 * xStride1
-                    let top = UnsafeMutableRawPointer(dx + row), bottom = top + 4 * xStride1
-                    let gradients = UnsafeRawPointer(dy + plane * yPlane + j * y0)
-                    var i = 0
-                    while i < y0 {
-                        i = Swift.min(i, y0 - 8)
-                        let s0 = a.loadUnaligned(fromByteOffset: 8 * i, as: SIMD16<Float>.self)
-                        let s1 = b.loadUnaligned(fromByteOffset: 8 * i, as: SIMD16<Float>.self)
-                        let k = windowArgmax(s0.evenHalf, s0.oddHalf, s1.evenHalf, s1.oddHalf, propagateNaN: propagate).index
-                        let g = gradients.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * alpha + zero
-                        @inline(__always) func at(_ index: Int32) -> SIMD8<Float> {
-                            zero.replacing(with: g, where: k .== SIMD8(repeating: index))
-                        }
-                        top.storeBytes(of: interleave(at(0), at(1)), toByteOffset: 8 * i, as: SIMD16<Float>.self)
-                        bottom.storeBytes(of: interleave(at(2), at(3)), toByteOffset: 8 * i, as: SIMD16<Float>.self)
+                        kernel.visit(plane * xPlane + 2 * j * xStride1 + 2 * i, plane * yPlane + j * y0 + i)
                         i += 8
                     }
                 }
@@ -327,6 +297,44 @@ private func windowArgmax(_ c0: SIMD8<Float>, _ c1: SIMD8<Float>, _ c2: SIMD8<Fl
     take(c0, 0); take(c1, 1); take(c2, 2); take(c3, 3)
     m.replace(with: c0, where: m .== SIMD8(repeating: -.infinity))
     return (m, k)
+}
+
+/// Work done for each block of eight windows by `PoolPlan.eightWindowBlocks`.
+private protocol EightWindowKernel {
+    /// Called with the block's first input offset and first output offset.
+    func visit(_ row: Int, _ o: Int)
+}
+
+/// `y = alpha · pool(v)`, eight windows at a time.
+private struct EightMaxima: EightWindowKernel {
+    let v: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, alpha: Float, propagateNaN: Bool, rowStride: Int
+
+    @inline(__always)
+    func visit(_ row: Int, _ o: Int) {
+        let top = UnsafeRawPointer(v + row).loadUnaligned(as: SIMD16<Float>.self)
+        let bottom = UnsafeRawPointer(v + row + rowStride).loadUnaligned(as: SIMD16<Float>.self)
+        let m = windowArgmax(top.evenHalf, top.oddHalf, bottom.evenHalf, bottom.oddHalf, propagateNaN: propagateNaN).maximum
+        UnsafeMutableRawPointer(y + o).storeBytes(of: m * alpha, as: SIMD8<Float>.self)
+    }
+}
+
+/// The adjoint of `EightMaxima` with the maxima located in `selector`: each window gets
+/// `alpha · dy` at its argmax and +0 elsewhere.
+private struct EightGradients: EightWindowKernel {
+    let dy: UnsafeMutablePointer<Float>, selector: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>
+    let alpha: Float, propagateNaN: Bool, rowStride: Int
+
+    @inline(__always)
+    func visit(_ row: Int, _ o: Int) {
+        let s0 = UnsafeRawPointer(selector + row).loadUnaligned(as: SIMD16<Float>.self)
+        let s1 = UnsafeRawPointer(selector + row + rowStride).loadUnaligned(as: SIMD16<Float>.self)
+        let k = windowArgmax(s0.evenHalf, s0.oddHalf, s1.evenHalf, s1.oddHalf, propagateNaN: propagateNaN).index
+        let zero = SIMD8<Float>(repeating: 0)
+        let g = UnsafeRawPointer(dy + o).loadUnaligned(as: SIMD8<Float>.self) * alpha + zero   // -0 lands as +0
+        @inline(__always) func at(_ index: Int32) -> SIMD8<Float> { zero.replacing(with: g, where: k .== SIMD8(repeating: index)) }
+        UnsafeMutableRawPointer(dx + row).storeBytes(of: interleave(at(0), at(1)), as: SIMD16<Float>.self)
+        UnsafeMutableRawPointer(dx + row + rowStride).storeBytes(of: interleave(at(2), at(3)), as: SIMD16<Float>.self)
+    }
 }
 
 /// Lanes of `a` and `b` alternating: a0 b0 a1 b1 ... a7 b7.
