@@ -56,7 +56,9 @@ func gpuCheck() -> Never {
     for device in devices {
         do {
             let report = try checkGPUKernels(device: device.ordinal)
-            let bandwidth = report.bandwidth.map { " add_32_ss on \(report.bandwidthElements) floats: \(Int($0)) GB/s" } ?? ""
+            let bandwidth = report.bandwidth.map {
+                " add_32_ss on \(report.bandwidthElements) floats: \($0.isFinite ? "\(Int($0))" : "\($0)") GB/s"
+            } ?? ""
             print("\(report.device): \(report.kernels) kernels, \(report.mismatches.count) disagree with the CPU.\(bandwidth)")
             for line in report.mismatches { print("  " + line) }
             ok = ok && report.mismatches.isEmpty

@@ -4,11 +4,13 @@ import XCTest
 
 /// The generated CUDA C elementwise kernels, run on the host: the source is compiled as
 /// C++ by the toolchain's clang++ with a small prelude that stands in for the CUDA
-/// runtime (one block of one thread, so each grid-stride loop walks the whole array;
-/// C++ overloads of the math functions, as CUDA's headers give), together with a
-/// stand-in for the CUDA driver API (host memory for device memory, a launch that calls
-/// the kernel with the launch's parameter array). `checkKernels` — what `knet info
-/// --gpu-check` runs on a real GPU — then drives every kernel through Knet's driver
+/// runtime (C++ overloads of the math functions, as CUDA's headers give), together with
+/// a stand-in for the CUDA driver API: "device" addresses are tagged host addresses that
+/// only the stand-in's copies and launches untag (so a host pointer passed as a device
+/// one fails), launches check the grid and block sizes and run every block and thread
+/// in turn with the launch's parameter array, and live allocations are counted.
+/// `checkKernels` — what `knet-bench --gpu-check` runs on a real GPU — then drives every
+/// kernel through Knet's driver
 /// bindings and compares it with the CPU formula of its op on ordinary and special
 /// values. This checks each kernel's expression, argument order, scalar variants,
 /// broadcast indexing and the launch path's parameter passing without a GPU; `erfinv`,
@@ -20,7 +22,8 @@ final class CUDAKernelHostTests: XCTestCase {
         #include <cmath>
         using namespace std;
         struct dim3 { unsigned x, y, z; };
-        static const dim3 blockIdx = {0, 0, 0}, threadIdx = {0, 0, 0}, blockDim = {1, 1, 1}, gridDim = {1, 1, 1};
+        // One block of one thread for direct calls; the stand-in driver's launch walks the grid.
+        static thread_local dim3 blockIdx = {0, 0, 0}, threadIdx = {0, 0, 0}, blockDim = {1, 1, 1}, gridDim = {1, 1, 1};
         #define __global__
         static double knet_erfinv(double v) {      // Newton on erf from a rough start
           if (v <= -1 || v >= 1) return v == 1 ? INFINITY : v == -1 ? -INFINITY : NAN;
@@ -97,23 +100,27 @@ final class CUDAKernelHostTests: XCTestCase {
     /// argument values) and a table of launchers by name; for each broadcast kernel, a
     /// wrapper taking its layout by pointer (for direct calls from Swift).
     private static func hostEntryPoints() -> String {
-        var code = "", table: [String] = []
+        // A pointer parameter holds a tagged "device" address: its host address is that minus the tag.
+        var code = "static const unsigned long long KNET_TAG = 1ull << 44;\n"
+            + "#define KNET_HOST(p) (*(const unsigned long long*)(p) - KNET_TAG)\n"
+        var table: [String] = []
         for (type, suffix) in [("float", "32"), ("double", "64")] {
-            let input = "*(const \(type)* const*)", output = "*(\(type)* const*)"
+            func input(_ k: Int) -> String { "(const \(type)*)KNET_HOST(p[\(k)])" }
+            func output(_ k: Int) -> String { "(\(type)*)KNET_HOST(p[\(k)])" }
             for op in UnaryOp.allCases {
                 let name = "\(op.name)_\(suffix)"
-                code += "static void \(name)__launch(void** p) { \(name)(\(input)p[0], \(output)p[1], *(const long*)p[2]); }\n"
+                code += "static void \(name)__launch(void** p) { \(name)(\(input(0)), \(output(1)), *(const long*)p[2]); }\n"
                 table.append(name)
             }
             for op in BinaryOp.allCases {
                 for variant in ["ss", "sv", "vs"] {
                     let name = "\(op.name)_\(suffix)_\(variant)"
-                    code += "static void \(name)__launch(void** p) { \(name)(\(input)p[0], \(input)p[1], \(output)p[2], "
+                    code += "static void \(name)__launch(void** p) { \(name)(\(input(0)), \(input(1)), \(output(2)), "
                         + "*(const long*)p[3]); }\n"
                     table.append(name)
                 }
                 let name = "\(op.name)_\(suffix)_bc"
-                code += "static void \(name)__launch(void** p) { \(name)(\(input)p[0], \(input)p[1], \(output)p[2], "
+                code += "static void \(name)__launch(void** p) { \(name)(\(input(0)), \(input(1)), \(output(2)), "
                     + "*(const long*)p[3], *(const BroadcastLayout*)p[4]); }\n"
                 code += "extern \"C\" void \(name)_host(const \(type)* x, const \(type)* y, \(type)* z, long n, "
                     + "const BroadcastLayout* l) { \(name)(x, y, z, n, *l); }\n"
@@ -141,22 +148,35 @@ final class CUDAKernelHostTests: XCTestCase {
         CUresult cuDeviceGetName(char* name, int length, int) { strncpy(name, "Host stand-in", length); return 0; }
         CUresult cuDeviceGetAttribute(int* v, int attribute, int) { *v = attribute == 75 ? 9 : 0; return 0; }
         CUresult cuDeviceTotalMem_v2(size_t* bytes, int) { *bytes = (size_t)1 << 30; return 0; }
-        CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t n) { void* m = malloc(n); if (!m) return 2; *p = (CUdeviceptr)m; return 0; }
-        CUresult cuMemFree_v2(CUdeviceptr p) { free((void*)p); return 0; }
+        static long live = 0;                       // allocations not yet freed
+        long cuStandInLiveAllocations() { return live; }
+        CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t n) {
+          void* m = malloc(n); if (!m) return 2;
+          live++; *p = (CUdeviceptr)m + KNET_TAG; return 0;
+        }
+        CUresult cuMemFree_v2(CUdeviceptr p) { live--; free((void*)(p - KNET_TAG)); return 0; }
         CUresult cuDevicePrimaryCtxRetain(void** context, int) { static int c; *context = &c; return 0; }
         CUresult cuCtxSetCurrent(void*) { return 0; }
         CUresult cuGetErrorString(CUresult status, const char** text) {
           *text = status == 500 ? "named symbol not found" : "stand-in driver error"; return 0;
         }
-        CUresult cuMemcpyHtoD_v2(CUdeviceptr d, const void* h, size_t n) { memcpy((void*)d, h, n); return 0; }
-        CUresult cuMemcpyDtoH_v2(void* h, CUdeviceptr d, size_t n) { memcpy(h, (const void*)d, n); return 0; }
+        CUresult cuMemcpyHtoD_v2(CUdeviceptr d, const void* h, size_t n) { memcpy((void*)(d - KNET_TAG), h, n); return 0; }
+        CUresult cuMemcpyDtoH_v2(void* h, CUdeviceptr d, size_t n) { memcpy(h, (const void*)(d - KNET_TAG), n); return 0; }
         CUresult cuModuleLoadData(void** module, const void*) { static int m; *module = &m; return 0; }
         CUresult cuModuleGetFunction(void** f, void*, const char* name) {
           for (const KnetKernel& k : knet_kernels) if (!strcmp(k.name, name)) { *f = (void*)k.launch; return 0; }
           return 500;
         }
-        CUresult cuLaunchKernel(void* f, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void*,
-                                void** parameters, void**) { ((void (*)(void**))f)(parameters); return 0; }
+        CUresult cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                                unsigned, void*, void** parameters, void**) {
+          if (gx < 1 || gx > 2147483647u || gy < 1 || gy > 65535 || gz < 1 || gz > 65535 || bx < 1 || by < 1 || bz < 1
+              || (unsigned long)bx * by * bz > 1024 || gy * gz != 1 || by * bz != 1) return 1;   // one-dimensional here
+          gridDim = {gx, 1, 1}; blockDim = {bx, 1, 1};
+          for (unsigned b = 0; b < gx; b++)
+            for (unsigned t = 0; t < bx; t++) { blockIdx = {b, 0, 0}; threadIdx = {t, 0, 0}; ((void (*)(void**))f)(parameters); }
+          gridDim = blockDim = {1, 1, 1}; blockIdx = threadIdx = {0, 0, 0};
+          return 0;
+        }
         CUresult cuCtxSynchronize() { return 0; }
         }
 
@@ -203,12 +223,14 @@ final class CUDAKernelHostTests: XCTestCase {
         guard let driver = CUDADriver(library) else { return XCTFail("the stand-in driver does not bind") }
         XCTAssertEqual(driver.devices.map(\.name), ["Host stand-in"])
         XCTAssertEqual(driver.devices.first?.computeCapability.major, 9)
-        let report = try checkKernels(driver: driver, device: driver.devices[0], image: "(ignored by the stand-in)",
+        let report = try checkKernels(driver: driver, device: driver.devices[0], image: Array("(ignored by the stand-in)".utf8),
                                       bandwidthElements: 1000)
+        let live = library.function("cuStandInLiveAllocations", as: (@convention(c) () -> Int).self)
+        XCTAssertEqual(live?(), 0, "every device buffer is freed")
         XCTAssertEqual(report.kernels, CUDAKernelSource.kernelNames.count)
         XCTAssertEqual(report.mismatches, [])
         XCTAssertNotNil(report.bandwidth)
-        XCTAssertThrowsError(try driver.loadModule("", functions: ["no_such_kernel"])) {
+        XCTAssertThrowsError(try driver.loadModule([0], functions: ["no_such_kernel"])) {
             XCTAssertTrue("\($0)".contains("cuModuleGetFunction(no_such_kernel)"), "\($0)")
         }
     }

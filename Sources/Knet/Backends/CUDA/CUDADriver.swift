@@ -115,11 +115,12 @@ final class CUDADriver: @unchecked Sendable {
         try check(memcpyDtoH(host, device, bytes), "cuMemcpyDtoH")
     }
 
-    /// Loads a module from `image` (PTX text, NUL-terminated) into the current context and
-    /// returns its functions named `names` (the module stays loaded for the process).
-    func loadModule(_ image: String, functions names: [String]) throws -> [String: Function] {
+    /// Loads a module from `image` (a CUBIN, or PTX text with its NUL) into the current
+    /// context and returns its functions named `names`. The module is never unloaded:
+    /// callers load each image once per context.
+    func loadModule(_ image: [UInt8], functions names: [String]) throws -> [String: Function] {
         var module: OpaquePointer?
-        try image.withCString { try check(moduleLoadData(&module, $0), "cuModuleLoadData") }
+        try image.withUnsafeBytes { try check(moduleLoadData(&module, $0.baseAddress!), "cuModuleLoadData") }
         var functions: [String: Function] = [:]
         for name in names {
             var f: OpaquePointer?
@@ -133,6 +134,9 @@ final class CUDADriver: @unchecked Sendable {
     /// Launches `function` on `blocks` blocks of `threads` threads (one-dimensional, default
     /// stream) with `arguments`: one pointer per kernel parameter, to its value.
     func launch(_ function: Function, blocks: Int, threads: Int, arguments: [UnsafeMutableRawPointer?]) throws {
+        guard (1...Int(Int32.max)).contains(blocks), (1...1024).contains(threads) else {
+            throw GPUError.driver(call: "cuLaunchKernel", message: "\(blocks) blocks of \(threads) threads is outside 1...2^31-1 × 1...1024")
+        }
         var parameters = arguments
         let status = parameters.withUnsafeMutableBufferPointer {
             launchKernel(function.handle, UInt32(blocks), 1, 1, UInt32(threads), 1, 1, 0, nil, $0.baseAddress, nil)

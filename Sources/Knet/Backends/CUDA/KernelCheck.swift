@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 // Running the generated elementwise kernels on a GPU and comparing each with the CPU
-// formula of its op: the first check to run on a new GPU machine (`knet info --gpu-check`).
+// formula of its op: the first check to run on a new GPU machine (`knet-bench --gpu-check`).
 // The same comparison runs on the host in `swift test`, against the kernels compiled as
 // C++ behind a stand-in driver, so the launch path is exercised without a GPU too.
 
@@ -92,13 +92,13 @@ public func checkGPUKernels(device: Int = gpu(), bandwidthElements: Int = 100_00
     guard let driver = CUDADriver.shared, device >= 0, device < driver.devices.count else { throw GPUError.noDevice(device) }
     let gpu = driver.devices[device]
     guard let nvrtc = NVRTC.shared else { throw GPUError.driver(call: "NVRTC", message: "no libnvrtc found (set KNET_LIBNVRTC)") }
-    let ptx = try nvrtc.compile(CUDAKernelSource.elementwise, name: "knet_elementwise.cu", architecture: gpu.computeCapability)
-    return try checkKernels(driver: driver, device: gpu, image: ptx, bandwidthElements: bandwidthElements)
+    let cubin = try nvrtc.compileBinary(CUDAKernelSource.elementwise, name: "knet_elementwise.cu", architecture: gpu.computeCapability)
+    return try checkKernels(driver: driver, device: gpu, image: cubin, bandwidthElements: bandwidthElements)
 }
 
 /// `checkGPUKernels` on a given driver and module image (the host tests pass a stand-in
 /// driver whose "image" is ignored).
-func checkKernels(driver: CUDADriver, device: GPUDevice, image: String, bandwidthElements: Int) throws -> GPUKernelReport {
+func checkKernels(driver: CUDADriver, device: GPUDevice, image: [UInt8], bandwidthElements: Int) throws -> GPUKernelReport {
     try driver.activate(device)
     let functions = try driver.loadModule(image, functions: CUDAKernelSource.kernelNames)
     var mismatches: [String] = []
@@ -122,19 +122,23 @@ func checkKernels(driver: CUDADriver, device: GPUDevice, image: String, bandwidt
         var values = inputs + [output]
         var n = count
         var parameter = extra ?? []
-        try values.withUnsafeMutableBufferPointer { pointers in
-            try withUnsafeMutablePointer(to: &n) { n in
-                try parameter.withUnsafeMutableBytes { extraBytes in
-                    var arguments: [UnsafeMutableRawPointer?] = (0..<pointers.count).map { UnsafeMutableRawPointer(pointers.baseAddress! + $0) }
-                    arguments.append(UnsafeMutableRawPointer(n))
-                    if extra != nil { arguments.append(extraBytes.baseAddress) }
-                    try driver.launch(function, blocks: min(4096, max(1, (count + 255) / 256)), threads: 256, arguments: arguments)
+        var result = [UInt8](repeating: 0, count: count * dtype.size)
+        do {
+            try values.withUnsafeMutableBufferPointer { pointers in
+                try withUnsafeMutablePointer(to: &n) { n in
+                    try parameter.withUnsafeMutableBytes { extraBytes in
+                        var arguments: [UnsafeMutableRawPointer?] = (0..<pointers.count).map { UnsafeMutableRawPointer(pointers.baseAddress! + $0) }
+                        arguments.append(UnsafeMutableRawPointer(n))
+                        if extra != nil { arguments.append(extraBytes.baseAddress) }
+                        try driver.launch(function, blocks: min(4096, max(1, (count + 255) / 256)), threads: 256, arguments: arguments)
+                    }
                 }
             }
+            try driver.synchronize()
+            try result.withUnsafeMutableBytes { try driver.copy(toHost: $0.baseAddress!, from: output, bytes: $0.count) }
+        } catch GPUError.driver(let call, let message) {
+            throw GPUError.driver(call: "\(call) (kernel \(name))", message: message)
         }
-        try driver.synchronize()
-        var result = [UInt8](repeating: 0, count: count * dtype.size)
-        try result.withUnsafeMutableBytes { try driver.copy(toHost: $0.baseAddress!, from: output, bytes: $0.count) }
         return KernelComparison.values(result, dtype)
     }
     func report(_ kernel: String, _ failed: [String]) {
@@ -184,12 +188,13 @@ func checkKernels(driver: CUDADriver, device: GPUDevice, image: String, bandwidt
         }
     }
 
-    var bandwidth: Double?
-    if bandwidthElements > 0, let add = functions["add_32_ss"] {
-        let bytes = bandwidthElements * 4
+    /// `add_32_ss` on `bandwidthElements` floats: bytes moved per second in GB/s, the
+    /// median of 5 samples of 10 launches; nil when not asked for or out of memory.
+    func bandwidth() throws -> Double? {
+        guard bandwidthElements > 0, let add = functions["add_32_ss"] else { return nil }
         var addresses: [UInt64] = []
         for _ in 0..<3 {
-            guard let address = try driver.allocate(bytes) else { throw GPUError.driver(call: "cuMemAlloc", message: "out of memory") }
+            guard let address = try driver.allocate(bandwidthElements * 4) else { return nil }
             buffers.append(address)
             addresses.append(address)
         }
@@ -202,17 +207,18 @@ func checkKernels(driver: CUDADriver, device: GPUDevice, image: String, bandwidt
                 }
             }
         }
-        try launch()                                                    // warm-up
+        for _ in 0..<3 { try launch() }                                 // warm-up (clocks ramp up)
         try driver.synchronize()
         var times: [Double] = []
         for _ in 0..<5 {
             let start = monotonicSeconds()
-            try launch()
+            for _ in 0..<10 { try launch() }
             try driver.synchronize()
-            times.append(monotonicSeconds() - start)
+            times.append((monotonicSeconds() - start) / 10)
         }
-        bandwidth = 3 * Double(bytes) / times.sorted()[2] / 1e9
+        return 3 * Double(bandwidthElements * 4) / times.sorted()[2] / 1e9
     }
+
     return GPUKernelReport(device: "gpu\(device.ordinal) (\(device.name))", kernels: CUDAKernelSource.kernelNames.count,
-                           mismatches: mismatches, bandwidth: bandwidth, bandwidthElements: bandwidthElements)
+                           mismatches: mismatches, bandwidth: try bandwidth(), bandwidthElements: bandwidthElements)
 }

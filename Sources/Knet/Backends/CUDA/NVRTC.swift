@@ -31,6 +31,8 @@ final class NVRTC: @unchecked Sendable {
     private let compileProgram: @convention(c) (Program?, Int32, UnsafePointer<UnsafePointer<CChar>?>?) -> NVRTCResult
     private let ptxSize: @convention(c) (Program?, UnsafeMutablePointer<Int>) -> NVRTCResult
     private let ptx: @convention(c) (Program?, UnsafeMutablePointer<CChar>) -> NVRTCResult
+    private let cubinSize: @convention(c) (Program?, UnsafeMutablePointer<Int>) -> NVRTCResult
+    private let cubin: @convention(c) (Program?, UnsafeMutablePointer<CChar>) -> NVRTCResult
     private let logSize: @convention(c) (Program?, UnsafeMutablePointer<Int>) -> NVRTCResult
     private let log: @convention(c) (Program?, UnsafeMutablePointer<CChar>) -> NVRTCResult
     private let destroy: @convention(c) (UnsafeMutablePointer<Program?>) -> NVRTCResult
@@ -44,6 +46,8 @@ final class NVRTC: @unchecked Sendable {
               let compile = lib.function("nvrtcCompileProgram", as: type(of: self.compileProgram).self),
               let ptxSize = lib.function("nvrtcGetPTXSize", as: Sized.self),
               let ptx = lib.function("nvrtcGetPTX", as: Filled.self),
+              let cubinSize = lib.function("nvrtcGetCUBINSize", as: Sized.self),
+              let cubin = lib.function("nvrtcGetCUBIN", as: Filled.self),
               let logSize = lib.function("nvrtcGetProgramLogSize", as: Sized.self),
               let log = lib.function("nvrtcGetProgramLog", as: Filled.self),
               let destroy = lib.function("nvrtcDestroyProgram", as: (@convention(c) (UnsafeMutablePointer<Program?>) -> NVRTCResult).self),
@@ -57,19 +61,43 @@ final class NVRTC: @unchecked Sendable {
         compileProgram = compile
         self.ptxSize = ptxSize
         self.ptx = ptx
+        self.cubinSize = cubinSize
+        self.cubin = cubin
         self.logSize = logSize
         self.log = log
         self.destroy = destroy
         self.errorString = errorString
     }
 
-    /// PTX for `source` compiled for compute capability `architecture` (e.g. (9, 0)).
+    /// PTX for `source` compiled for compute capability `architecture` (e.g. (9, 0)): text
+    /// the driver compiles at load time, which needs a driver at least as new as NVRTC.
     /// Throws `GPUError.compilation` with NVRTC's log when the source does not compile.
     func compile(_ source: String, name: String, architecture: (major: Int, minor: Int)) throws -> String {
+        try withProgram(source, name: name, target: "compute_\(architecture.major)\(architecture.minor)") { program in
+            guard let code = text(program, size: ptxSize, fill: ptx) else { throw GPUError.driver(call: "nvrtcGetPTX", message: "no PTX") }
+            return code
+        }
+    }
+
+    /// Machine code (a CUBIN) for `source` on devices of compute capability `architecture`:
+    /// what Knet loads, since it runs on any driver of NVRTC's CUDA major version (PTX
+    /// from a newer NVRTC than the driver would be refused). Throws as `compile`.
+    func compileBinary(_ source: String, name: String, architecture: (major: Int, minor: Int)) throws -> [UInt8] {
+        try withProgram(source, name: name, target: "sm_\(architecture.major)\(architecture.minor)") { program in
+            var n = 0
+            guard cubinSize(program, &n) == 0, n > 0 else { throw GPUError.driver(call: "nvrtcGetCUBINSize", message: "no CUBIN") }
+            var bytes = [CChar](repeating: 0, count: n)
+            try check(cubin(program, &bytes), "nvrtcGetCUBIN")
+            return bytes.map { UInt8(bitPattern: $0) }
+        }
+    }
+
+    /// Compiles `source` for `--gpu-architecture=target` and hands the program to `body`.
+    private func withProgram<R>(_ source: String, name: String, target: String, _ body: (Program?) throws -> R) throws -> R {
         var program: Program?
         try check(create(&program, source, name, 0, nil, nil), "nvrtcCreateProgram")
         defer { _ = destroy(&program) }
-        let options = ["--gpu-architecture=compute_\(architecture.major)\(architecture.minor)", "--std=c++14"]
+        let options = ["--gpu-architecture=\(target)", "--std=c++14"]
         let cOptions = options.map { strdup($0) }
         defer { cOptions.forEach { free($0) } }
         let pointers: [UnsafePointer<CChar>?] = cOptions.map { $0.map { UnsafePointer($0) } }
@@ -77,10 +105,7 @@ final class NVRTC: @unchecked Sendable {
         guard status == 0 else {
             throw GPUError.compilation(name: name, log: text(program, size: logSize, fill: log) ?? message(status))
         }
-        guard let code = text(program, size: ptxSize, fill: ptx) else {
-            throw GPUError.driver(call: "nvrtcGetPTX", message: "no PTX")
-        }
-        return code
+        return try body(program)
     }
 
     /// A NUL-terminated string NVRTC fills after telling its size.
