@@ -165,6 +165,44 @@ final class ConvolutionTests: XCTestCase {
 
     // MARK: - the CPU lowering
 
+    /// For any thread count (not only this machine's), the parts of a convolution cover
+    /// every output row exactly once, each part's tiles stay within one image and the
+    /// tile size, exactly its first tile is marked first, and `.images` never shares an
+    /// image between parts (col2im adds into it).
+    func testPartitionCoversEveryRowOnceForAnyThreadCount() {
+        for threads in 1...16 {
+            for batch in 0...7 {
+                for y in [1, 5, 16, 17, 40] {
+                    let g = ConvGeometry(spatialDims: 2, xSize: [y, 1, 1], kernel: [1, 1, 1], ySize: [y, 1, 1],
+                                         padding: [0, 0, 0], stride: [1, 1, 1], dilation: [1, 1, 1],
+                                         channels: 1, outChannels: 1, batch: batch, groups: 1, flipped: false)
+                    for split in [ConvolutionSplit.images, .rows] {
+                        for maxParts in [1, 3, Int.max] {
+                            for tileRows in Set([1, 7, y]) {
+                                let (parts, unit) = partition(g, split, maxParts: maxParts, threads: threads)
+                                let what = "threads \(threads) batch \(batch) rows \(y) \(split) maxParts \(maxParts) tile \(tileRows)"
+                                XCTAssertLessThanOrEqual(parts, min(threads, maxParts), what)
+                                var covered = [Int](repeating: 0, count: batch * y), owner: [Int: Int] = [:]
+                                for p in 0..<parts {
+                                    var tiles: [Tile] = []
+                                    forEachTile(of: p, parts: parts, unit: unit, g, tileRows: tileRows) { tiles.append($0) }
+                                    XCTAssertFalse(batch > 0 && tiles.isEmpty, "an empty part: " + what)
+                                    XCTAssertEqual(tiles.map(\.first), tiles.indices.map { $0 == 0 }, what)
+                                    for t in tiles {
+                                        XCTAssertTrue(t.rows.count <= tileRows && t.rows.upperBound <= y, what)
+                                        for r in t.rows { covered[t.image * y + r] += 1 }
+                                        if split == .images { XCTAssertEqual(owner.updateValue(p, forKey: t.image) ?? p, p, what) }
+                                    }
+                                }
+                                XCTAssertEqual(covered, [Int](repeating: 1, count: batch * y), what)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Rows long enough for the lowering's eight-at-a-time copies and adds (and their
     /// tails), with padding clipping some: the data gradient (the adjoint, through
     /// col2im) and the filter gradient (through im2col) satisfy their defining identities.

@@ -82,24 +82,40 @@ enum CPUConvolution {
 /// threads. `.images` gives each part whole images: col2im adds into the image, so two
 /// parts must not share one. `.rows` may also cut an image between parts, so that a
 /// batch smaller than the thread count still keeps every core busy.
-private enum Split { case images, rows }
+enum ConvolutionSplit { case images, rows }
 
 /// The fewest output rows worth a part of their own.
 private let minimumRowsPerPart = 16
 
-/// The number of parts (one per thread and at most `maxParts`) and the rows each covers
-/// (a multiple of `ySpatial` unless `.rows` cuts images).
-private func partition(_ g: ConvGeometry, _ split: Split, maxParts: Int = .max) -> (parts: Int, unit: Int) {
-    let threads = min(Parallel.threads, max(1, maxParts))
+/// The number of parts (one per thread of `threads` and at most `maxParts`) and the rows
+/// each covers (a multiple of `ySpatial` unless `.rows` cuts images).
+func partition(_ g: ConvGeometry, _ split: ConvolutionSplit, maxParts: Int = .max,
+               threads: Int = Parallel.threads) -> (parts: Int, unit: Int) {
+    let threads = min(threads, max(1, maxParts))
     if split == .images || g.batch >= threads { return (min(threads, g.batch), g.ySpatial) }
     return (min(threads, max(1, g.batch * g.ySpatial / minimumRowsPerPart)), 1)
 }
 
 /// One unit of work: rows `rows` (flat output positions) of image `image`; `first` is
 /// true for the first tile a part visits.
-private typealias Tile = (image: Int, rows: Range<Int>, first: Bool)
+typealias Tile = (image: Int, rows: Range<Int>, first: Bool)
 
-/// Splits the output rows into parts (see `Split`, `partition`), cuts each part into row tiles of one
+/// Calls `body` with the tiles of part `p` of a `partition` into `parts` parts of `unit`
+/// rows, in order: row ranges of one image each, at most `tileRows` long.
+@inline(__always)
+func forEachTile(of p: Int, parts: Int, unit: Int, _ g: ConvGeometry, tileRows: Int, _ body: (Tile) -> Void) {
+    let units = g.batch * g.ySpatial / unit
+    let start = units * p / parts * unit, end = units * (p + 1) / parts * unit
+    var pos = start
+    while pos < end {
+        let image = pos / g.ySpatial, row = pos % g.ySpatial
+        let rows = row ..< min(g.ySpatial, row + tileRows, row + end - pos)
+        body((image, rows, pos == start))
+        pos += rows.count
+    }
+}
+
+/// Splits the output rows into parts (see `ConvolutionSplit`, `partition`), cuts each part into row tiles of one
 /// image whose lowered matrix (`rows × groupK`) fits the budget, and calls
 /// `body(part, tile, col)` with that part's scratch `col`. Parts run concurrently and
 /// their GEMMs single-threaded (`CPUBLAS.gemm` picks the Swift kernel inside a parallel
@@ -107,7 +123,7 @@ private typealias Tile = (image: Int, rows: Range<Int>, first: Bool)
 /// GEMM free to use every core. Returns the number of parts.
 @discardableResult
 private func forEachTile<T: KnetFloat>(
-    _ g: ConvGeometry, _: T.Type, _ split: Split, maxParts: Int = .max,
+    _ g: ConvGeometry, _: T.Type, _ split: ConvolutionSplit, maxParts: Int = .max,
     _ body: (_ part: Int, _ tile: Tile, _ col: UnsafeMutablePointer<T>) -> Void
 ) -> Int {
     let (parts, unit) = partition(g, split, maxParts: maxParts)
@@ -117,17 +133,9 @@ private func forEachTile<T: KnetFloat>(
     let scratch = Tensor(uninitialized: [parts * tileRows * g.groupK], dtype: T.dtype)
     defer { withExtendedLifetime(scratch) {} }
     let base = scratch.pointer(T.self)
-    let units = g.batch * g.ySpatial / unit
     Parallel.forEach(parts) { p in
         let col = base + p * tileRows * g.groupK
-        var pos = units * p / parts * unit
-        let end = units * (p + 1) / parts * unit
-        while pos < end {
-            let image = pos / g.ySpatial, row = pos % g.ySpatial
-            let rows = row ..< min(g.ySpatial, row + tileRows, row + end - pos)
-            body(p, (image, rows, pos == units * p / parts * unit), col)
-            pos += rows.count
-        }
+        forEachTile(of: p, parts: parts, unit: unit, g, tileRows: tileRows) { body(p, $0, col) }
     }
     return parts
 }
