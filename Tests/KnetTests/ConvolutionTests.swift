@@ -221,7 +221,14 @@ final class ConvolutionTests: XCTestCase {
     /// A batch split over threads, images split over threads, and images cut into row
     /// tiles all give the same answer.
     func testBatchingAndTiling() {
-        let c = Config(x: [9, 7, 3, 5], w: [3, 2, 3, 4], padding: [1, 2], stride: [2, 1], mode: 1)
+        // the general lowering, and the valid convolution's (no padding, stride or dilation)
+        for c in [Config(x: [9, 7, 3, 5], w: [3, 2, 3, 4], padding: [1, 2], stride: [2, 1], mode: 1),
+                  Config(x: [9, 7, 3, 5], w: [3, 2, 3, 4])] {
+            checkBatchingAndTiling(c)
+        }
+    }
+
+    private func checkBatchingAndTiling(_ c: Config) {
         let w = rand64(shape: c.w), x = rand64(shape: c.x), dy = rand64(shape: c.conv(w, x).shape)
         let loss = { (p: [Tensor]) in sum(c.conv(p[0], p[1]) .* dy) }
         let reference = grad(loss)([w, x])
@@ -239,12 +246,25 @@ final class ConvolutionTests: XCTestCase {
         assertClose(dwSum, reference[0], rtol: 1e-12)
         let saved = CPUConvolution.loweringBudgetBytes
         defer { CPUConvolution.loweringBudgetBytes = saved }
-        for budget in [1, 8 * 18 * 7, 8 * 18 * 30] {    // 1 row, 7 rows, 30 rows (of 50) per tile
+        for budget in [1, 8 * 18 * 7, 8 * 18 * 30] {    // 1 row, 7 rows, 30 rows (of 50 or 42) per tile
             CPUConvolution.loweringBudgetBytes = budget * Parallel.threads
             assertClose(c.conv(w, x), y, rtol: 1e-12)
             let g = grad(loss)([w, x])
             assertClose(g[0], reference[0], rtol: 1e-12)
             assertClose(g[1], reference[1], rtol: 1e-12)
+        }
+    }
+
+    /// The valid convolution's own lowering equals the general one: with padding 1 the
+    /// general path computes a border around the same values.
+    func testValidConvolutionIsTheCroppedPaddedOne() {
+        for mode in [0, 1] {
+            let valid = Config(x: [11, 6, 3, 2], w: [3, 2, 3, 4], mode: mode)
+            let padded = Config(x: [11, 6, 3, 2], w: [3, 2, 3, 4], padding: 1, mode: mode)
+            let w = rand64(shape: valid.w), x = rand64(shape: valid.x)
+            let y = valid.conv(w, x)
+            XCTAssertEqual(y.shape, [9, 5, 4, 2])
+            assertClose(y, copy(padded.conv(w, x)[1..<10, 1..<6, .all, .all]), rtol: 1e-12)
         }
     }
 

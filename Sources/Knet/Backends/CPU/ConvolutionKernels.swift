@@ -214,6 +214,19 @@ private func convBackwardFilter<T: KnetFloat>(_ g: ConvGeometry, _ x: UnsafeMuta
 
 // MARK: - lowering
 
+/// Copies `count` contiguous elements, eight at a time, then the rest (runs are short
+/// rows of an image: a memmove call would cost more).
+@inline(__always) private func copyRun<T: KnetFloat>(from source: UnsafeMutablePointer<T>, to target: UnsafeMutablePointer<T>,
+                                                     _ count: Int) {
+    var t = 0
+    while t + 8 <= count {
+        UnsafeMutableRawPointer(target + t).storeBytes(of: UnsafeRawPointer(source + t).loadUnaligned(as: SIMD8<T>.self),
+                                                       as: SIMD8<T>.self)
+        t += 8
+    }
+    while t < count { target[t] = source[t]; t += 1 }
+}
+
 /// Ceiling of a / b for b > 0.
 @inline(__always) private func ceilDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? (a + b - 1) / b : -((-a) / b) }
 
@@ -232,6 +245,31 @@ private func lower<T: KnetFloat>(_ g: ConvGeometry, image x: UnsafeMutablePointe
     let (p1, p2, p3) = (g.padding[0], g.padding[1], g.padding[2])
     let m = rows.count, firstChannel = group * g.groupChannels
     @inline(__always) func tap(_ k: Int, _ size: Int) -> Int { g.flipped ? size - 1 - k : k }
+    if !scatter && g.padding == [0, 0, 0] && g.stride == [1, 1, 1] && g.dilation == [1, 1, 1] {
+        // A valid convolution (every tap inside the image): the rows' runs along dim 1
+        // are found once, then each column copies them from its tap's shifted position.
+        var runs: [(source: Int, target: Int, count: Int)] = []
+        var pos = rows.lowerBound
+        while pos < rows.upperBound {
+            let i1 = pos % Y1, i2 = (pos / Y1) % Y2, i3 = pos / (Y1 * Y2), len = min(Y1 - i1, rows.upperBound - pos)
+            runs.append(((i3 * X2 + i2) * X1 + i1, pos - rows.lowerBound, len))
+            pos += len
+        }
+        var column = col
+        for c in 0..<g.groupChannels {
+            let channel = x + (firstChannel + c) * g.xSpatial
+            for k3 in 0..<K3 {
+                for k2 in 0..<K2 {
+                    for k1 in 0..<K1 {
+                        let shifted = channel + (tap(k3, K3) * X2 + tap(k2, K2)) * X1 + tap(k1, K1)
+                        for run in runs { copyRun(from: shifted + run.source, to: column + run.target, run.count) }
+                        column += m
+                    }
+                }
+            }
+        }
+        return
+    }
     var pos = rows.lowerBound
     while pos < rows.upperBound {
         // One run of output positions along dim 1: (i1 ..< i1 + len, i2, i3).
@@ -272,13 +310,7 @@ private func lower<T: KnetFloat>(_ g: ConvGeometry, image x: UnsafeMutablePointe
                             // memmove/memset calls here.
                             for t in 0..<lo { column[t] = 0 }
                             if s1 == 1 {
-                                var t = lo                  // eight at a time, then the rest
-                                while t + 8 <= hi {
-                                    UnsafeMutableRawPointer(column + t).storeBytes(
-                                        of: UnsafeRawPointer(line + t).loadUnaligned(as: SIMD8<T>.self), as: SIMD8<T>.self)
-                                    t += 8
-                                }
-                                while t < hi { column[t] = line[t]; t += 1 }
+                                copyRun(from: line + lo, to: column + lo, hi - lo)
                             } else {
                                 for t in lo..<hi { column[t] = line[t * s1] }
                             }
