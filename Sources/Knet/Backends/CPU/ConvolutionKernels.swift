@@ -227,6 +227,19 @@ private func convBackwardFilter<T: KnetFloat>(_ g: ConvGeometry, _ x: UnsafeMuta
     while t < count { target[t] = source[t]; t += 1 }
 }
 
+/// Adds `count` contiguous elements of `source` into `target`, eight at a time, then the rest.
+@inline(__always) private func addRun<T: KnetFloat>(from source: UnsafeMutablePointer<T>, to target: UnsafeMutablePointer<T>,
+                                                    _ count: Int) {
+    var t = 0
+    while t + 8 <= count {
+        let sum = UnsafeRawPointer(target + t).loadUnaligned(as: SIMD8<T>.self)
+            + UnsafeRawPointer(source + t).loadUnaligned(as: SIMD8<T>.self)
+        UnsafeMutableRawPointer(target + t).storeBytes(of: sum, as: SIMD8<T>.self)
+        t += 8
+    }
+    while t < count { target[t] += source[t]; t += 1 }
+}
+
 /// Ceiling of a / b for b > 0.
 @inline(__always) private func ceilDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? (a + b - 1) / b : -((-a) / b) }
 
@@ -245,9 +258,10 @@ private func lower<T: KnetFloat>(_ g: ConvGeometry, image x: UnsafeMutablePointe
     let (p1, p2, p3) = (g.padding[0], g.padding[1], g.padding[2])
     let m = rows.count, firstChannel = group * g.groupChannels
     @inline(__always) func tap(_ k: Int, _ size: Int) -> Int { g.flipped ? size - 1 - k : k }
-    if !scatter && g.padding == [0, 0, 0] && g.stride == [1, 1, 1] && g.dilation == [1, 1, 1] {
+    if g.padding == [0, 0, 0] && g.stride == [1, 1, 1] && g.dilation == [1, 1, 1] {
         // A valid convolution (every tap inside the image): the rows' runs along dim 1
-        // are found once, then each column copies them from its tap's shifted position.
+        // are found once, then each column copies them from (or adds them back to) its
+        // tap's shifted position.
         var runs: [(source: Int, target: Int, count: Int)] = []
         var pos = rows.lowerBound
         while pos < rows.upperBound {
@@ -262,7 +276,11 @@ private func lower<T: KnetFloat>(_ g: ConvGeometry, image x: UnsafeMutablePointe
                 for k2 in 0..<K2 {
                     for k1 in 0..<K1 {
                         let shifted = channel + (tap(k3, K3) * X2 + tap(k2, K2)) * X1 + tap(k1, K1)
-                        for run in runs { copyRun(from: shifted + run.source, to: column + run.target, run.count) }
+                        if scatter {
+                            for run in runs { addRun(from: column + run.target, to: shifted + run.source, run.count) }
+                        } else {
+                            for run in runs { copyRun(from: shifted + run.source, to: column + run.target, run.count) }
+                        }
                         column += m
                     }
                 }
@@ -295,16 +313,11 @@ private func lower<T: KnetFloat>(_ g: ConvGeometry, image x: UnsafeMutablePointe
                         let hi = max(lo, min(len, s1 == 1 ? X1 - start : ceilDiv(X1 - start, s1)))
                         let line = channel + (x3 * X2 + x2) * X1 + start
                         if scatter {
-                            var t = lo
-                            if s1 == 1 {                    // eight at a time, then the rest
-                                while t + 8 <= hi {
-                                    let sum = UnsafeRawPointer(line + t).loadUnaligned(as: SIMD8<T>.self)
-                                        + UnsafeRawPointer(column + t).loadUnaligned(as: SIMD8<T>.self)
-                                    UnsafeMutableRawPointer(line + t).storeBytes(of: sum, as: SIMD8<T>.self)
-                                    t += 8
-                                }
+                            if s1 == 1 {
+                                addRun(from: column + lo, to: line + lo, hi - lo)
+                            } else {
+                                for t in lo..<hi { line[t * s1] += column[t] }
                             }
-                            while t < hi { line[t * s1] += column[t]; t += 1 }
                         } else {
                             // Runs are short (a row of the output): plain loops beat
                             // memmove/memset calls here.
