@@ -265,6 +265,15 @@ final class ConvolutionTests: XCTestCase {
             let y = valid.conv(w, x)
             XCTAssertEqual(y.shape, [9, 5, 4, 2])
             assertClose(y, copy(padded.conv(w, x)[1..<10, 1..<6, .all, .all]), rtol: 1e-12)
+            // 3-D, with a gradcheck of both arguments through the valid lowering
+            let valid3 = Config(x: [6, 5, 4, 2, 2], w: [3, 2, 2, 2, 3], mode: mode)
+            let padded3 = Config(x: [6, 5, 4, 2, 2], w: [3, 2, 2, 2, 3], padding: 1, mode: mode)
+            let w3 = rand64(shape: valid3.w), x3 = rand64(shape: valid3.x)
+            let y3 = valid3.conv(w3, x3)
+            XCTAssertEqual(y3.shape, [4, 4, 3, 3, 2])
+            assertClose(y3, copy(padded3.conv(w3, x3)[1..<5, 1..<5, 1..<4, .all, .all]), rtol: 1e-12)
+            let r = rand64(shape: y3.shape)
+            XCTAssertTrue(gradcheck({ (p: [Tensor]) in sum(valid3.conv(p[0], p[1]) .* r) }, [w3, x3], samples: 10))
         }
     }
 
