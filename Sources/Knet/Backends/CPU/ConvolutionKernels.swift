@@ -258,7 +258,7 @@ private func lower<T: KnetFloat>(_ g: ConvGeometry, image x: UnsafeMutablePointe
     let (p1, p2, p3) = (g.padding[0], g.padding[1], g.padding[2])
     let m = rows.count, firstChannel = group * g.groupChannels
     @inline(__always) func tap(_ k: Int, _ size: Int) -> Int { g.flipped ? size - 1 - k : k }
-    if g.padding == [0, 0, 0] && g.stride == [1, 1, 1] && g.dilation == [1, 1, 1] {
+    if g.padding.allSatisfy({ $0 == 0 }) && g.stride.allSatisfy({ $0 == 1 }) && g.dilation.allSatisfy({ $0 == 1 }) {
         // A valid convolution (every tap inside the image): the rows' runs along dim 1
         // are found once, then each column copies them from (or adds them back to) its
         // tap's shifted position.
