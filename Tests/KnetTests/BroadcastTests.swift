@@ -17,6 +17,9 @@ private let arithmetic: [BinarySpec] = [
     BinarySpec(name: ".^", op: { tpow($0, $1) }, ref: { Foundation.pow($0, $1) }),
     BinarySpec(name: "max", op: { Knet.max($0, $1) }, ref: { Swift.max($0, $1) }),
     BinarySpec(name: "min", op: { Knet.min($0, $1) }, ref: { Swift.min($0, $1) }),
+    BinarySpec(name: "reluback", op: { elementwise(.reluback, $0, $1) }, ref: { $1 > 0 ? $0 : 0 }),
+    BinarySpec(name: "sigmback", op: { elementwise(.sigmback, $0, $1) }, ref: { $0 * $1 * (1 - $1) }),
+    BinarySpec(name: "tanhback", op: { elementwise(.tanhback, $0, $1) }, ref: { $0 * (1 - $1 * $1) }),
 ]
 
 private let comparisons: [BinarySpec] = [

@@ -11,6 +11,10 @@ import Musl
 /// result is summed back to the argument's shape by the caller).
 public enum BinaryOp: Int, CaseIterable, Sendable {
     case add, sub, mul, div, pow, max, min
+    /// The gradients of relu, sigm and tanh from the incoming gradient `x` and the
+    /// activation's output `y` (Knet.jl's `reluback`, `sigmback`, `tanhback`): one pass
+    /// instead of two or three ops, and differentiable again.
+    case reluback, sigmback, tanhback
     case lt, le, eq, ne, gt, ge
 
     /// The function's name.
@@ -30,6 +34,9 @@ public enum BinaryOp: Int, CaseIterable, Sendable {
         case .pow: return BinaryOp.power(x, y)
         case .max: return x.isNaN || y.isNaN ? .nan : Swift.max(x, y)
         case .min: return x.isNaN || y.isNaN ? .nan : Swift.min(x, y)
+        case .reluback: return y > 0 ? x : 0
+        case .sigmback: return x * y * (1 - y)
+        case .tanhback: return x * (1 - y * y)
         case .lt: return x < y ? 1 : 0
         case .le: return x <= y ? 1 : 0
         case .eq: return x == y ? 1 : 0
@@ -49,6 +56,9 @@ public enum BinaryOp: Int, CaseIterable, Sendable {
         case .pow: return "pow(x,y)"
         case .max: return "((x!=x || y!=y) ? x+y : (x>y ? x : y))"    // NaN wins, as on the CPU
         case .min: return "((x!=x || y!=y) ? x+y : (x<y ? x : y))"
+        case .reluback: return "(y>0 ? x : 0)"
+        case .sigmback: return "(x*y*(1-y))"
+        case .tanhback: return "(x*(1-y*y))"
         case .lt: return "(x<y)"
         case .le: return "(x<=y)"
         case .eq: return "(x==y)"
@@ -68,6 +78,10 @@ public enum BinaryOp: Int, CaseIterable, Sendable {
         case .div: return arg == 0 ? dz ./ b : -dz .* z ./ b
         case .pow: return arg == 0 ? dz .* b .* (a ** (b .- 1)) : dz .* z .* log(a)
         case .max, .min: return dz .* (z .== (arg == 0 ? a : b))
+        // linear in the incoming gradient a; relu's mask is constant in the output b
+        case .reluback: return arg == 0 ? elementwise(.reluback, dz, b) : nil
+        case .sigmback: return arg == 0 ? elementwise(.sigmback, dz, b) : dz .* a .* (1 .- 2 .* b)
+        case .tanhback: return arg == 0 ? elementwise(.tanhback, dz, b) : dz .* a .* b .* -2
         case .lt, .le, .eq, .ne, .gt, .ge: return nil
         }
     }

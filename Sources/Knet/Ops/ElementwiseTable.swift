@@ -152,9 +152,9 @@ public enum UnaryOp: Int, CaseIterable, Sendable {
         case .sinpi: return dy .* Knet.cospi(x) .* Double.pi
         case .sqrt: return dy ./ (y .* 2)
         case .tan: return dy .* (Knet.abs2(y) .+ 1)
-        case .tanh: return dy .* (1 .- Knet.abs2(y))
-        case .relu: return dy .* (x .> 0)
-        case .sigm: return dy .* y .* (1 .- y)
+        case .tanh: return elementwise(.tanhback, dy, y)
+        case .relu: return elementwise(.reluback, dy, y)
+        case .sigm: return elementwise(.sigmback, dy, y)
         case .invx: return -dy .* Knet.abs2(y)
         case .elu:
             let positive = x .> 0

@@ -188,6 +188,9 @@ private func binaryRun<T: KnetFloat>(_ op: BinaryOp, _ pa: UnsafePointer<T>, _ s
     case .sub: zip2(pa, sa, pb, sb, py, n) { BinaryOp.sub.scalar($0, $1) }
     case .mul: zip2(pa, sa, pb, sb, py, n) { BinaryOp.mul.scalar($0, $1) }
     case .div: zip2(pa, sa, pb, sb, py, n) { BinaryOp.div.scalar($0, $1) }
+    case .reluback: zip2(pa, sa, pb, sb, py, n) { BinaryOp.reluback.scalar($0, $1) }
+    case .sigmback: zip2(pa, sa, pb, sb, py, n) { BinaryOp.sigmback.scalar($0, $1) }
+    case .tanhback: zip2(pa, sa, pb, sb, py, n) { BinaryOp.tanhback.scalar($0, $1) }
     default: zip2(pa, sa, pb, sb, py, n) { op.scalar($0, $1) }
     }
 }
