@@ -1,19 +1,13 @@
+import Knet
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Seconds on the monotonic clock.
-func now() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-}
-
 /// Seconds `body` takes, once.
 func timed(_ body: () -> Void) -> Double {
-    let t0 = now()
+    let t0 = monotonicSeconds()
     body()
-    return now() - t0
+    return monotonicSeconds() - t0
 }
 
 /// One timed run of `body` as a `RunResult` (loss to be filled in), with the cores other
@@ -21,7 +15,7 @@ func timed(_ body: () -> Void) -> Double {
 func timedRun(_ body: () -> Void) -> RunResult {
     let monitor = LoadMonitor()
     let seconds = timed(body)
-    return RunResult(seconds: seconds, loss: .nan, otherCores: monitor.finish().other)
+    return RunResult(seconds: seconds, loss: .nan, otherCores: monitor.otherCores())
 }
 
 /// Median of `runs` timings of `body` (seconds), after one untimed warm-up call.

@@ -84,8 +84,7 @@ extension Substring {
 
 /// How busy the rest of the machine was while something ran, as the peers' `CpuMonitor`
 /// measures it: cores used by other processes (from /proc/stat minus this process's CPU
-/// time) and by this process. On a 2-core machine more than ~0.1 other cores means the
-/// timing was disturbed.
+/// time). On a 2-core machine more than ~0.1 other cores means the timing was disturbed.
 struct LoadMonitor {
     private let start: Double
     private let systemBusy: Double?
@@ -93,18 +92,17 @@ struct LoadMonitor {
 
     /// Starts watching now.
     init() {
-        start = now()
+        start = monotonicSeconds()
         systemBusy = LoadMonitor.systemBusySeconds()
         own = LoadMonitor.ownCPUSeconds()
     }
 
-    /// Other processes' and this process's average core use since `init`.
-    func finish() -> (other: Double?, own: Double) {
-        let wall = now() - start
+    /// Other processes' average core use since `init`; nil where /proc/stat is unreadable.
+    func otherCores() -> Double? {
+        let wall = monotonicSeconds() - start
         let ownUsed = LoadMonitor.ownCPUSeconds() - own
-        guard wall > 0 else { return (nil, 0) }
-        guard let s0 = systemBusy, let s1 = LoadMonitor.systemBusySeconds() else { return (nil, ownUsed / wall) }
-        return (Swift.max(0, (s1 - s0 - ownUsed) / wall), ownUsed / wall)
+        guard wall > 0, let s0 = systemBusy, let s1 = LoadMonitor.systemBusySeconds() else { return nil }
+        return Swift.max(0, (s1 - s0 - ownUsed) / wall)
     }
 
     /// Busy CPU seconds of the whole machine since boot (all cores), from /proc/stat.

@@ -1,3 +1,4 @@
+import Knet
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -78,7 +79,7 @@ public struct PeerRunner: Sendable {
         let path = scriptPath(peer)
         guard access(path, R_OK) == 0 else { return .failure(.missing(path: path)) }
         let command = interpreter + [path] + arguments(case: name, source: source, scale: scale)
-        guard let result = runCollecting(command) else {
+        guard let result = try? runProcess(command, collectOutput: true) else {
             return .failure(.cannotStart(command: interpreter.joined(separator: " ")))
         }
         let output = parsePeerOutput(result.stdout)

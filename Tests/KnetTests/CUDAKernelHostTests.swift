@@ -103,32 +103,23 @@ final class CUDAKernelHostTests: XCTestCase {
         // A pointer parameter holds a tagged "device" address: its host address is that minus the tag.
         var code = "static const unsigned long long KNET_TAG = 1ull << 44;\n"
             + "#define KNET_HOST(p) (*(const unsigned long long*)(p) - KNET_TAG)\n"
-        var table: [String] = []
-        for (type, suffix) in [("float", "32"), ("double", "64")] {
+        for name in CUDAKernelSource.kernelNames {
+            let type = name.split(separator: "_").contains("32") ? "float" : "double"
             func input(_ k: Int) -> String { "(const \(type)*)KNET_HOST(p[\(k)])" }
             func output(_ k: Int) -> String { "(\(type)*)KNET_HOST(p[\(k)])" }
-            for op in UnaryOp.allCases {
-                let name = "\(op.name)_\(suffix)"
-                code += "static void \(name)__launch(void** p) { \(name)(\(input(0)), \(output(1)), *(const long*)p[2]); }\n"
-                table.append(name)
-            }
-            for op in BinaryOp.allCases {
-                for variant in ["ss", "sv", "vs"] {
-                    let name = "\(op.name)_\(suffix)_\(variant)"
-                    code += "static void \(name)__launch(void** p) { \(name)(\(input(0)), \(input(1)), \(output(2)), "
-                        + "*(const long*)p[3]); }\n"
-                    table.append(name)
-                }
-                let name = "\(op.name)_\(suffix)_bc"
-                code += "static void \(name)__launch(void** p) { \(name)(\(input(0)), \(input(1)), \(output(2)), "
-                    + "*(const long*)p[3], *(const BroadcastLayout*)p[4]); }\n"
+            let arguments: String
+            switch name.suffix(3) {
+            case "_ss", "_sv", "_vs": arguments = "\(input(0)), \(input(1)), \(output(2)), *(const long*)p[3]"
+            case "_bc":
+                arguments = "\(input(0)), \(input(1)), \(output(2)), *(const long*)p[3], *(const BroadcastLayout*)p[4]"
                 code += "extern \"C\" void \(name)_host(const \(type)* x, const \(type)* y, \(type)* z, long n, "
                     + "const BroadcastLayout* l) { \(name)(x, y, z, n, *l); }\n"
-                table.append(name)
+            default: arguments = "\(input(0)), \(output(1)), *(const long*)p[2]"            // unary
             }
+            code += "static void \(name)__launch(void** p) { \(name)(\(arguments)); }\n"
         }
         code += "struct KnetKernel { const char* name; void (*launch)(void**); };\n"
-        code += "static const KnetKernel knet_kernels[] = {\n" + table.map { "  {\"\($0)\", \($0)__launch}," }.joined(separator: "\n")
+        code += "static const KnetKernel knet_kernels[] = {\n" + CUDAKernelSource.kernelNames.map { "  {\"\($0)\", \($0)__launch}," }.joined(separator: "\n")
         code += "\n};\n"
         return code
     }
@@ -163,6 +154,7 @@ final class CUDAKernelHostTests: XCTestCase {
         CUresult cuMemcpyHtoD_v2(CUdeviceptr d, const void* h, size_t n) { memcpy((void*)(d - KNET_TAG), h, n); return 0; }
         CUresult cuMemcpyDtoH_v2(void* h, CUdeviceptr d, size_t n) { memcpy(h, (const void*)(d - KNET_TAG), n); return 0; }
         CUresult cuModuleLoadData(void** module, const void*) { static int m; *module = &m; return 0; }
+        CUresult cuModuleUnload(void*) { return 0; }
         CUresult cuModuleGetFunction(void** f, void*, const char* name) {
           for (const KnetKernel& k : knet_kernels) if (!strcmp(k.name, name)) { *f = (void*)k.launch; return 0; }
           return 500;
@@ -210,12 +202,6 @@ final class CUDAKernelHostTests: XCTestCase {
         return f
     }
 
-    /// One failure per kernel, with its first few mismatches.
-    private func report(_ kernel: String, _ mismatches: [String], line: UInt = #line) {
-        guard !mismatches.isEmpty else { return }
-        XCTFail("\(kernel): \(mismatches.count) mismatches, e.g. " + mismatches.prefix(3).joined(separator: "; "), line: line)
-    }
-
     /// Every kernel, launched through Knet's driver bindings (module, function lookup,
     /// parameter array, copies) on the stand-in driver, agrees with the CPU formulas.
     func testEveryKernelThroughTheDriverBindings() throws {
@@ -250,25 +236,19 @@ final class CUDAKernelHostTests: XCTestCase {
             for (y, memory) in [(plain, plain), (big[1..<2, .all, .all], big)] {
                 for op in [BinaryOp.sub, .div, .pow, .max, .lt] {
                     let expected = elementwise(op, x, y)
-                    // The kernel's layout: ndims, then 8 output dims, 8 x strides, 8 y strides
-                    // (0 along broadcast dims), as one block of 64-bit words.
-                    var layout = [Int](repeating: 0, count: 1 + 3 * CUDAKernelSource.maxBroadcastDims)
-                    layout[0] = 3
-                    for d in 0..<3 {
-                        layout[1 + d] = expected.shape[d]
-                        layout[9 + d] = x.shape[d] == 1 ? 0 : x.stride(d)
-                        layout[17 + d] = y.shape[d] == 1 ? 0 : y.stride(d)
+                    let layout = CUDAKernelSource.broadcastLayout(shape: expected.shape,
+                                                                  xStrides: (0..<3).map { x.shape[$0] == 1 ? 0 : x.stride($0) },
+                                                                  yStrides: (0..<3).map { y.shape[$0] == 1 ? 0 : y.stride($0) })
+                    let f = try kernel("\(op.name)_\(CUDAKernelSource.suffix(dtype))_bc_host", as: Broadcast.self)
+                    let z = Tensor(uninitialized: expected.shape, dtype: dtype)
+                    layout.withUnsafeBytes { lp in
+                        f(x.storage.pointer, memory.storage.pointer + y.offset * dtype.size, z.storage.pointer, z.count, lp.baseAddress!)
                     }
-                    let f = try kernel("\(op.name)_\(K.suffix(dtype))_bc_host", as: Broadcast.self)
-                    let xb = K.bytes([Double](x), dtype), yb = K.bytes([Double](memory), dtype), yOffset = y.offset * dtype.size
-                    var z = [UInt8](repeating: 0, count: expected.count * dtype.size)
-                    xb.withUnsafeBytes { xp in yb.withUnsafeBytes { yp in z.withUnsafeMutableBytes { zp in
-                        layout.withUnsafeBytes { lp in
-                            f(xp.baseAddress!, yp.baseAddress! + yOffset, zp.baseAddress!, expected.count, lp.baseAddress!) } } } }
-                    let got = K.values(z, dtype)
-                    report("\(op.name) \(dtype) broadcast", (0..<expected.count).filter {
-                        !K.agree(got[$0], expected[flat: $0], dtype)
-                    }.map { "element \($0): kernel \(got[$0]), CPU \(expected[flat: $0])" })
+                    let got = [Double](z)
+                    if let line = K.mismatches("\(op.name) \(dtype) broadcast", got, dtype: dtype, cpu: { expected[flat: $0] },
+                                               describe: { "element \($0)" }) {
+                        XCTFail(line)
+                    }
                 }
             }
         }

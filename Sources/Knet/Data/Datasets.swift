@@ -193,28 +193,12 @@ func curlFetch(_ url: String, _ destination: String) throws {
     let arguments = ["curl", "-fsSL", "--proto", "=https", "--proto-redir", "=https",
                      "--connect-timeout", "30", "--retry", "1", "-o", destination, url]
     let status: Int32
-    do { status = try runProcess(arguments) } catch {
+    do { status = try runProcess(arguments).status } catch {
         throw DataError.downloadFailed(url: url, reason: "cannot run curl: \(error)")
     }
     guard status == 0 else {
         throw DataError.downloadFailed(url: url, reason: "curl exited with status \(status)" + (reasons[status].map { " (\($0))" } ?? ""))
     }
-}
-
-/// Runs a program found on `PATH`, waits for it and returns its exit status (128 + the
-/// signal number when a signal ended it). Throws the system's message when it cannot start.
-func runProcess(_ arguments: [String]) throws -> Int32 {
-    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-    defer { for p in argv { free(p) } }
-    var pid = pid_t()
-    let rc = posix_spawnp(&pid, arguments[0], nil, nil, &argv, environ)
-    guard rc == 0 else { throw DataError.io(path: arguments[0], reason: systemError(rc)) }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 {
-        guard errno == EINTR else { throw DataError.io(path: arguments[0], reason: systemError()) }
-    }
-    let signal = status & 0x7f
-    return signal != 0 ? 128 + signal : (status >> 8) & 0xff
 }
 
 /// Reads a known data file, finding or downloading it first.

@@ -129,7 +129,7 @@ final class ThreadPool: @unchecked Sendable {
 }
 
 /// Seconds on the monotonic clock.
-@inline(__always) func monotonicSeconds() -> Double {
+@inline(__always) package func monotonicSeconds() -> Double {
     var t = timespec()
     clock_gettime(CLOCK_MONOTONIC, &t)
     return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9

@@ -35,6 +35,7 @@ final class CUDADriver: @unchecked Sendable {
     private let memcpyHtoD: @convention(c) (UInt64, UnsafeRawPointer, Int) -> CUresult
     private let memcpyDtoH: @convention(c) (UnsafeMutableRawPointer, UInt64, Int) -> CUresult
     private let moduleLoadData: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UnsafeRawPointer) -> CUresult
+    private let moduleUnload: @convention(c) (OpaquePointer?) -> CUresult
     private let moduleGetFunction: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, OpaquePointer?, UnsafePointer<CChar>) -> CUresult
     private let launchKernel: @convention(c) (OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, OpaquePointer?,
                                               UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
@@ -66,6 +67,7 @@ final class CUDADriver: @unchecked Sendable {
                                             as: (@convention(c) (UnsafeMutableRawPointer, UInt64, Int) -> CUresult).self),
               let moduleLoadData = lib.function("cuModuleLoadData",
                                                 as: (@convention(c) (UnsafeMutablePointer<OpaquePointer?>, UnsafeRawPointer) -> CUresult).self),
+              let moduleUnload = lib.function("cuModuleUnload", as: (@convention(c) (OpaquePointer?) -> CUresult).self),
               let moduleGetFunction = lib.function("cuModuleGetFunction", as: type(of: self.moduleGetFunction).self),
               let launchKernel = lib.function("cuLaunchKernel", as: type(of: self.launchKernel).self),
               let ctxSynchronize = lib.function("cuCtxSynchronize", as: (@convention(c) () -> CUresult).self),
@@ -95,6 +97,7 @@ final class CUDADriver: @unchecked Sendable {
         self.memcpyHtoD = memcpyHtoD
         self.memcpyDtoH = memcpyDtoH
         self.moduleLoadData = moduleLoadData
+        self.moduleUnload = moduleUnload
         self.moduleGetFunction = moduleGetFunction
         self.launchKernel = launchKernel
         self.ctxSynchronize = ctxSynchronize
@@ -115,21 +118,32 @@ final class CUDADriver: @unchecked Sendable {
         try check(memcpyDtoH(host, device, bytes), "cuMemcpyDtoH")
     }
 
+    /// A loaded module and the functions looked up in it.
+    struct Module { let handle: OpaquePointer?; let functions: [String: Function] }
+
     /// Loads a module from `image` (a CUBIN, or PTX text with its NUL) into the current
-    /// context and returns its functions named `names`. The module is never unloaded:
-    /// callers load each image once per context.
-    func loadModule(_ image: [UInt8], functions names: [String]) throws -> [String: Function] {
+    /// context and looks up its functions named `names` (each must exist). Release it
+    /// with `unload` when done.
+    func loadModule(_ image: [UInt8], functions names: [String]) throws -> Module {
         var module: OpaquePointer?
         try image.withUnsafeBytes { try check(moduleLoadData(&module, $0.baseAddress!), "cuModuleLoadData") }
         var functions: [String: Function] = [:]
-        for name in names {
-            var f: OpaquePointer?
-            try check(moduleGetFunction(&f, module, name), "cuModuleGetFunction(\(name))")
-            guard let f else { throw GPUError.driver(call: "cuModuleGetFunction(\(name))", message: "no function") }
-            functions[name] = Function(handle: f)
+        do {
+            for name in names {
+                var f: OpaquePointer?
+                try check(moduleGetFunction(&f, module, name), "cuModuleGetFunction(\(name))")
+                guard let f else { throw GPUError.driver(call: "cuModuleGetFunction(\(name))", message: "no function") }
+                functions[name] = Function(handle: f)
+            }
+        } catch {
+            _ = moduleUnload(module)
+            throw error
         }
-        return functions
+        return Module(handle: module, functions: functions)
     }
+
+    /// Unloads `module` from the current context.
+    func unload(_ module: Module) throws { try check(moduleUnload(module.handle), "cuModuleUnload") }
 
     /// Launches `function` on `blocks` blocks of `threads` threads (one-dimensional, default
     /// stream) with `arguments`: one pointer per kernel parameter, to its value.
@@ -160,13 +174,11 @@ final class CUDADriver: @unchecked Sendable {
         let context = try contexts.withLock { retained -> OpaquePointer? in
             if let c = retained[device.ordinal] { return c }
             var c: OpaquePointer?
-            let status = primaryContextRetain(&c, device.handle)
-            guard status == 0 else { throw GPUError.driver(call: "cuDevicePrimaryCtxRetain", message: message(status)) }
+            try check(primaryContextRetain(&c, device.handle), "cuDevicePrimaryCtxRetain")
             retained[device.ordinal] = c
             return c
         }
-        let status = setCurrentContext(context)
-        guard status == 0 else { throw GPUError.driver(call: "cuCtxSetCurrent", message: message(status)) }
+        try check(setCurrentContext(context), "cuCtxSetCurrent")
     }
 
     private let contexts = Mutex<[Int: OpaquePointer?]>([:])
@@ -176,17 +188,12 @@ final class CUDADriver: @unchecked Sendable {
         var address: UInt64 = 0
         let status = memAlloc(&address, bytes)
         if status == 2 { return nil }           // CUDA_ERROR_OUT_OF_MEMORY
-        guard status == 0 else { throw GPUError.driver(call: "cuMemAlloc", message: message(status)) }
+        try check(status, "cuMemAlloc")
         return address
     }
 
-    /// Frees memory from `allocate` on `device` (a failure is reported on stderr: a
-    /// deinit cannot throw).
-    func free(_ address: UInt64, on device: GPUDevice) {
-        do { try activate(device) } catch { fputs("Knet: \(error)\n", stderr) }
-        let status = memFree(address)
-        if status != 0 { fputs("Knet: cuMemFree on gpu\(device.ordinal) failed: \(message(status))\n", stderr) }
-    }
+    /// Frees memory from `allocate` on the current context.
+    func free(_ address: UInt64) throws { try check(memFree(address), "cuMemFree") }
 }
 
 /// One NVIDIA GPU as the driver describes it.

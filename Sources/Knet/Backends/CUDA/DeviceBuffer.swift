@@ -1,8 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 // Raw GPU memory from the per-device caching allocators: what device tensors are stored
 // in. A buffer goes back to its allocator's pool when its last reference goes.
 
 /// Device memory drawn from the CUDA driver for one device (primary context).
-private final class CUDAMemory: MemorySource, @unchecked Sendable {
+final class CUDAMemory: MemorySource, Sendable {
     let driver: CUDADriver
     let device: GPUDevice
 
@@ -18,7 +22,15 @@ private final class CUDAMemory: MemorySource, @unchecked Sendable {
         return try driver.allocate(bytes).map { UInt($0) }
     }
 
-    func free(_ address: UInt) { driver.free(UInt64(address), on: device) }
+    /// Returns a block to the driver (a failure is reported on stderr: a deinit cannot throw).
+    func free(_ address: UInt) {
+        do {
+            try driver.activate(device)
+            try driver.free(UInt64(address))
+        } catch {
+            fputs("Knet: freeing memory of \(deviceName): \(error)\n", stderr)
+        }
+    }
 }
 
 /// One caching allocator per device of this machine (none without a driver).
@@ -48,6 +60,14 @@ public final class DeviceBuffer {
         self.device = device
         self.bytes = bytes
         allocator = allocators[device]
+        address = try allocator.allocate(bytes)
+    }
+
+    /// Reserves `bytes` from `allocator`, which serves GPU `device`.
+    init(bytes: Int, allocator: CachingAllocator, device: Int) throws {
+        self.device = device
+        self.bytes = bytes
+        self.allocator = allocator
         address = try allocator.allocate(bytes)
     }
 

@@ -26,9 +26,6 @@ enum KernelComparison {
         return small.flatMap { a in small.map { (a, $0) } } + (0..<100).map { (inputs[100 + $0], inputs[24 + $0]) }
     }()
 
-    /// `v` rounded to `dtype`.
-    static func rounded(_ v: Double, _ dtype: DType) -> Double { dtype == .float32 ? Double(Float(v)) : v }
-
     /// The CPU formula of `op` at dtype precision.
     static func reference(_ op: UnaryOp, _ x: Double, _ dtype: DType) -> Double {
         dtype == .float32 ? Double(op.scalar(Float(x))) : op.scalar(x)
@@ -49,20 +46,16 @@ enum KernelComparison {
         return Swift.abs(kernel - cpu) <= atol + rtol * Swift.abs(cpu)
     }
 
-    /// `values` as `dtype`'s bytes.
-    static func bytes(_ values: [Double], _ dtype: DType) -> [UInt8] {
-        dtype == .float32 ? values.map { Float($0) }.withUnsafeBytes { Array($0) } : values.withUnsafeBytes { Array($0) }
+    /// The indices where `kernel` disagrees with `cpu(index)`, as one report line naming
+    /// the kernel and its first few mismatches (`describe(index)` says where); nil when
+    /// all agree.
+    static func mismatches(_ name: String, _ kernel: [Double], dtype: DType, cpu: (Int) -> Double,
+                           describe: (Int) -> String) -> String? {
+        let bad = kernel.indices.filter { !agree(kernel[$0], cpu($0), dtype) }
+        guard !bad.isEmpty else { return nil }
+        return "\(name): \(bad.count) mismatches, e.g. "
+            + bad.prefix(3).map { "\(describe($0)): kernel \(kernel[$0]), CPU \(cpu($0))" }.joined(separator: "; ")
     }
-
-    /// `bytes` of `dtype` as Doubles.
-    static func values(_ bytes: [UInt8], _ dtype: DType) -> [Double] {
-        bytes.withUnsafeBytes { raw in
-            dtype == .float32 ? raw.bindMemory(to: Float.self).map(Double.init) : Array(raw.bindMemory(to: Double.self))
-        }
-    }
-
-    /// The kernels' name suffix of `dtype`.
-    static func suffix(_ dtype: DType) -> String { dtype == .float32 ? "32" : "64" }
 }
 
 /// The outcome of running every generated elementwise kernel on one GPU.
@@ -97,113 +90,111 @@ public func checkGPUKernels(device: Int = gpu(), bandwidthElements: Int = 100_00
 }
 
 /// `checkGPUKernels` on a given driver and module image (the host tests pass a stand-in
-/// driver whose "image" is ignored).
+/// driver whose "image" is ignored). Device memory comes from a caching allocator of its
+/// own, emptied when the check ends.
 func checkKernels(driver: CUDADriver, device: GPUDevice, image: [UInt8], bandwidthElements: Int) throws -> GPUKernelReport {
     try driver.activate(device)
-    let functions = try driver.loadModule(image, functions: CUDAKernelSource.kernelNames)
-    var mismatches: [String] = []
-    var buffers: [UInt64] = []
-    defer { for b in buffers { driver.free(b, on: device) } }
-
-    /// A device copy of `bytes` (freed when the check ends).
-    func upload(_ bytes: [UInt8]) throws -> UInt64 {
-        guard let address = try driver.allocate(max(bytes.count, 1)) else {
-            throw GPUError.driver(call: "cuMemAlloc", message: "out of memory")
-        }
-        buffers.append(address)
-        try bytes.withUnsafeBytes { try driver.copy(toDevice: address, from: $0.baseAddress!, bytes: bytes.count) }
-        return address
+    let module = try driver.loadModule(image, functions: CUDAKernelSource.kernelNames)
+    let allocator = CachingAllocator(source: CUDAMemory(driver: driver, device: device))
+    var buffers: [DeviceBuffer] = []
+    defer {
+        buffers.removeAll()
+        allocator.emptyCache()
+        try? driver.unload(module)
     }
-    /// Runs `name` with device pointers and an element count (and optional extra
-    /// parameter bytes) and returns the `count` results written to a fresh buffer.
-    func run(_ name: String, _ inputs: [UInt64], count: Int, dtype: DType, extra: [UInt8]? = nil) throws -> [Double] {
-        guard let function = functions[name] else { throw GPUError.driver(call: "cuModuleGetFunction(\(name))", message: "missing") }
-        let output = try upload([UInt8](repeating: 0, count: count * dtype.size))
-        var values = inputs + [output]
+    typealias K = KernelComparison
+
+    /// Device memory of `bytes` (held until the check ends).
+    func reserve(_ bytes: Int) throws -> DeviceBuffer {
+        let b = try DeviceBuffer(bytes: bytes, allocator: allocator, device: device.ordinal)
+        buffers.append(b)
+        return b
+    }
+    /// A device copy of `t` (contiguous).
+    func upload(_ t: Tensor) throws -> DeviceBuffer {
+        let b = try reserve(t.count * t.dtype.size)
+        try driver.copy(toDevice: UInt64(b.address), from: t.storage.pointer, bytes: b.bytes)
+        return b
+    }
+    /// Runs kernel `name` on `inputs`, writing `count` elements to `output`, with an extra
+    /// by-value parameter when given, and returns them.
+    func run(_ name: String, _ inputs: [DeviceBuffer], _ output: DeviceBuffer, count: Int, dtype: DType,
+             extra: [Int]? = nil) throws -> [Double] {
+        var addresses = (inputs + [output]).map { UInt64($0.address) }
         var n = count
         var parameter = extra ?? []
-        var result = [UInt8](repeating: 0, count: count * dtype.size)
+        let result = Tensor(uninitialized: [count], dtype: dtype)
         do {
-            try values.withUnsafeMutableBufferPointer { pointers in
+            try addresses.withUnsafeMutableBufferPointer { pointers in
                 try withUnsafeMutablePointer(to: &n) { n in
                     try parameter.withUnsafeMutableBytes { extraBytes in
                         var arguments: [UnsafeMutableRawPointer?] = (0..<pointers.count).map { UnsafeMutableRawPointer(pointers.baseAddress! + $0) }
                         arguments.append(UnsafeMutableRawPointer(n))
                         if extra != nil { arguments.append(extraBytes.baseAddress) }
-                        try driver.launch(function, blocks: min(4096, max(1, (count + 255) / 256)), threads: 256, arguments: arguments)
+                        try driver.launch(module.functions[name]!, blocks: min(4096, max(1, (count + 255) / 256)), threads: 256,
+                                          arguments: arguments)
                     }
                 }
             }
             try driver.synchronize()
-            try result.withUnsafeMutableBytes { try driver.copy(toHost: $0.baseAddress!, from: output, bytes: $0.count) }
+            try driver.copy(toHost: result.storage.pointer, from: UInt64(output.address), bytes: count * dtype.size)
         } catch GPUError.driver(let call, let message) {
             throw GPUError.driver(call: "\(call) (kernel \(name))", message: message)
         }
-        return KernelComparison.values(result, dtype)
-    }
-    func report(_ kernel: String, _ failed: [String]) {
-        if !failed.isEmpty { mismatches.append("\(kernel): \(failed.count) mismatches, e.g. " + failed.prefix(3).joined(separator: "; ")) }
+        return [Double](result)
     }
 
-    typealias K = KernelComparison
+    var mismatches: [String] = []
     for dtype in [DType.float32, .float64] {
-        let s = K.suffix(dtype)
-        let x = K.inputs.map { K.rounded($0, dtype) }
-        let xd = try upload(K.bytes(x, dtype))
+        let s = CUDAKernelSource.suffix(dtype)
+        let xt = Tensor(K.inputs, dtype: dtype), x = [Double](xt)
+        let at = Tensor(K.pairs.map { $0.0 }, dtype: dtype), bt = Tensor(K.pairs.map { $0.1 }, dtype: dtype)
+        let a = [Double](at), b = [Double](bt), scalar = 2.5, columns = 7
+        let xd = try upload(xt), ad = try upload(at), bd = try upload(bt), sd = try upload(Tensor([scalar], dtype: dtype))
+        let out = try reserve(max(x.count, a.count * columns) * dtype.size)       // every kernel writes all it returns
         for op in UnaryOp.allCases {
-            let y = try run("\(op.name)_\(s)", [xd], count: x.count, dtype: dtype)
-            report("\(op.name)_\(s)", x.indices.filter { !K.agree(y[$0], K.reference(op, x[$0], dtype), dtype) }.map {
-                "at \(x[$0]): kernel \(y[$0]), CPU \(K.reference(op, x[$0], dtype))"
-            })
+            let name = "\(op.name)_\(s)"
+            let y = try run(name, [xd], out, count: x.count, dtype: dtype)
+            mismatches += [K.mismatches(name, y, dtype: dtype, cpu: { K.reference(op, x[$0], dtype) }, describe: { "at \(x[$0])" })]
+                .compactMap { $0 }
         }
-        let a = K.pairs.map { K.rounded($0.0, dtype) }, b = K.pairs.map { K.rounded($0.1, dtype) }
-        let ad = try upload(K.bytes(a, dtype)), bd = try upload(K.bytes(b, dtype))
-        let scalar = 2.5, sd = try upload(K.bytes([scalar], dtype))
         // broadcast: a as [n, 1] against the first 7 of b as [1, 7] into [n, 7]
-        let columns = 7
-        var layout = [Int](repeating: 0, count: 1 + 3 * CUDAKernelSource.maxBroadcastDims)
-        layout[0] = 2
-        layout[1] = a.count; layout[2] = columns                       // output dims
-        layout[9] = 1; layout[10] = 0                                   // a's strides
-        layout[17] = 0; layout[18] = 1                                  // b's strides
-        let layoutBytes = layout.withUnsafeBytes { Array($0) }
+        let layout = CUDAKernelSource.broadcastLayout(shape: [a.count, columns], xStrides: [1, 0], yStrides: [0, 1])
         for op in BinaryOp.allCases {
             let name = "\(op.name)_\(s)"
-            let ss = try run(name + "_ss", [ad, bd], count: a.count, dtype: dtype)
-            report(name + "_ss", a.indices.filter { !K.agree(ss[$0], K.reference(op, a[$0], b[$0], dtype), dtype) }.map {
-                "at (\(a[$0]), \(b[$0])): kernel \(ss[$0]), CPU \(K.reference(op, a[$0], b[$0], dtype))"
-            })
-            let sv = try run(name + "_sv", [sd, bd], count: b.count, dtype: dtype)
-            report(name + "_sv", b.indices.filter { !K.agree(sv[$0], K.reference(op, scalar, b[$0], dtype), dtype) }.map {
-                "at (\(scalar), \(b[$0])): kernel \(sv[$0]), CPU \(K.reference(op, scalar, b[$0], dtype))"
-            })
-            let vs = try run(name + "_vs", [ad, sd], count: a.count, dtype: dtype)
-            report(name + "_vs", a.indices.filter { !K.agree(vs[$0], K.reference(op, a[$0], scalar, dtype), dtype) }.map {
-                "at (\(a[$0]), \(scalar)): kernel \(vs[$0]), CPU \(K.reference(op, a[$0], scalar, dtype))"
-            })
-            let bc = try run(name + "_bc", [ad, bd], count: a.count * columns, dtype: dtype, extra: layoutBytes)
-            report(name + "_bc", bc.indices.filter { k in
-                !K.agree(bc[k], K.reference(op, a[k % a.count], b[k / a.count], dtype), dtype)
-            }.map { k in "element \(k): kernel \(bc[k]), CPU \(K.reference(op, a[k % a.count], b[k / a.count], dtype))" })
+            let ss = try run(name + "_ss", [ad, bd], out, count: a.count, dtype: dtype)
+            let sv = try run(name + "_sv", [sd, bd], out, count: b.count, dtype: dtype)
+            let vs = try run(name + "_vs", [ad, sd], out, count: a.count, dtype: dtype)
+            let bc = try run(name + "_bc", [ad, bd], out, count: a.count * columns, dtype: dtype, extra: layout)
+            mismatches += [
+                K.mismatches(name + "_ss", ss, dtype: dtype, cpu: { K.reference(op, a[$0], b[$0], dtype) },
+                             describe: { "at (\(a[$0]), \(b[$0]))" }),
+                K.mismatches(name + "_sv", sv, dtype: dtype, cpu: { K.reference(op, scalar, b[$0], dtype) },
+                             describe: { "at (\(scalar), \(b[$0]))" }),
+                K.mismatches(name + "_vs", vs, dtype: dtype, cpu: { K.reference(op, a[$0], scalar, dtype) },
+                             describe: { "at (\(a[$0]), \(scalar))" }),
+                K.mismatches(name + "_bc", bc, dtype: dtype, cpu: { K.reference(op, a[$0 % a.count], b[$0 / a.count], dtype) },
+                             describe: { "element \($0)" }),
+            ].compactMap { $0 }
         }
     }
 
     /// `add_32_ss` on `bandwidthElements` floats: bytes moved per second in GB/s, the
     /// median of 5 samples of 10 launches; nil when not asked for or out of memory.
     func bandwidth() throws -> Double? {
-        guard bandwidthElements > 0, let add = functions["add_32_ss"] else { return nil }
+        guard bandwidthElements > 0 else { return nil }
         var addresses: [UInt64] = []
         for _ in 0..<3 {
-            guard let address = try driver.allocate(bandwidthElements * 4) else { return nil }
-            buffers.append(address)
-            addresses.append(address)
+            guard let b = try? reserve(bandwidthElements * 4) else { return nil }
+            addresses.append(UInt64(b.address))
         }
         var n = bandwidthElements
         func launch() throws {
             try addresses.withUnsafeMutableBufferPointer { p in
                 try withUnsafeMutablePointer(to: &n) { n in
                     let arguments = (0..<3).map { UnsafeMutableRawPointer(p.baseAddress! + $0) } + [UnsafeMutableRawPointer(n)]
-                    try driver.launch(add, blocks: min(65535, (bandwidthElements + 255) / 256), threads: 256, arguments: arguments)
+                    try driver.launch(module.functions["add_32_ss"]!, blocks: min(65535, (bandwidthElements + 255) / 256),
+                                      threads: 256, arguments: arguments)
                 }
             }
         }

@@ -17,22 +17,43 @@ public enum CUDAKernelSource {
     /// The most dims a broadcast kernel takes (tensors with more are first reshaped).
     public static let maxBroadcastDims = 8
 
+    /// The C type and kernel-name suffix of each dtype.
+    static let types: [(dtype: DType, c: String, suffix: String)] = [(.float32, "float", "32"), (.float64, "double", "64")]
+
+    /// The kernel-name suffix of `dtype` ("32" or "64").
+    static func suffix(_ dtype: DType) -> String { dtype == .float32 ? "32" : "64" }
+
     /// Every elementwise kernel for float and double.
     public static let elementwise: String = {
         var parts = [prelude]
-        for (type, suffix) in [("float", "32"), ("double", "64")] {
-            for op in UnaryOp.allCases { parts.append(unaryKernel(op.name, op.cuda, type, suffix)) }
-            for op in BinaryOp.allCases { parts.append(binaryKernels(op.name, op.cuda, type, suffix)) }
+        for t in types {
+            for op in UnaryOp.allCases { parts.append(unaryKernel(op.name, op.cuda, t.c, t.suffix)) }
+            for op in BinaryOp.allCases { parts.append(binaryKernels(op.name, op.cuda, t.c, t.suffix)) }
         }
         return parts.joined(separator: "\n")
     }()
 
     /// The kernel names `elementwise` defines, in order.
-    public static var kernelNames: [String] {
-        ["32", "64"].flatMap { s in
-            UnaryOp.allCases.map { "\($0.name)_\(s)" }
-                + BinaryOp.allCases.flatMap { op in ["ss", "sv", "vs", "bc"].map { "\(op.name)_\(s)_\($0)" } }
+    public static let kernelNames: [String] = types.flatMap { t in
+        UnaryOp.allCases.map { "\($0.name)_\(t.suffix)" }
+            + BinaryOp.allCases.flatMap { op in ["ss", "sv", "vs", "bc"].map { "\(op.name)_\(t.suffix)_\($0)" } }
+    }
+
+    /// The `BroadcastLayout` parameter of a `_bc` kernel, as its 64-bit words: the number
+    /// of dims (in the low half of the first word, which pads the C `int`), then the
+    /// output shape, x's strides and y's strides (0 along broadcast dims), each padded to
+    /// `maxBroadcastDims`.
+    static func broadcastLayout(shape: [Int], xStrides: [Int], yStrides: [Int]) -> [Int] {
+        let d = maxBroadcastDims
+        precondition(shape.count <= d && xStrides.count == shape.count && yStrides.count == shape.count)
+        var words = [Int](repeating: 0, count: 1 + 3 * d)
+        words[0] = shape.count
+        for k in shape.indices {
+            words[1 + k] = shape[k]
+            words[1 + d + k] = xStrides[k]
+            words[1 + 2 * d + k] = yStrides[k]
         }
+        return words
     }
 
     private static let prelude = """

@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 // NVRTC, NVIDIA's run-time CUDA C compiler (libnvrtc), bound by dlopen: the generated
-// kernel source is compiled to PTX for the device's architecture at first use. NVRTC runs
+// kernel source is compiled to machine code for the device's architecture. NVRTC runs
 // on the host, so it works (and is tested) on machines without a GPU when installed,
 // e.g. from PyPI's nvidia-cuda-nvrtc-cu12 with KNET_LIBNVRTC pointing at its libnvrtc.so.12.
 
@@ -12,7 +12,7 @@ typealias NVRTCResult = Int32
 
 /// The CUDA C compiler, or nil where no libnvrtc is found.
 ///
-///     let ptx = try NVRTC.shared?.compile(CUDAKernelSource.elementwise, name: "knet.cu", architecture: (9, 0))
+///     let cubin = try NVRTC.shared?.compileBinary(CUDAKernelSource.elementwise, name: "knet.cu", architecture: (9, 0))
 final class NVRTC: @unchecked Sendable {
     /// The library found on this machine (`$KNET_LIBNVRTC`, then libnvrtc.so.13/12/11.2).
     static let shared: NVRTC? = DynamicLibrary.firstBinding(nvrtcCandidates, NVRTC.init)
@@ -29,8 +29,6 @@ final class NVRTC: @unchecked Sendable {
     private let create: @convention(c) (UnsafeMutablePointer<Program?>, UnsafePointer<CChar>, UnsafePointer<CChar>, Int32,
                                         UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<UnsafePointer<CChar>?>?) -> NVRTCResult
     private let compileProgram: @convention(c) (Program?, Int32, UnsafePointer<UnsafePointer<CChar>?>?) -> NVRTCResult
-    private let ptxSize: @convention(c) (Program?, UnsafeMutablePointer<Int>) -> NVRTCResult
-    private let ptx: @convention(c) (Program?, UnsafeMutablePointer<CChar>) -> NVRTCResult
     private let cubinSize: @convention(c) (Program?, UnsafeMutablePointer<Int>) -> NVRTCResult
     private let cubin: @convention(c) (Program?, UnsafeMutablePointer<CChar>) -> NVRTCResult
     private let logSize: @convention(c) (Program?, UnsafeMutablePointer<Int>) -> NVRTCResult
@@ -44,8 +42,6 @@ final class NVRTC: @unchecked Sendable {
         guard let version = lib.function("nvrtcVersion", as: (@convention(c) (UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Int32>) -> NVRTCResult).self),
               let create = lib.function("nvrtcCreateProgram", as: type(of: self.create).self),
               let compile = lib.function("nvrtcCompileProgram", as: type(of: self.compileProgram).self),
-              let ptxSize = lib.function("nvrtcGetPTXSize", as: Sized.self),
-              let ptx = lib.function("nvrtcGetPTX", as: Filled.self),
               let cubinSize = lib.function("nvrtcGetCUBINSize", as: Sized.self),
               let cubin = lib.function("nvrtcGetCUBIN", as: Filled.self),
               let logSize = lib.function("nvrtcGetProgramLogSize", as: Sized.self),
@@ -59,8 +55,6 @@ final class NVRTC: @unchecked Sendable {
         self.version = (Int(major), Int(minor))
         self.create = create
         compileProgram = compile
-        self.ptxSize = ptxSize
-        self.ptx = ptx
         self.cubinSize = cubinSize
         self.cubin = cubin
         self.logSize = logSize
@@ -69,26 +63,18 @@ final class NVRTC: @unchecked Sendable {
         self.errorString = errorString
     }
 
-    /// PTX for `source` compiled for compute capability `architecture` (e.g. (9, 0)): text
-    /// the driver compiles at load time, which needs a driver at least as new as NVRTC.
-    /// Throws `GPUError.compilation` with NVRTC's log when the source does not compile.
-    func compile(_ source: String, name: String, architecture: (major: Int, minor: Int)) throws -> String {
-        try withProgram(source, name: name, target: "compute_\(architecture.major)\(architecture.minor)") { program in
-            guard let code = text(program, size: ptxSize, fill: ptx) else { throw GPUError.driver(call: "nvrtcGetPTX", message: "no PTX") }
-            return code
-        }
-    }
-
-    /// Machine code (a CUBIN) for `source` on devices of compute capability `architecture`:
-    /// what Knet loads, since it runs on any driver of NVRTC's CUDA major version (PTX
-    /// from a newer NVRTC than the driver would be refused). Throws as `compile`.
+    /// Machine code (a CUBIN) for `source` on devices of compute capability `architecture`
+    /// (e.g. (9, 0)). Knet loads machine code rather than PTX: it runs on any driver of
+    /// NVRTC's CUDA major version, while PTX from a newer NVRTC than the driver would be
+    /// refused. Throws `GPUError.compilation` with NVRTC's log when the source does not
+    /// compile.
     func compileBinary(_ source: String, name: String, architecture: (major: Int, minor: Int)) throws -> [UInt8] {
         try withProgram(source, name: name, target: "sm_\(architecture.major)\(architecture.minor)") { program in
             var n = 0
             guard cubinSize(program, &n) == 0, n > 0 else { throw GPUError.driver(call: "nvrtcGetCUBINSize", message: "no CUBIN") }
-            var bytes = [CChar](repeating: 0, count: n)
-            try check(cubin(program, &bytes), "nvrtcGetCUBIN")
-            return bytes.map { UInt8(bitPattern: $0) }
+            var bytes = [UInt8](repeating: 0, count: n)
+            try bytes.withUnsafeMutableBytes { try check(cubin(program, $0.baseAddress!.assumingMemoryBound(to: CChar.self)), "nvrtcGetCUBIN") }
+            return bytes
         }
     }
 
