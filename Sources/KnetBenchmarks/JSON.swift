@@ -1,10 +1,11 @@
+import Knet
+
 // The suite's results as JSON (`knet-bench --json FILE`), written without Foundation.
 
 /// A JSON value.
 indirect enum JSON {
     case number(Double)
     case string(String)
-    case bool(Bool)
     case null
     case array([JSON])
     case object([(String, JSON)])
@@ -16,32 +17,12 @@ indirect enum JSON {
     var text: String {
         switch self {
         case .number(let v): return v == v.rounded() && v.magnitude < 1e15 ? String(Int(v)) : "\(v)"
-        case .string(let s): return quote(s)
-        case .bool(let b): return b ? "true" : "false"
+        case .string(let s): return jsonQuoted(s)
         case .null: return "null"
         case .array(let items): return "[" + items.map(\.text).joined(separator: ",") + "]"
-        case .object(let fields): return "{" + fields.map { quote($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}"
+        case .object(let fields): return "{" + fields.map { jsonQuoted($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}"
         }
     }
-}
-
-/// `s` as a JSON string literal.
-private func quote(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where u.value < 0x20:
-            let hex = String(u.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(u)
-        }
-    }
-    return out + "\""
 }
 
 extension RunResult {

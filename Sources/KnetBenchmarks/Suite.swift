@@ -77,6 +77,7 @@ public struct RowResult: Sendable, Equatable {
         guard let (fastest, theirs) = fastestPeer else { return "no peer measured" }
         let r = "×\(fmt(seconds / theirs, 2)) of \(fastest)"
         if seconds < theirs { return "faster than every peer: \(r)" }
+        if seconds == theirs { return "level with \(fastest): \(r)" }
         let ahead = peers.filter { $0.value.seconds < seconds }.keys.sorted()
         return "behind \(ahead.joined(separator: ", ")): \(r)"
     }

@@ -15,7 +15,7 @@ public struct TableCase: Sendable {
     /// What is trained, for the report.
     public let summary: String
     /// Runs the case once (warm-up included) and measures each row.
-    public let run: @Sendable (Workloads) throws -> [String: RunResult]
+    let run: @Sendable (Workloads) throws -> [String: RunResult]
 
     /// Every case, in Knet's table order.
     ///

@@ -35,6 +35,9 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(r.rows[1].verdict, "faster than every peer: ×0.25 of torch")
         XCTAssert(r.rows[1].ratio(to: "jax").isNaN)
         XCTAssertEqual(median([3, 1, 2, 10]), 2.5)
+        let tie = RowResult(name: "linreg", summary: "Housing", ours: r.rows[0].ours,
+                            peers: ["jax": PeerRow(runs: [RunResult(seconds: 1.0, loss: 0.25, otherCores: 0)])])
+        XCTAssertEqual(tie.verdict, "level with jax: ×1.00 of jax")
     }
 
     func testTrainingTableCells() {

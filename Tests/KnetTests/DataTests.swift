@@ -167,6 +167,22 @@ final class DataTests: XCTestCase {
                                          root + "/cache/housing/housing.data"])
     }
 
+    /// A folder-only locator (what knet-bench --data uses) reads that folder and nothing
+    /// else: not the cache, not the network, and it creates nothing.
+    func testFolderLocatorNeverLooksElsewhere() throws {
+        try write("cache/housing/housing.data", [1])
+        let l = DataLocator.folder(root + "/data")
+        XCTAssertEqual(l.candidates(.housing), [root + "/data/housing/housing.data", root + "/data/housing.data"])
+        guard case .notFound(_, let searched, _, _, let attempts)? = thrown({ try l.path(for: .housing) }) else {
+            return XCTFail("expected notFound")
+        }
+        XCTAssertEqual(searched, l.candidates(.housing))
+        XCTAssertTrue(attempts.joined().contains("not downloaded"), "\(attempts)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/data"), "nothing created")
+        try write("data/housing.data", [2])
+        XCTAssertEqual(try l.path(for: .housing), root + "/data/housing.data")
+    }
+
     func testEnvironmentNamesTheFolders() {
         let saved: [(String, String?)] = ["KNET_DATA", "XDG_CACHE_HOME", "HOME"].map { name in
             (name, getenv(name).map { String(cString: $0) })

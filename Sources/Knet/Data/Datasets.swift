@@ -80,13 +80,21 @@ public func datasetPath(_ file: DatasetFile) throws -> String {
 }
 
 /// Where data files are looked for and how a missing one is fetched.
-struct DataLocator {
+package struct DataLocator {
     /// `$KNET_DATA`, if set.
     var dataDirectory: String?
     /// The per-user download cache (`.../knet`).
     var cacheDirectory: String
     /// Downloads a URL to a path (throws on failure); `curl` unless a test replaces it.
     var fetch: (_ url: String, _ destination: String) throws -> Void = curlFetch
+    /// False where a missing file must not be downloaded (`folder(_:)`).
+    var downloads = true
+
+    /// Only `path` (its `<dataset>/<file>` or top level): never the cache, never a
+    /// download, so a caller that names its data folder gets those files or an error.
+    package static func folder(_ path: String) -> DataLocator {
+        DataLocator(dataDirectory: path, cacheDirectory: path, downloads: false)
+    }
 
     /// The locations the environment names now.
     static func fromEnvironment() -> DataLocator {
@@ -103,7 +111,7 @@ struct DataLocator {
     func candidates(_ file: DatasetFile) -> [String] {
         var paths: [String] = []
         if let d = dataDirectory { paths += ["\(d)/\(file.folder)/\(file.name)", "\(d)/\(file.name)"] }
-        paths.append(cachePath(file))
+        if downloads { paths.append(cachePath(file)) }
         return paths
     }
 
@@ -114,6 +122,10 @@ struct DataLocator {
         let searched = candidates(file)
         if let found = searched.first(where: isRegularFile) { return found }
         let destination = cachePath(file)
+        guard downloads else {
+            throw DataError.notFound(file: "\(file.folder)/\(file.name)", searched: searched, destination: destination,
+                                     urls: file.urls, attempts: ["not downloaded: only \(cacheDirectory) was to be read"])
+        }
         var attempts: [String] = []
         var mismatch: DataError?
         do {
@@ -220,7 +232,7 @@ public func mnist() throws -> (xtrn: Tensor, ytrn: [Int], xtst: Tensor, ytst: [I
     try mnist(DataLocator.fromEnvironment())
 }
 
-func mnist(_ locator: DataLocator) throws -> (xtrn: Tensor, ytrn: [Int], xtst: Tensor, ytst: [Int]) {
+package func mnist(_ locator: DataLocator) throws -> (xtrn: Tensor, ytrn: [Int], xtst: Tensor, ytst: [Int]) {
     let (xtrn, ytrn) = try mnistPart(.mnistTrainImages, .mnistTrainLabels, locator)
     let (xtst, ytst) = try mnistPart(.mnistTestImages, .mnistTestLabels, locator)
     return (xtrn, ytrn, xtst, ytst)
@@ -257,7 +269,7 @@ public func housing(dtype: DType = .float32) throws -> (x: Tensor, y: Tensor) {
     try housing(DataLocator.fromEnvironment(), dtype: dtype)
 }
 
-func housing(_ locator: DataLocator, dtype: DType = .float32) throws -> (x: Tensor, y: Tensor) {
+package func housing(_ locator: DataLocator, dtype: DType = .float32) throws -> (x: Tensor, y: Tensor) {
     let (path, bytes) = try loadDataset(.housing, locator)
     return try parseHousing(bytes, path: path, dtype: dtype)
 }
@@ -429,7 +441,7 @@ public func gutenberg(_ file: DatasetFile, testFraction: Double = 0.1) throws ->
     try gutenberg(file, testFraction: testFraction, DataLocator.fromEnvironment())
 }
 
-func gutenberg(_ file: DatasetFile, testFraction: Double, _ locator: DataLocator) throws -> CharData {
+package func gutenberg(_ file: DatasetFile, testFraction: Double, _ locator: DataLocator) throws -> CharData {
     knetCheck(testFraction >= 0 && testFraction <= 1, "gutenberg: testFraction \(testFraction) is not in [0, 1]")
     let scalars = decodeText(try loadDataset(file, locator).bytes).unicodeScalars
     let cut = scalars.index(scalars.startIndex, offsetBy: Int((Double(scalars.count) * (1 - testFraction)).rounded()))

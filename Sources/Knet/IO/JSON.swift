@@ -183,17 +183,7 @@ struct JSONWriter {
 
     mutating func string(_ s: String) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        for c in s.utf8 {
-            switch c {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), c]
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes += Array("\\u00".utf8) + [hex[Int(c >> 4)], hex[Int(c & 15)]]
-            default: bytes.append(c)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
+        bytes += jsonQuoted(s).utf8
         needsComma = true
     }
 
@@ -204,4 +194,23 @@ struct JSONWriter {
     }
 
     private mutating func separate() { if needsComma { bytes.append(UInt8(ascii: ",")) } }
+}
+
+/// `s` as a JSON string literal: quotes and backslashes escaped, control characters as
+/// `\u00XX`, everything else (UTF-8) as is.
+///
+///     jsonQuoted("a\"b")   // "\"a\\\"b\""
+package func jsonQuoted(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case _ where u.value < 0x20:
+            let hex = String(u.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(u)
+        }
+    }
+    return out + "\""
 }
