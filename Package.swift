@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "KnetMath", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
         .target(
             name: "KnetAVX2",
-            dependencies: ["CKnetCPU", "KnetMath"],
+            dependencies: ["KnetGEMM", "KnetMath"],
             swiftSettings: [.unsafeFlags(avx2Flags)]
         ),
         .target(

@@ -1,12 +1,13 @@
 // Elementwise activations over Float arrays, compiled for AVX2+FMA: the library's
 // unary `exp`, `sigm` and `tanh` use them where the CPU has AVX2.
 
-import CKnetCPU
+import KnetGEMM
 import KnetMath
 
 /// True when the CPU has AVX2 and FMA and the OS saves the YMM registers: the `…AVX2`
-/// entry points and `ActivationKernels` may only be called then.
-public let hasAVX2: Bool = knet_cpu_has_avx2_fma() != 0
+/// entry points and `ActivationKernels` may only be called then (the one CPU check
+/// that also gates the Swift GEMM, `SwiftGEMM.isSupported`).
+public var hasAVX2: Bool { SwiftGEMM.isSupported }
 
 /// `y[i] = f(x[i])` for the activations of `ActivationMath`, on Float, compiled for
 /// AVX2+FMA (only when `hasAVX2`).

@@ -56,6 +56,17 @@ private func naiveBroadcast(_ a: [Double], _ sa: [Int], _ b: [Double], _ sb: [In
 final class BroadcastTests: XCTestCase {
     override func setUp() { setseed(7) }
 
+    /// The fused activation gradients by hand, on outputs of both signs: relu's passes
+    /// the gradient only where its output is positive (and NaN outputs give 0).
+    func testActivationGradientRowsByHand() {
+        let dy = Tensor([1, 2, 3, 4, 5], dtype: .float64), y = Tensor([-1, 0, 2, .nan, 0.5], dtype: .float64)
+        assertValues(elementwise(.reluback, dy, y), [0, 0, 3, 0, 5])
+        let s = Tensor([0.25, 0.5, 0.75, 0.5, 0.1], dtype: .float64)
+        assertValues(elementwise(.sigmback, dy, s), [0.1875, 0.5, 0.5625, 1, 0.45], rtol: 1e-12)
+        let t = Tensor([-0.5, 0, 0.5, 0.9, 1], dtype: .float64)
+        assertValues(elementwise(.tanhback, dy, t), [0.75, 2, 2.25, 0.76, 0], rtol: 1e-12)
+    }
+
     /// Powers follow C's `pow` (as CUDA and PyTorch do) at the IEEE 754 special cases,
     /// in both dtypes; integer exponents of negative bases stay exact.
     func testPowerSpecialCases() {

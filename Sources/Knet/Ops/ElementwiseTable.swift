@@ -1,4 +1,3 @@
-import KnetAVX2
 import KnetMath
 import RealModule
 

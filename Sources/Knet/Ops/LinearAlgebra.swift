@@ -7,17 +7,21 @@ func gemmLayout(_ x: Tensor) -> (transposed: Bool, ld: Int)? {
     return nil
 }
 
+/// `t` and its `gemmLayout`: as is when GEMM can take it, else a contiguous copy.
+func gemmOperand(_ t: Tensor) -> (tensor: Tensor, layout: (transposed: Bool, ld: Int)) {
+    if let layout = gemmLayout(t) { return (t, layout) }
+    let copy = t.contiguousData()
+    return (copy, gemmLayout(copy)!)
+}
+
 /// The matrix product primitive; transposed views are passed to BLAS as flags.
 private let matmulPrimitive = Primitive("*", forward: { xs in
-    var a = xs[0], b = xs[1]
-    checkCompatible("*", a, b)
+    checkCompatible("*", xs[0], xs[1])
+    let (a, la) = gemmOperand(xs[0]), (b, lb) = gemmOperand(xs[1])
     let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
-    var la = gemmLayout(a), lb = gemmLayout(b)
-    if la == nil { a = a.contiguousData(); la = gemmLayout(a) }
-    if lb == nil { b = b.contiguousData(); lb = gemmLayout(b) }
     let c = Tensor(uninitialized: [m, n], dtype: a.dtype, device: a.device)
-    Backend.on(a.device).gemm(transA: la!.transposed, transB: lb!.transposed, m: m, n: n, k: k, alpha: 1,
-                              a: a, lda: la!.ld, b: b, ldb: lb!.ld, beta: 0, c: c, ldc: Swift.max(m, 1))
+    Backend.on(a.device).gemm(transA: la.transposed, transB: lb.transposed, m: m, n: n, k: k, alpha: 1,
+                              a: a, lda: la.ld, b: b, ldb: lb.ld, beta: 0, c: c, ldc: Swift.max(m, 1))
     return c
 }, gradients: [
     { dy, _, xs in dy * transpose(xs[1]) },

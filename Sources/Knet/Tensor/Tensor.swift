@@ -18,7 +18,7 @@ public final class Tensor {
     ///
     ///     Tensor.zeros(3, 4).stride(1)   // 3
     @inline(__always)
-    public func stride(_ d: Int) -> Int {
+    func stride(_ d: Int) -> Int {
         if let explicitStrides { return explicitStrides[d] }
         var s = 1
         for i in 0..<d { s *= shape[i] }

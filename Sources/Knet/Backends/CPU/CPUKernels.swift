@@ -78,7 +78,7 @@ struct CPUBackend: ComputeBackend {
                 for o in lo..<hi {
                     for j in 0..<m {
                         let s = src + (o * m + j) * inner, d = dst + (o * n + indices[j]) * inner
-                        if accumulate { for i in 0..<inner { d[i] += s[i] } } else { d.update(from: s, count: inner) }
+                        if accumulate { addRun(from: s, to: d, inner) } else { d.update(from: s, count: inner) }
                     }
                 }
             }
@@ -256,7 +256,7 @@ func reduceRun<T: KnetFloat>(_ op: ReduceOp, _ p: UnsafePointer<T>, _ n: Int, _ 
 @inline(__always)
 private func combineRun<T: KnetFloat>(_ op: ReduceOp, _ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, _ m: Int) {
     switch op {
-    case .sum: for i in 0..<m { dst[i] += src[i] }
+    case .sum: addRun(from: src, to: dst, m)
     case .prod: for i in 0..<m { dst[i] *= src[i] }
     case .max, .min: for i in 0..<m { dst[i] = op.combine(dst[i], src[i]) }
     }
@@ -308,5 +308,31 @@ private func reduceLoop<T: KnetFloat>(_ op: ReduceOp, _ x: Tensor, _ y: Tensor, 
     Parallel.forEach(parts) { p in
         run(outer * p / parts * slab, outer * (p + 1) / parts * slab, partials + p * n)
     }
-    for p in 0..<parts { for i in 0..<n { py[i] = op.combine(py[i], partials[p * n + i]) } }
+    for p in 0..<parts { combineRun(op, py, partials + p * n, n) }
+}
+
+/// Copies `count` contiguous elements, eight at a time, then the rest (for short runs,
+/// such as rows of an image, where a memmove call would cost more).
+@inline(__always) func copyRun<T: KnetFloat>(from source: UnsafePointer<T>, to target: UnsafeMutablePointer<T>,
+                                                     _ count: Int) {
+    var t = 0
+    while t + 8 <= count {
+        UnsafeMutableRawPointer(target + t).storeBytes(of: UnsafeRawPointer(source + t).loadUnaligned(as: SIMD8<T>.self),
+                                                       as: SIMD8<T>.self)
+        t += 8
+    }
+    while t < count { target[t] = source[t]; t += 1 }
+}
+
+/// Adds `count` contiguous elements of `source` into `target`, eight at a time, then the rest.
+@inline(__always) func addRun<T: KnetFloat>(from source: UnsafePointer<T>, to target: UnsafeMutablePointer<T>,
+                                                    _ count: Int) {
+    var t = 0
+    while t + 8 <= count {
+        let sum = UnsafeRawPointer(target + t).loadUnaligned(as: SIMD8<T>.self)
+            + UnsafeRawPointer(source + t).loadUnaligned(as: SIMD8<T>.self)
+        UnsafeMutableRawPointer(target + t).storeBytes(of: sum, as: SIMD8<T>.self)
+        t += 8
+    }
+    while t < count { target[t] += source[t]; t += 1 }
 }

@@ -205,40 +205,11 @@ private func convBackwardFilter<T: KnetFloat>(_ g: ConvGeometry, _ x: UnsafeMuta
     if used == 0 { dw.update(repeating: 0, count: count); return }
     guard used > 1 else { return }
     Parallel.chunks(count, costPerElement: used - 1) { lo, hi in
-        for p in 1..<used {
-            let src = extra + (p - 1) * count
-            for i in lo..<hi { dw[i] += src[i] }
-        }
+        for p in 1..<used { addRun(from: extra + (p - 1) * count + lo, to: dw + lo, hi - lo) }
     }
 }
 
 // MARK: - lowering
-
-/// Copies `count` contiguous elements, eight at a time, then the rest (runs are short
-/// rows of an image: a memmove call would cost more).
-@inline(__always) private func copyRun<T: KnetFloat>(from source: UnsafeMutablePointer<T>, to target: UnsafeMutablePointer<T>,
-                                                     _ count: Int) {
-    var t = 0
-    while t + 8 <= count {
-        UnsafeMutableRawPointer(target + t).storeBytes(of: UnsafeRawPointer(source + t).loadUnaligned(as: SIMD8<T>.self),
-                                                       as: SIMD8<T>.self)
-        t += 8
-    }
-    while t < count { target[t] = source[t]; t += 1 }
-}
-
-/// Adds `count` contiguous elements of `source` into `target`, eight at a time, then the rest.
-@inline(__always) private func addRun<T: KnetFloat>(from source: UnsafeMutablePointer<T>, to target: UnsafeMutablePointer<T>,
-                                                    _ count: Int) {
-    var t = 0
-    while t + 8 <= count {
-        let sum = UnsafeRawPointer(target + t).loadUnaligned(as: SIMD8<T>.self)
-            + UnsafeRawPointer(source + t).loadUnaligned(as: SIMD8<T>.self)
-        UnsafeMutableRawPointer(target + t).storeBytes(of: sum, as: SIMD8<T>.self)
-        t += 8
-    }
-    while t < count { target[t] += source[t]; t += 1 }
-}
 
 /// Ceiling of a / b for b > 0.
 @inline(__always) private func ceilDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? (a + b - 1) / b : -((-a) / b) }

@@ -99,11 +99,11 @@ func lstmSequenceForward(_ pre: Tensor, _ bias: Tensor, _ wh: Tensor, _ state0: 
 func lstmSequenceBackward(_ reserve: LSTMReserve, _ wh: Tensor, _ dout: Tensor) -> (dpre: Tensor, dwh: Tensor, dstate0: Tensor) {
     let (gates, previous, steps) = (reserve.gates, reserve.previous, reserve.steps)
     let (hidden, n, batch) = (reserve.tanhCell.shape[0], gates.shape[1], steps[0])
-    let (dout, wh) = (dout.contiguousData(), gemmOperand(wh))
+    let dout = dout.contiguousData(), (wh, layout) = gemmOperand(wh)
     let (dtype, device) = (gates.dtype, gates.device)
     let dstate = Tensor(uninitialized: [2 * hidden, batch], dtype: dtype, device: device)
     let dwh = Tensor(uninitialized: [4 * hidden, hidden], dtype: dtype, device: device)
-    let offsets = reserve.offsets, layout = gemmLayout(wh)!
+    let offsets = reserve.offsets
     func run<T: KnetFloat>(_: T.Type) {
         let (gp, pp, tp) = (gates.pointer(T.self), previous.pointer(T.self), reserve.tanhCell.pointer(T.self))
         let (dyp, dsp, wp) = (dout.pointer(T.self), dstate.pointer(T.self), wh.pointer(T.self))
@@ -158,5 +158,3 @@ func lstmCellBackwardColumn<T: KnetFloat>(gates a: UnsafeMutablePointer<T>, tanh
     }
 }
 
-/// `t` when `gemmLayout` can pass it to BLAS as is, else a contiguous copy.
-private func gemmOperand(_ t: Tensor) -> Tensor { gemmLayout(t) == nil ? t.contiguousData() : t }
