@@ -291,17 +291,15 @@ private func parseHousing(_ bytes: [UInt8], path: String, dtype: DType) throws -
     for (number, line) in String(decoding: bytes, as: UTF8.self).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
         let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," })
         if fields.isEmpty { continue }
-        let numbers = fields.compactMap { Double($0) }.filter(\.isFinite)
-        if rows.isEmpty && (fields.count != columns || numbers.count != columns) { continue }   // a header
+        let values = fields.map { Double($0).flatMap { $0.isFinite ? $0 : nil } }
+        if rows.isEmpty && (fields.count != columns || values.contains(nil)) { continue }   // a header
         guard fields.count == columns else {
             throw DataError.corrupt(path: path, reason: "line \(number + 1) has \(fields.count) fields, expected \(columns)")
         }
-        rows.append(try fields.enumerated().map { k, f in
-            guard let v = Double(f), v.isFinite else {
-                throw DataError.corrupt(path: path, reason: "line \(number + 1), field \(k + 1): \"\(f)\" is not a number")
-            }
-            return v
-        })
+        if let k = values.firstIndex(of: nil) {
+            throw DataError.corrupt(path: path, reason: "line \(number + 1), field \(k + 1): \"\(fields[k])\" is not a number")
+        }
+        rows.append(values.map { $0! })
     }
     let n = rows.count
     guard n >= 2 else { throw DataError.corrupt(path: path, reason: "\(n) data rows; at least 2 are needed to normalize") }

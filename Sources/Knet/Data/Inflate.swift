@@ -277,12 +277,12 @@ private let distanceExtra: [Int] = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6,
 /// The order in which a dynamic block lists its code-length code lengths.
 private let codeLengthOrder = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]
 
-/// Decodes DEFLATE blocks until the one marked final.
 /// The code lengths of DEFLATE's fixed Huffman codes (RFC 1951 3.2.6).
 private let fixedLiteralLengths = [UInt8](repeating: 8, count: 144) + [UInt8](repeating: 9, count: 112)
     + [UInt8](repeating: 7, count: 24) + [UInt8](repeating: 8, count: 8)
 private let fixedDistanceLengths = [UInt8](repeating: 5, count: 30)
 
+/// Decodes DEFLATE blocks until the one marked final.
 private func inflateBlocks(_ r: inout BitReader, into out: inout OutputBuffer) throws {
     var literals = HuffmanTable(maxBits: 15), distances = HuffmanTable(maxBits: 15)
     defer { literals.free(); distances.free() }

@@ -195,11 +195,15 @@ public func loadParams<P: Params>(_ path: String, into template: P, prefix: Stri
 ///     let w2 = try fillParams(w, from: file.tensors, source: "ckpt.safetensors")
 public func fillParams<P: Params>(_ template: P, from tensors: [String: Tensor], prefix: String = "",
                                   source: String = "tensors") throws -> P {
-    try fillParams(template, prefix: prefix, source: source) { name, _ in tensors[name] }
+    try fillParams(template, prefix: prefix, source: source) { name, shape in
+        guard let t = tensors[name] else { return nil }
+        guard t.shape == shape else { throw SafeTensorsError.shapeMismatch(path: source, name: name, expected: shape, found: t.shape) }
+        return t
+    }
 }
 
-/// `fillParams` over any source of named tensors (`stored(name, shape)` is nil where
-/// absent; `shape` is the template's). A template tensor met twice (tied weights) is
+/// `fillParams` over any source of named tensors: `stored(name, shape)` is nil where
+/// absent and throws `shapeMismatch` when its tensor is not of the template's `shape`. A template tensor met twice (tied weights) is
 /// filled once, so the copy's tensors stay tied.
 private func fillParams<P: Params>(_ template: P, prefix: String, source: String,
                                    stored: (_ name: String, _ shape: [Int]) throws -> Tensor?) throws -> P {
@@ -211,9 +215,6 @@ private func fillParams<P: Params>(_ template: P, prefix: String, source: String
         position += 1
         if let done = filled[ObjectIdentifier(t)] { return done }
         guard let found = try stored(name, t.shape) else { throw SafeTensorsError.missingTensor(path: source, name: name) }
-        guard found.shape == t.shape else {
-            throw SafeTensorsError.shapeMismatch(path: source, name: name, expected: t.shape, found: found.shape)
-        }
         let value = convert(found.untracked, to: t.dtype).untracked
         let result = t.isParam ? Param(value) : value
         filled[ObjectIdentifier(t)] = result
