@@ -2,6 +2,20 @@
 // as the CPU kernels (`UnaryOp.cuda`, `BinaryOp.cuda`), once per dtype. NVRTC compiles
 // the source for the device's architecture at first use.
 
+/// One compilation unit of CUDA C for the GPU backend: a self-contained source (its own
+/// prelude) and the `extern "C"` kernels it defines. NVRTC compiles each module once per
+/// device architecture; the host emulation in the tests compiles each as one C++ file.
+///
+///     for m in CUDAKernelSource.modules { print(m.name, m.kernels.count) }
+public struct CUDAModule: Sendable {
+    /// A short name ("elementwise"), also the source's file name stem.
+    public let name: String
+    /// The CUDA C text.
+    public let source: String
+    /// The kernel names the source defines.
+    public let kernels: [String]
+}
+
 /// The generated CUDA C source of the elementwise kernels.
 ///
 /// Kernels (`T` is float or double, `S` its suffix 32 or 64), all grid-stride loops:
@@ -32,6 +46,11 @@ public enum CUDAKernelSource {
         }
         return parts.joined(separator: "\n")
     }()
+
+    /// Every module the GPU backend loads (kernel names are unique across them).
+    public static let modules: [CUDAModule] = [
+        CUDAModule(name: "elementwise", source: elementwise, kernels: kernelNames),
+    ]
 
     /// The kernel names `elementwise` defines, in order.
     public static let kernelNames: [String] = types.flatMap { t in
