@@ -19,13 +19,15 @@ final class GPUHostTests: XCTestCase {
             return
         }
         XCTAssertEqual(info.devices, [])
-        XCTAssertEqual(gpu(), -1)
+        // This machine's runtime (none), whatever the tests installed before.
+        let (installed, active) = (CUDARuntime.current, gpu())
+        CUDARuntime.install(nil)
+        defer { CUDARuntime.install(installed); gpu(active) }
+        XCTAssertEqual(gpu(-1), -1)
         XCTAssertEqual(info.summary.first, "CUDA driver: not found (libcuda.so.1); Knet runs on the CPU")
         XCTAssertNil(gpuMemoryStats())
-        XCTAssertThrowsError(try DeviceBuffer(bytes: 16)) { error in
-            XCTAssertEqual(error as? GPUError, .noDevice(-1))
-            XCTAssert("\(error)".contains("no GPU is active"))
-        }
+        assertKnetError("gpu0", "no CUDA GPU is usable here") { _ = Tensor.zeros(3, device: .gpu(0)) }
+        assertKnetError("gpu(): no GPU is active") { _ = Tensor.zeros(3).gpu() }
         XCTAssertEqual(gpu(0), -1, "no device 0 to select")
         XCTAssertEqual(gpu(), -1)
         XCTAssertThrowsError(try checkGPUKernels(bandwidthElements: 0)) { XCTAssertEqual($0 as? GPUError, .noDevice(-1)) }

@@ -28,7 +28,7 @@ func nnNumber(_ entry: Any?) -> Double { (entry as! NSNumber).doubleValue }
 /// The reference loss `-Σ logp(x)[label] / count` written with core ops only.
 private func referenceNLL(_ x: Tensor, _ labels: [Int], dims d: Int, average: Bool = true) -> Double {
     let c = ClassLayout("test", x.shape, labels, dims: d)
-    let total = -sum(logp(x, dims: [d]) .* c.onehot(x.shape, x.dtype)).scalar
+    let total = -sum(logp(x, dims: [d]) .* c.onehot(x.shape, like: x)).scalar
     return average ? total / Double(c.counted) : total
 }
 
@@ -170,7 +170,7 @@ final class LossTests: XCTestCase {
         XCTAssertTrue(gradcheck({ (p: Tensor) in mean(abs2, y - p) }, yhat))
         // softloss with one-hot gold probabilities is nll
         let labels = [2, 0, 1, 1]
-        let gold = ClassLayout("test", [3, 4], labels, dims: 0).onehot([3, 4], .float64)
+        let gold = ClassLayout("test", [3, 4], labels, dims: 0).onehot([3, 4], like: yhat)
         let softloss = -sum(gold .* logp(yhat, dims: [0])) ./ 4
         XCTAssertEqual(softloss.scalar, nll(yhat, labels).scalar, accuracy: 1e-14)
     }

@@ -44,15 +44,3 @@ public func gradcheck<P: Params, each A>(_ f: @escaping (P, repeat each A) -> Te
     if let worst { fputs(worst.report + "  <- worst mismatch\n", stderr) }
     return worst == nil
 }
-
-extension Tensor {
-    /// Writes element `i` (column-major position) of the logical array; for gradcheck.
-    func setFlat(_ i: Int, _ v: Double) {
-        var rem = i, off = offset
-        for d in shape.indices { off += (rem % shape[d]) * strides[d]; rem /= shape[d] }
-        switch dtype {
-        case .float32: storage.typed(Float.self)[off] = Float(v)
-        case .float64: storage.typed(Double.self)[off] = v
-        }
-    }
-}

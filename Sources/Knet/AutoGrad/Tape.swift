@@ -47,7 +47,7 @@ final class Tape {
                 acc = Tensor(uninitialized: x.shape, dtype: x.dtype, device: x.device)
                 Backend.on(acc.device).copy(from: partial, to: acc)
             } else {
-                acc = Tensor.zeros(shape: x.shape, dtype: x.dtype)
+                acc = Tensor.zeros(like: x)
             }
             grads[parent] = acc
             owned[parent] = true

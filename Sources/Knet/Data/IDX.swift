@@ -20,22 +20,14 @@ public struct IDXArray {
     /// (with the same element count) is given.
     ///
     ///     let x = try readIDX(path).tensor(scale: 1.0 / 255, shape: [28, 28, 1, 60000])
-    public func tensor(scale: Double = 1, shape: [Int]? = nil, dtype: DType = .float32) -> Tensor {
+    public func tensor(scale: Double = 1, shape: [Int]? = nil, dtype: DType = .float32, device: Device = .current) -> Tensor {
         let shape = shape ?? dims.reversed()
         knetCheck(shape.reduce(1, *) == values.count,
                   "IDXArray.tensor: shape \(shape) does not hold the \(values.count) values of dims \(dims)")
-        let t = Tensor(uninitialized: shape, dtype: dtype)
-        values.withUnsafeBufferPointer { v in
-            switch dtype {
-            case .float32:
-                let p = t.pointer(Float.self), s = Float(scale)
-                for i in v.indices { p[i] = Float(v[i]) * s }
-            case .float64:
-                let p = t.pointer(Double.self)
-                for i in v.indices { p[i] = Double(v[i]) * scale }
-            }
+        switch dtype {
+        case .float32: let s = Float(scale); return Tensor(values.map { Float($0) * s }, shape: shape, dtype: dtype, device: device)
+        case .float64: return Tensor(values.map { Double($0) * scale }, shape: shape, dtype: dtype, device: device)
         }
-        return t
     }
 }
 

@@ -58,7 +58,7 @@ public struct Minibatch<Batch>: Sequence {
 /// `shuffle` reorders instances every epoch; `seed` makes that order reproducible
 /// (without it the order follows `setseed`); `partial` keeps a last smaller batch;
 /// `xtype` converts the `x` batches (Knet's `xtype=Array{Float64}`); `device` is where
-/// batches go (Knet's `xtype=KnetArray`) — only `.cpu` exists until the GPU backend.
+/// batches go (Knet's `xtype=KnetArray`): `device: .gpu(0)` yields GPU tensors.
 ///
 ///     let (xtrn, ytrn, xtst, ytst) = try mnist()
 ///     let dtrn = minibatch(xtrn, ytrn, 100)           // 600 × ([28,28,1,100], [Int])
@@ -128,9 +128,7 @@ enum BatchSlice {
 private func batchOf(_ x: Tensor, _ i: BatchSlice, _ dtype: DType?, _ device: Device?) -> Tensor {
     var b = x.untracked[[TensorIndex](repeating: .colon, count: x.ndims - 1) + [i.index]]
     if let dtype { b = convert(b, to: dtype) }
-    if let device {
-        knetCheck(device == b.device, "minibatch: cannot move batches to \(device): only the cpu device exists so far")
-    }
+    if let device { b = b.transferred(to: device) }
     return b
 }
 

@@ -85,7 +85,6 @@ public func save(_ path: String, _ tensors: [String: Tensor], metadata: [String:
     }
     var offset = 0
     for (name, t) in entries {
-        knetCheck(t.device == .cpu, "save: tensor \"\(name)\" is on \(t.device); move it to the CPU first")
         let bytes = t.count * t.dtype.size
         header.key(name)
         header.beginObject()
@@ -104,10 +103,7 @@ public func save(_ path: String, _ tensors: [String: Tensor], metadata: [String:
         try withUnsafeBytes(of: &length) { try file.write($0) }
         try file.write(header.bytes)
         for (_, t) in entries {
-            try withExtendedLifetime(t) {
-                let start = UnsafeRawPointer(t.storage.pointer) + t.offset * t.dtype.size
-                try file.write(UnsafeRawBufferPointer(start: start, count: t.count * t.dtype.size))
-            }
+            try t.withUnsafeHostBytes { try file.write($0) }
         }
     }
 }

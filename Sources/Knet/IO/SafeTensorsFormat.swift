@@ -166,25 +166,30 @@ struct SafeTensorsFile {
         guard let stored = entry.dtype else {
             throw SafeTensorsError.unsupportedDType(path: path, name: entry.name, dtype: entry.dtypeName)
         }
-        let t = Tensor(uninitialized: entry.shape.reversed(), dtype: stored.dtype)
+        let t = Tensor(uninitialized: entry.shape.reversed(), dtype: stored.dtype, device: .cpu)
         let at = dataStart + entry.begin
-        if stored == .f32 || stored == .f64 {
-            try file.read(into: UnsafeMutableRawBufferPointer(start: t.storage.pointer, count: entry.byteCount), at: at)
-            return t
+        try t.withUnsafeMutableHostBytes { memory in
+            if stored == .f32 || stored == .f64 { return try file.read(into: memory, at: at) }
+            try widen(memory, stored, at: at, name: entry.name)
         }
+        return t
+    }
+
+    /// Reads `stored` elements at `at` into the end of `memory` and converts them in place
+    /// to the tensor's dtype.
+    private func widen(_ memory: UnsafeMutableRawBufferPointer, _ stored: StoredDType, at: Int, name: String) throws {
         // Widened in place: the stored elements (s bytes each) are read into the end of
         // the tensor's memory, at `tail`, and converted front to back into d-byte ones.
         // Element i is read before it is written, and its d bytes at i·d end before stored
         // element i+1 at tail + (i+1)·s, since (i+1)·(d − s) ≤ count·(d − s) = tail.
-        let memory = UnsafeMutableRawPointer(t.storage.pointer), tail = t.count * stored.dtype.size - entry.byteCount
-        let raw = UnsafeMutableRawBufferPointer(start: memory + tail, count: entry.byteCount)
+        let byteCount = memory.count / stored.dtype.size * stored.size, tail = memory.count - byteCount
+        let raw = UnsafeMutableRawBufferPointer(start: memory.baseAddress! + tail, count: byteCount)
         try file.read(into: raw, at: at)
         if stored.dtype == .float64 {
-            try decodeWide(UnsafeRawBufferPointer(raw), stored, into: t.pointer(Double.self), name: entry.name)
+            try decodeWide(UnsafeRawBufferPointer(raw), stored, into: memory.baseAddress!.assumingMemoryBound(to: Double.self), name: name)
         } else {
-            decodeNarrow(UnsafeRawBufferPointer(raw), stored, into: t.pointer(Float.self))
+            decodeNarrow(UnsafeRawBufferPointer(raw), stored, into: memory.baseAddress!.assumingMemoryBound(to: Float.self))
         }
-        return t
     }
 
     /// 32- and 64-bit integers to Double; a 64-bit value that Double cannot hold exactly

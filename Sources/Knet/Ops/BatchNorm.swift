@@ -42,10 +42,10 @@ public func bnmoments(momentum: Double = 0.1, mean: Tensor? = nil, variance: Ten
 /// vector `[2C]`, the scales (ones) followed by the biases (zeros).
 ///
 ///     let params = bnparams(16)        // [32]
-public func bnparams(_ channels: Int, dtype: DType = .float32) -> Tensor {
+public func bnparams(_ channels: Int, dtype: DType = .float32, device: Device = .current) -> Tensor {
     knetCheck(channels >= 0, "bnparams: negative channel count \(channels)")
     return Tensor([Double](repeating: 1, count: channels) + [Double](repeating: 0, count: channels),
-                  shape: [2 * channels], dtype: dtype)
+                  shape: [2 * channels], dtype: dtype, device: device)
 }
 
 /// Batch normalization (Knet's `batchnorm`) of 2-d `[C, N]`, 4-d `[W, H, C, N]` or 5-d
@@ -92,10 +92,10 @@ public func batchnorm(_ x: Tensor, _ moments: BNMoments? = nil, _ params: Tensor
 }
 
 /// The running mean and variance of `moments` shaped `statShape`, created by their
-/// initialisers on first use; checked against input `x`.
+/// initialisers on first use (on `x`'s device); checked against input `x`.
 private func runningStats(_ m: BNMoments, _ statShape: [Int], _ x: Tensor) -> (Tensor, Tensor) {
-    if m.mean == nil { m.mean = m.meaninit(statShape, x.dtype) }
-    if m.variance == nil { m.variance = m.varinit(statShape, x.dtype) }
+    if m.mean == nil { m.mean = m.meaninit(statShape, x.dtype).transferred(to: x.device) }
+    if m.variance == nil { m.variance = m.varinit(statShape, x.dtype).transferred(to: x.device) }
     let c = statShape.reduce(1, *)
     for (name, t) in [("mean", m.mean!), ("variance", m.variance!)] {
         knetCheck(t.count == c, "batchnorm: running \(name) of shape \(t.shape) does not match \(c) channels of input \(x.shape)")

@@ -1,27 +1,14 @@
-/// Batches whose matrix products are smaller than this many flops are spread over the
-/// cores one slice per job; larger products run one after another, each split by GEMM.
-private let bmmParallelSliceFlops = 1 << 22
-
 /// `C[:, :, s] = op(A[:, :, s]) * op(B[:, :, s])` for every slice `s`, on contiguous data.
 private func bmmForward(_ a: Tensor, _ b: Tensor, transA: Bool, transB: Bool,
                         m: Int, n: Int, k: Int, batchShape: [Int]) -> Tensor {
     let a = a.contiguousData(), b = b.contiguousData()
     let c = Tensor(uninitialized: [m, n] + batchShape, dtype: a.dtype, device: a.device)
-    if k == 0 { Backend.on(c.device).fill(c, 0); return c }
-    let batch = batchShape.reduce(1, *)
-    let (lda, ldb) = (Swift.max(a.shape[0], 1), Swift.max(b.shape[0], 1))
-    let (sa, sb, sc) = (a.shape[0] * a.shape[1], b.shape[0] * b.shape[1], m * n)
-    let parts = 2 * m * n * k < bmmParallelSliceFlops ? Swift.min(Parallel.threads, batch) : 1
-    func run<T: KnetFloat>(_: T.Type) {
-        let pa = UnsafePointer(a.pointer(T.self)), pb = UnsafePointer(b.pointer(T.self)), pc = c.pointer(T.self)
-        Parallel.forEach(parts) { p in
-            for s in (batch * p / parts)..<(batch * (p + 1) / parts) {
-                CPUBLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: pa + s * sa, lda: lda,
-                             b: pb + s * sb, ldb: ldb, beta: 0, c: pc + s * sc, ldc: Swift.max(m, 1))
-            }
-        }
-    }
-    dispatchFloat(c.dtype, { run(Float.self) }, { run(Double.self) })
+    let backend = Backend.on(c.device)
+    if k == 0 { backend.fill(c, 0); return c }
+    backend.batchedGemm(transA: transA, transB: transB, m: m, n: n, k: k,
+                        a: a, lda: Swift.max(a.shape[0], 1), strideA: a.shape[0] * a.shape[1],
+                        b: b, ldb: Swift.max(b.shape[0], 1), strideB: b.shape[0] * b.shape[1],
+                        c: c, ldc: Swift.max(m, 1), strideC: m * n, batch: batchShape.reduce(1, *))
     return c
 }
 

@@ -51,10 +51,7 @@ public func elementwise(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) -> Tensor {
 /// A 0-dimensional constant with `like`'s dtype and device.
 @inline(__always) func constant(_ v: Double, like t: Tensor) -> Tensor {
     let c = Tensor(uninitialized: [], dtype: t.dtype, device: t.device)
-    switch t.dtype {
-    case .float32: c.pointer(Float.self).pointee = Float(v)
-    case .float64: c.pointer(Double.self).pointee = v
-    }
+    Backend.on(t.device).fill(c, v)
     return c
 }
 

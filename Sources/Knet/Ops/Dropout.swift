@@ -2,12 +2,7 @@
 /// when `p == 1`), drawn from the package's seeded generator.
 private func dropoutMask(like x: Tensor, _ p: Double) -> Tensor {
     let mask = Tensor(uninitialized: x.shape, dtype: x.dtype, device: x.device)
-    let keep = p < 1 ? 1 / (1 - p) : 0
-    func fill<T: KnetFloat>(_ m: UnsafeMutablePointer<T>) {
-        let kept = T(keep)
-        RandomSource.shared.fillUniform(mask.count) { i, u in m[i] = u >= p ? kept : 0 }
-    }
-    dispatchFloat(x.dtype, { fill(mask.pointer(Float.self)) }, { fill(mask.pointer(Double.self)) })
+    RandomSource.shared.fill(mask, .bernoulli(p: p, value: p < 1 ? 1 / (1 - p) : 0))
     return mask
 }
 

@@ -147,7 +147,7 @@ func getindex(_ x: Tensor, _ indices: [TensorIndex]) -> Tensor {
 func ungetindex(_ dy: Tensor, _ shape: [Int], _ indices: [TensorIndex]) -> Tensor {
     let plan = IndexPlan(indices, shape: shape, strides: Tensor.columnMajorStrides(shape))
     return apply(Primitive("ungetindex", forward: { xs in
-        let z = Tensor.fill(0, shape: shape, dtype: xs[0].dtype)
+        let z = Tensor.fill(0, shape: shape, dtype: xs[0].dtype, device: xs[0].device)
         let d = xs[0].contiguousData()
         plan.write(d.view(shape: plan.regionShape, strides: nil, offset: d.offset),
                    into: z, accumulate: true)

@@ -2,70 +2,20 @@
 // `bce`, `logistic`. Labels are 0-based class indices; a label outside the classes
 // (e.g. -1) skips its instance, as Knet's 0 label does.
 
-/// Where each instance's class scores sit in a scores tensor viewed as
-/// `[inner, classes, outer]` (the class dim in the middle), and which labels count.
-struct ClassLayout {
-    let inner: Int, classes: Int, outer: Int
-    let labels: [Int]
-    /// Number of instances whose label lies in `0..<classes`.
-    let counted: Int
-
-    /// Checks `labels` against the instances of `shape` with classes along dim `d`.
-    init(_ op: String, _ shape: [Int], _ labels: [Int], dims d: Int) {
-        knetCheck(d >= 0 && d < shape.count,
-                  "\(op): class dim \(d) out of range for scores of shape \(shape)")
-        inner = shape.prefix(d).reduce(1, *)
-        classes = shape[d]
-        outer = shape.suffix(from: d + 1).reduce(1, *)
-        knetCheck(labels.count == inner * outer,
-                  "\(op): \(labels.count) labels for \(inner * outer) instances of scores \(shape) (classes in dim \(d))")
-        self.labels = labels
-        let c = shape[d]
-        counted = labels.reduce(0) { $0 + ($1 >= 0 && $1 < c ? 1 : 0) }
-    }
-
-    /// True when instance `j` has a label in range.
-    @inline(__always) func counts(_ j: Int) -> Bool { labels[j] >= 0 && labels[j] < classes }
-    /// Element offset of instance `j`'s score for class 0; class `k` is at `+ k * inner`.
-    @inline(__always) func base(_ j: Int) -> Int { j % inner + (j / inner) * inner * classes }
-
+extension ClassLayout {
     /// 1 for counted instances, 0 for skipped ones, shaped like scores `shape` with the
     /// class dim `d` reduced to 1.
-    func mask(_ shape: [Int], _ d: Int, _ dtype: DType) -> Tensor {
+    func mask(_ shape: [Int], _ d: Int, like x: Tensor) -> Tensor {
         Tensor(labels.indices.map { counts($0) ? 1.0 : 0.0 },
-               shape: shape.enumerated().map { $0.offset == d ? 1 : $0.element }, dtype: dtype)
+               shape: shape.enumerated().map { $0.offset == d ? 1 : $0.element }, dtype: x.dtype, device: x.device)
     }
 
     /// One-hot targets of `shape` (zero columns for skipped instances).
-    func onehot(_ shape: [Int], _ dtype: DType) -> Tensor {
+    func onehot(_ shape: [Int], like x: Tensor) -> Tensor {
         var v = [Double](repeating: 0, count: inner * classes * outer)
         for j in labels.indices where counts(j) { v[base(j) + labels[j] * inner] = 1 }
-        return Tensor(v, shape: shape, dtype: dtype)
+        return Tensor(v, shape: shape, dtype: x.dtype, device: x.device)
     }
-
-    /// Instance `j`'s softmax numerators `e[k] = exp(x[k] − max)` (in `e`, `classes`
-    /// long) and its log-sum-exp as `max + log`, where `log = log1p(Σ e[k], k ≠ argmax)`:
-    /// leaving out the maximum's 1 keeps a confident prediction's tiny loss in Float32.
-    @inline(__always)
-    func softmaxTerms<T: KnetFloat>(_ x: UnsafePointer<T>, _ j: Int, _ e: UnsafeMutablePointer<T>) -> (max: T, log: T) {
-        let p = x + base(j)
-        var m = -T.infinity, at = 0
-        for k in 0..<classes where p[k * inner] > m { m = p[k * inner]; at = k }
-        if m == -.infinity { e.update(repeating: .nan, count: classes); return (m, .nan) }
-        if inner == 1 { for k in 0..<classes { e[k] = ScalarMath.exp(p[k] - m) } }   // vectorised
-        else { for k in 0..<classes { e[k] = ScalarMath.exp(p[k * inner] - m) } }
-        e[at] = 0
-        let rest = reduceRun(.sum, UnsafePointer(e), classes, 1)
-        e[at] = 1
-        return (m, T.log(onePlus: rest))
-    }
-}
-
-/// Runs `body` with a scratch buffer of `n` elements.
-@inline(__always) private func withScratch<T, R>(_: T.Type, _ n: Int, _ body: (UnsafeMutablePointer<T>) -> R) -> R {
-    let e = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(n, 1))
-    defer { e.deallocate() }
-    return body(e)
 }
 
 /// Labels stored in a tensor (integer values, 0-based) as `[Int]`.
@@ -77,48 +27,6 @@ private func labelArray(_ op: String, _ labels: Tensor) -> [Int] {
     }
 }
 
-/// Splits `0..<n` over the cores and adds up `part(lo, hi)` (in Double).
-private func parallelSum(_ n: Int, cost: Int, _ part: (Int, Int) -> Double) -> Double {
-    let parts = Swift.max(1, Swift.min(Parallel.threads, n * cost / Parallel.minimumParallelElements))
-    let partial = UnsafeMutablePointer<Double>.allocate(capacity: parts)
-    defer { partial.deallocate() }
-    Parallel.forEach(parts) { p in partial[p] = part(n * p / parts, n * (p + 1) / parts) }
-    return (0..<parts).reduce(0) { $0 + partial[$1] }
-}
-
-/// Σ over counted instances of logsumexp(x) − x[label].
-private func nllTotal<T: KnetFloat>(_ x: UnsafePointer<T>, _ c: ClassLayout) -> Double {
-    parallelSum(c.labels.count, cost: 16 * c.classes) { lo, hi in
-        withScratch(T.self, c.classes) { e in
-            var total = 0.0
-            for j in lo..<hi where c.counts(j) {
-                let lse = c.softmaxTerms(x, j, e)
-                total += Double(lse.log - (x[c.base(j) + c.labels[j] * c.inner] - lse.max))
-            }
-            return total
-        }
-    }
-}
-
-/// dx = scale · (softmax(x) − onehot) on counted instances, 0 on skipped ones.
-private func nllGradientKernel<T: KnetFloat>(_ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>,
-                                             _ c: ClassLayout, _ scale: T) {
-    Parallel.chunks(c.labels.count, costPerElement: 16 * c.classes) { lo, hi in
-        withScratch(T.self, c.classes) { e in
-            for j in lo..<hi {
-                let b = c.base(j)
-                guard c.counts(j) else {
-                    for k in 0..<c.classes { dx[b + k * c.inner] = 0 }
-                    continue
-                }
-                let f = scale * T.exp(-c.softmaxTerms(x, j, e).log)
-                for k in 0..<c.classes { dx[b + k * c.inner] = f * e[k] }
-                dx[b + c.labels[j] * c.inner] -= scale
-            }
-        }
-    }
-}
-
 /// The gradient of `nll` with respect to the scores, `dy · scale · (softmax − onehot)`,
 /// as one fused primitive whose own gradients are Tensor ops (so higher orders work).
 private func nllGradient(_ dy: Tensor, _ x: Tensor, _ c: ClassLayout, dims d: Int, scale: Double) -> Tensor {
@@ -126,18 +34,15 @@ private func nllGradient(_ dy: Tensor, _ x: Tensor, _ c: ClassLayout, dims d: In
     return apply(Primitive("nllgrad", forward: { xs in
         let x = xs[1].contiguousData()
         let dx = Tensor(uninitialized: shape, dtype: x.dtype, device: x.device)
-        let s = scale * xs[0].scalar
-        dispatchFloat(x.dtype,
-            { nllGradientKernel(x.pointer(Float.self), dx.pointer(Float.self), c, Float(s)) },
-            { nllGradientKernel(x.pointer(Double.self), dx.pointer(Double.self), c, s) })
+        Backend.on(x.device).nllGradient(x, c, scale: scale, dy: xs[0], into: dx)
         return dx
     }, gradients: [
         { ddx, _, xs in
-            let g = (softmax(xs[1], dims: [d]) .* c.mask(shape, d, ddx.dtype) .- c.onehot(shape, ddx.dtype)) .* scale
+            let g = (softmax(xs[1], dims: [d]) .* c.mask(shape, d, like: ddx) .- c.onehot(shape, like: ddx)) .* scale
             return sum(ddx .* g)
         },
         { ddx, _, xs in
-            let p = softmax(xs[1], dims: [d]), m = ddx .* c.mask(shape, d, ddx.dtype)
+            let p = softmax(xs[1], dims: [d]), m = ddx .* c.mask(shape, d, like: ddx)
             return (xs[0] .* scale) .* p .* (m .- sum(m .* p, dims: [d]))
         },
     ]), [dy, x])
@@ -157,10 +62,7 @@ public func nll(_ scores: Tensor, _ labels: [Int], dims: Int = 0, average: Bool 
     let scale = average ? 1 / Double(c.counted) : 1   // no counted instance: NaN, as Knet
     return apply(Primitive("nll", forward: { xs in
         let x = xs[0].contiguousData()
-        var total = 0.0
-        dispatchFloat(x.dtype, { total = nllTotal(UnsafePointer(x.pointer(Float.self)), c) },
-                               { total = nllTotal(UnsafePointer(x.pointer(Double.self)), c) })
-        return Tensor(scalar: total * scale, dtype: x.dtype)
+        return Backend.on(x.device).nllLoss(x, c, scale: scale)
     }, gradients: [{ dy, _, xs in nllGradient(dy, xs[0], c, dims: dims, scale: scale) }]), [scores])
 }
 

@@ -253,10 +253,10 @@ private func fusedCell(_ name: String, _ inputs: [Tensor], forward: @escaping ([
 private func gate(_ t: Tensor, _ k: Int, _ n: Int) -> Tensor { t[(k * n)..<((k + 1) * n), .all] }
 
 /// cuDNN's LSTM cell fused: `(g [4H, B], c [H, B]) → [h'; c'] [2H, B]` (see
-/// `lstmCellForward`), with a backward pass of Tensor ops. It is the step of the
+/// `RecurrentBackend.lstmCell`), with a backward pass of Tensor ops. It is the step of the
 /// differentiable definition of `lstmSequence`, used under an outer `grad`.
 private func lstmCell(_ g: Tensor, _ c: Tensor) -> Tensor {
-    fusedCell("lstmCell", [g, c], forward: { xs in lstmCellForward(xs[0], xs[1]) }) { dy, y, xs in
+    fusedCell("lstmCell", [g, c], forward: { xs in Backend.on(xs[0].device).lstmCell(xs[0], xs[1]) }) { dy, y, xs in
         let (g, c, n) = (xs[0], xs[1], xs[1].shape[0])
         let s = sigm(g), ds = s .* (1 .- s)
         let cand = tanh(gate(g, 2, n)), th = tanh(gate(y, 1, n)), dh = gate(dy, 0, n)
@@ -267,9 +267,9 @@ private func lstmCell(_ g: Tensor, _ c: Tensor) -> Tensor {
     }
 }
 
-/// cuDNN's LSTM over a whole packed sequence as one primitive (see `lstmSequenceForward`):
+/// cuDNN's LSTM over a whole packed sequence as one primitive (see `RecurrentBackend.lstmSequenceForward`):
 /// `[pre [4H, N], bias [4H, 1], wh [4H, H], state0 [2H, B]] → [H, N + 2B]` (every column's
-/// hidden, then the final h and c). Its backward pass is `lstmSequenceBackward` when
+/// hidden, then the final h and c). Its backward pass is the backend's `lstmSequenceBackward` when
 /// nothing records it; otherwise it is the gradient of `definition`, the same function
 /// written with differentiable ops, so `grad(grad(f))` works.
 private func lstmSequence(_ inputs: [Tensor], steps: [Int], reverse: Bool,
@@ -277,13 +277,14 @@ private func lstmSequence(_ inputs: [Tensor], steps: [Int], reverse: Bool,
     final class Slot { var reserve: LSTMReserve? }
     let slot = Slot()
     return fusedCell("lstmSequence", inputs, forward: { xs in
-        let (out, reserve) = lstmSequenceForward(xs[0], xs[1], xs[2], xs[3], steps: steps, reverse: reverse)
+        let (out, reserve) = Backend.on(xs[0].device).lstmSequenceForward(xs[0], xs[1], xs[2], xs[3],
+                                                                              steps: steps, reverse: reverse)
         slot.reserve = reserve
         return out
     }) { dy, y, xs in
         if let reserve = slot.reserve, dy.tracker == nil, y.tracker == nil, xs.allSatisfy({ $0.tracker == nil }) {
             slot.reserve = nil
-            let (dpre, dwh, dstate0) = lstmSequenceBackward(reserve, xs[2], dy)
+            let (dpre, dwh, dstate0) = Backend.on(dy.device).lstmSequenceBackward(reserve, xs[2], dy)
             return [dpre, sum(dpre, dims: 1), dwh, dstate0]
         }
         return differentiate(xs, op: "lstmSequence") { p in sum(definition(p) .* dy) }.gradient
@@ -291,9 +292,9 @@ private func lstmSequence(_ inputs: [Tensor], steps: [Int], reverse: Bool,
 }
 
 /// cuDNN's GRU cell fused: `(x [3H, B] = W x + bW, q [3H, B] = R h + bR, h [H, B]) → h'`
-/// (see `gruCellForward`); the backward pass is written with Tensor ops.
+/// (see `RecurrentBackend.gruCell`); the backward pass is written with Tensor ops.
 private func gruCell(_ x: Tensor, _ q: Tensor, _ h: Tensor) -> Tensor {
-    fusedCell("gruCell", [x, q, h], forward: { xs in gruCellForward(xs[0], xs[1], xs[2]) }) { dy, _, xs in
+    fusedCell("gruCell", [x, q, h], forward: { xs in Backend.on(xs[0].device).gruCell(xs[0], xs[1], xs[2]) }) { dy, _, xs in
         let (x, q, h, n) = (xs[0], xs[1], xs[2], xs[2].shape[0])
         let rz = sigm(x[0..<(2 * n), .all] + q[0..<(2 * n), .all])
         let (r, z, qn) = (gate(rz, 0, n), gate(rz, 1, n), gate(q, 2, n))
@@ -337,7 +338,7 @@ private struct RNNDirection {
     /// `[h; c]` `[2H, B]` for LSTM.
     func initialState() -> Tensor {
         let b = steps[0]
-        func part(_ s: Tensor?) -> Tensor { s ?? Tensor.zeros(shape: [hidden, b], dtype: w.dtype) }
+        func part(_ s: Tensor?) -> Tensor { s ?? Tensor.zeros(shape: [hidden, b], dtype: w.dtype, device: w.device) }
         return r.rnnType == .lstm ? vcat(part(h0), part(c0)) : part(h0)
     }
 

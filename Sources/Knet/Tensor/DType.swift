@@ -1,4 +1,5 @@
 import RealModule
+import Synchronization
 
 /// The element type of a tensor. `Float32` is the default, as in Knet.jl.
 ///
@@ -33,8 +34,12 @@ extension Double: KnetFloat {
     public static var dtype: DType { .float64 }
 }
 
-/// Where a tensor's memory lives. Only the CPU exists until the CUDA backend lands.
-public enum Device: Equatable, Sendable, CustomStringConvertible {
+/// Where a tensor's memory lives: host memory or one NVIDIA GPU. Every op's result is
+/// on its inputs' device; mixing devices stops with a message naming both.
+///
+///     let x = Tensor.randn(3, 4, device: .gpu(0))
+///     x.device            // gpu0
+public enum Device: Hashable, Sendable, CustomStringConvertible {
     /// Host memory.
     case cpu
     /// An NVIDIA GPU by ordinal.
@@ -47,4 +52,45 @@ public enum Device: Equatable, Sendable, CustomStringConvertible {
         case .gpu(let n): return "gpu\(n)"
         }
     }
+
+    /// Where creation functions put new tensors when no `device:` is given: `.cpu`
+    /// unless changed with `setDefaultDevice` or `withDevice` (PyTorch's
+    /// `torch.set_default_device`).
+    ///
+    ///     Device.current      // cpu
+    public static var current: Device { Device(code: defaultDeviceCode.load(ordering: .relaxed)) }
+
+    /// -1 for the CPU, else the GPU ordinal (the atomic form of `current`).
+    var code: Int {
+        switch self {
+        case .cpu: return -1
+        case .gpu(let n): return n
+        }
+    }
+
+    init(code: Int) { self = code < 0 ? .cpu : .gpu(code) }
+}
+
+private let defaultDeviceCode = Atomic<Int>(-1)
+
+/// Makes `device` the default of every creation function (`zeros`, `randn`, `Tensor(values)`,
+/// ...) in this process. Stops with a message when `device` is a GPU this process
+/// cannot use.
+///
+///     setDefaultDevice(.gpu(0))
+///     let w = Tensor.randn(10, 784)       // on gpu0
+public func setDefaultDevice(_ device: Device) {
+    _ = Backend.on(device)                  // fails clearly for a GPU that is not there
+    defaultDeviceCode.store(device.code, ordering: .relaxed)
+}
+
+/// Runs `body` with `device` as the default device of creation functions, then restores
+/// the previous default (also when `body` throws).
+///
+///     let y = withDevice(.gpu(0)) { predict(w.gpu(), Tensor(values, shape: [784, 1])) }
+public func withDevice<R>(_ device: Device, _ body: () throws -> R) rethrows -> R {
+    let previous = Device.current
+    setDefaultDevice(device)
+    defer { defaultDeviceCode.store(previous.code, ordering: .relaxed) }
+    return try body()
 }

@@ -3,58 +3,76 @@ import Glibc
 #endif
 import Synchronization
 
-/// The package's random number generator (xoshiro256**), shared by all threads.
-/// `setseed` makes initialisation, shuffling and dropout reproducible.
+/// The package's random number generator, shared by all threads and devices: a
+/// counter-based stream (SplitMix64 evaluated at a counter), so any device can draw
+/// element i of a fill independently and every device draws the same numbers. Draw k of
+/// the stream seeded with s is `SplitMix(seed: s)`'s k-th output. `setseed` makes
+/// initialisation, shuffling and dropout reproducible.
 final class RandomSource: Sendable {
     static let shared = RandomSource()
-    private let state = Mutex<(UInt64, UInt64, UInt64, UInt64)>((0, 0, 0, 0))
+    /// (key, next counter).
+    private let state = Mutex<(UInt64, UInt64)>((0, 0))
 
     private init() {
         var system = SystemRandomNumberGenerator()
         reseed(system.next())
     }
 
-    func reseed(_ seed: UInt64) {
-        var expand = SplitMix(seed: seed)   // one seed → the four state words
-        let s = (expand.next(), expand.next(), expand.next(), expand.next())
-        state.withLock { $0 = s }
-    }
+    /// Restarts the stream of `seed` at counter 0.
+    func reseed(_ seed: UInt64) { state.withLock { $0 = (seed, 0) } }
 
-    @inline(__always) private static func next(_ s: inout (UInt64, UInt64, UInt64, UInt64)) -> UInt64 {
-        let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
-        let t = s.1 << 17
-        s.2 ^= s.0; s.3 ^= s.1; s.1 ^= s.2; s.0 ^= s.3
-        s.2 ^= t
-        s.3 = s.3 << 45 | s.3 >> 19
-        return result
-    }
-
-    /// Fills `n` values with uniform numbers in [0, 1) (53-bit resolution).
-    @inline(__always) func fillUniform(_ n: Int, _ body: (Int, Double) -> Void) {
+    /// Takes `count` consecutive counters (rounded up to even, so normal pairs never
+    /// straddle two fills) and returns the key and the first counter.
+    func reserve(_ count: Int) -> (key: UInt64, counter: UInt64) {
         state.withLock { s in
-            for i in 0..<n { body(i, Double(RandomSource.next(&s) >> 11) * 0x1.0p-53) }
+            let first = s.1
+            s.1 &+= UInt64(count + count % 2)
+            return (s.0, first)
         }
     }
 
-    /// Fills `n` values with standard normal numbers (Box–Muller).
-    func fillNormal(_ n: Int, _ body: (Int, Double) -> Void) {
-        state.withLock { s in
-            var i = 0
-            while i < n {
-                let u1 = Double((RandomSource.next(&s) >> 11) + 1) * 0x1.0p-53   // (0, 1]
-                let u2 = Double(RandomSource.next(&s) >> 11) * 0x1.0p-53
-                let r = (-2 * log(u1)).squareRoot(), a = 2 * Double.pi * u2
-                body(i, r * cos(a)); i += 1
-                if i < n { body(i, r * sin(a)); i += 1 }
-            }
+    /// The 64 random bits at `counter` of the stream `key` (SplitMix64's finaliser of
+    /// `key + (counter + 1)·γ`); the CUDA kernels compute the same function.
+    @inline(__always) static func bits(key: UInt64, counter: UInt64) -> UInt64 {
+        var z = key &+ (counter &+ 1) &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1) from 64 bits: 53-bit resolution, or 24 bits for Float32 so
+    /// that the value stays below 1 once rounded to Float.
+    @inline(__always) static func unit(_ bits: UInt64, _ dtype: DType = .float64) -> Double {
+        dtype == .float32 ? Double(bits >> 40) * 0x1.0p-24 : Double(bits >> 11) * 0x1.0p-53
+    }
+
+    /// Element `i` of a fill of `distribution` that starts at `counter` (the formula
+    /// every backend implements for a tensor of `dtype`; Box–Muller on the counter pair
+    /// `2⌊i/2⌋, +1`).
+    @inline(__always) static func sample(_ distribution: RandomDistribution, _ dtype: DType, key: UInt64, counter: UInt64,
+                                         _ i: Int) -> Double {
+        switch distribution {
+        case .uniform(let scale, let shift): return shift + scale * unit(bits(key: key, counter: counter &+ UInt64(i)), dtype)
+        case .bernoulli(let p, let value): return unit(bits(key: key, counter: counter &+ UInt64(i)), dtype) >= p ? value : 0
+        case .normal(let mean, let std):
+            let pair = counter &+ UInt64(i & ~1)
+            let u1 = Double((bits(key: key, counter: pair) >> 11) + 1) * 0x1.0p-53      // (0, 1]
+            let u2 = unit(bits(key: key, counter: pair &+ 1))
+            let r = (-2 * log(u1)).squareRoot(), a = 2 * Double.pi * u2
+            return mean + std * (i & 1 == 0 ? r * cos(a) : r * sin(a))
         }
     }
 
     /// One uniform number in [0, 1).
     func uniform() -> Double {
-        var v = 0.0
-        fillUniform(1) { _, u in v = u }
-        return v
+        let (key, counter) = reserve(1)
+        return RandomSource.unit(RandomSource.bits(key: key, counter: counter))
+    }
+
+    /// Fills `y` (any device) from this stream.
+    func fill(_ y: Tensor, _ distribution: RandomDistribution) {
+        let (key, counter) = reserve(y.count)
+        Backend.on(y.device).randomFill(y, distribution, key: key, counter: counter)
     }
 }
 

@@ -1,28 +1,48 @@
-/// A reference-counted block of device memory. Views share one `Storage`;
-/// when the last tensor using it goes away (ARC) the block returns to its
-/// allocator's pool at once.
+/// The memory behind a storage: a host block or a block of one GPU (candle's
+/// `Storage` enum). Only `Backends/CPU` turns a host block into pointers, and only
+/// `Backends/CUDA` uses device addresses.
+enum StorageBuffer {
+    /// Host memory, 64-byte aligned, by address.
+    case host(UInt)
+    /// GPU memory of device `ordinal`, by device address.
+    case cuda(ordinal: Int, address: UInt64)
+}
+
+/// A reference-counted block of memory owned by one device. Views share one `Storage`;
+/// when the last tensor using it goes away (ARC) the block returns to its device's
+/// caching allocator at once.
 final class Storage {
-    let pointer: UnsafeMutableRawPointer
+    let buffer: StorageBuffer
     let byteCount: Int
     let dtype: DType
     let device: Device
+    private let allocator: CachingAllocator
 
-    /// Allocates `count` elements of `dtype` on `device` (uninitialised).
+    /// Allocates `count` elements of `dtype` on `device` (uninitialised). Stops with the
+    /// allocator's message when the device is out of memory even after emptying its cache.
     init(count: Int, dtype: DType, device: Device = .cpu) {
-        self.byteCount = Swift.max(count, 1) * dtype.size
+        byteCount = Swift.max(count, 1) * dtype.size
         self.dtype = dtype
         self.device = device
         do {
-            pointer = UnsafeMutableRawPointer(bitPattern: try hostAllocator.allocate(byteCount))!
+            switch device {
+            case .cpu:
+                allocator = hostAllocator
+                buffer = .host(try hostAllocator.allocate(byteCount))
+            case .gpu(let n):
+                allocator = CUDARuntime.backend(n).allocator
+                buffer = .cuda(ordinal: n, address: UInt64(try allocator.allocate(byteCount)))
+            }
         } catch {
             knetFail("\(error)")
         }
     }
 
-    deinit { hostAllocator.free(UInt(bitPattern: pointer), byteCount) }
-
-    @inline(__always) func typed<T>(_: T.Type) -> UnsafeMutablePointer<T> {
-        pointer.assumingMemoryBound(to: T.self)
+    deinit {
+        switch buffer {
+        case .host(let address): allocator.free(address, byteCount)
+        case .cuda(_, let address): allocator.free(UInt(address), byteCount)
+        }
     }
 }
 

@@ -87,11 +87,6 @@ public final class Tensor {
         return true
     }
 
-    /// Pointer to the first element, typed. The caller checks the dtype.
-    @inline(__always) func pointer<T>(_: T.Type) -> UnsafeMutablePointer<T> {
-        storage.typed(T.self) + offset
-    }
-
     /// A handle on the same memory with another shape/strides, never recorded.
     func view(shape: [Int], strides: [Int]?, offset: Int) -> Tensor {
         Tensor(storage: storage, shape: shape, strides: strides, offset: offset)
@@ -104,89 +99,29 @@ public final class Tensor {
 }
 
 extension Tensor {
-    /// A tensor from Swift values in column-major order.
-    ///
-    ///     let m = Tensor([1, 2, 3, 4], shape: [2, 2])          // [1 3; 2 4]
-    ///     let v = Tensor([0.5, 1.5])                          // shape [2]
-    public convenience init<S: Sequence>(_ values: S, shape: [Int]? = nil, dtype: DType = .float32)
-    where S.Element: BinaryFloatingPoint {
-        let array = Array(values)
-        let shape = shape ?? [array.count]
-        knetCheck(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
-        knetCheck(shape.reduce(1, *) == array.count,
-                  "Tensor: \(array.count) values do not fill shape \(shape)")
-        self.init(uninitialized: shape, dtype: dtype)
-        switch dtype {
-        case .float32: let p = pointer(Float.self); for (i, v) in array.enumerated() { p[i] = Float(v) }
-        case .float64: let p = pointer(Double.self); for (i, v) in array.enumerated() { p[i] = Double(v) }
-        }
-    }
-
-    /// A tensor from integer values (converted to `dtype`).
-    ///
-    ///     let t = Tensor([1, 2, 3], shape: [3, 1])
-    public convenience init(_ values: [Int], shape: [Int]? = nil, dtype: DType = .float32) {
-        self.init(values.map { Double($0) }, shape: shape, dtype: dtype)
-    }
-
-    /// A 0-dimensional tensor holding one number.
-    ///
-    ///     let s = Tensor(scalar: 3.5)   // shape [], count 1
-    public convenience init(scalar: Double, dtype: DType = .float32) {
-        self.init([scalar], shape: [], dtype: dtype)
-    }
-
-    /// The single element of a one-element tensor, as a `Double`.
-    ///
-    ///     let loss = sum(x).scalar
-    public var scalar: Double {
-        knetCheck(count == 1, "scalar: tensor of shape \(shape) has \(count) elements, not 1")
-        return self[flat: 0]
-    }
-
-    /// The single element as a `Float`.
-    public var floatValue: Float { Float(scalar) }
-
-    /// Element at column-major linear position `i` of the logical array.
-    subscript(flat i: Int) -> Double {
-        var rem = i, off = offset
-        for d in shape.indices { off += (rem % shape[d]) * strides[d]; rem /= shape[d] }
-        switch dtype {
-        case .float32: return Double(storage.typed(Float.self)[off])
-        case .float64: return storage.typed(Double.self)[off]
-        }
-    }
-
-    /// A contiguous tensor with the same values (self when already contiguous).
-    /// Not recorded; use `copy(_:)` for a differentiable copy.
+    /// A contiguous tensor with the same values (self when already contiguous), on the
+    /// same device. Not recorded; use `copy(_:)` for a differentiable copy.
     func contiguousData() -> Tensor {
         if isContiguous { return self }
         let out = Tensor(uninitialized: shape, dtype: dtype, device: device)
-        Backend.cpu.copy(from: self, to: out)
+        Backend.on(device).copy(from: self, to: out)
         return out
     }
-}
 
-extension Array where Element == Float {
-    /// The tensor's elements in column-major order, converted to `Float`.
-    ///
-    ///     let values = [Float](Tensor([1, 2, 3]))   // [1.0, 2.0, 3.0]
-    public init(_ t: Tensor) {
-        let c = t.contiguousData()
-        switch c.dtype {
-        case .float32: self = Array(UnsafeBufferPointer(start: c.pointer(Float.self), count: c.count))
-        case .float64: self = UnsafeBufferPointer(start: c.pointer(Double.self), count: c.count).map { Float($0) }
+    /// A contiguous copy of this tensor's values on `target` (self when it is already a
+    /// contiguous tensor there). Not recorded: `to(_:)` is the differentiable move.
+    func transferred(to target: Device) -> Tensor {
+        let source = contiguousData()
+        if device == target { return source }
+        let out = Tensor(uninitialized: shape, dtype: dtype, device: target)
+        switch (device, target) {
+        case (.cpu, _): Backend.on(target).upload(source, into: out)
+        case (_, .cpu): Backend.on(device).download(source, into: out)
+        default:                                  // GPU to GPU goes through the host
+            let host = Tensor(uninitialized: shape, dtype: dtype, device: .cpu)
+            Backend.on(device).download(source, into: host)
+            Backend.on(target).upload(host, into: out)
         }
-    }
-}
-
-extension Array where Element == Double {
-    /// The tensor's elements in column-major order, converted to `Double`.
-    public init(_ t: Tensor) {
-        let c = t.contiguousData()
-        switch c.dtype {
-        case .float32: self = UnsafeBufferPointer(start: c.pointer(Float.self), count: c.count).map { Double($0) }
-        case .float64: self = Array(UnsafeBufferPointer(start: c.pointer(Double.self), count: c.count))
-        }
+        return out
     }
 }

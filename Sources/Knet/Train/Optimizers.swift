@@ -61,63 +61,34 @@ public struct GradientAdjustment: Sendable, Equatable {
     }
 }
 
-/// The adjusted gradient of one contiguous parameter, read element by element inside a
-/// fused kernel (no temporary tensor).
-struct AdjustedGradient<T: KnetFloat> {
-    let g: UnsafeMutablePointer<T>
-    let scale: T, l1: T, l2: T
-
-    init(_ g: UnsafeMutablePointer<T>, _ a: GradientAdjustment) {
-        self.g = g; scale = T(a.scale); l1 = T(a.l1reg); l2 = T(a.l2reg)
-    }
-
-    /// `scale·g[i] + l1·sign(w) + l2·w` for the weight's current value `w`. Kernels load
-    /// `w[i]` once, before any store, which lets LLVM vectorise the loop.
-    @inline(__always) subscript(i: Int, weight w: T) -> T {
-        let sign: T = (w > 0 ? 1 : 0) - (w < 0 ? 1 : 0)
-        return scale * g[i] + l1 * sign + l2 * w
-    }
-}
-
-/// The square root of a value known to be >= 0. Going through `magnitude` tells LLVM
-/// that libm's errno path for negative inputs is dead, so loops with it vectorise.
-@inline(__always) func rootOfNonNegative<T: KnetFloat>(_ x: T) -> T { x.magnitude.squareRoot() }
-
-/// The built-in optimizers: one elementwise pass per parameter that reads the gradient,
-/// updates the state and writes the weight, with no temporaries.
+/// The built-in optimizers: one fused elementwise pass per parameter on its device's
+/// backend (`ComputeBackend.optimizerStep`) that reads the gradient, updates the state and
+/// writes the weight, with no temporaries.
 protocol FusedOptimizer: Optimizer {
-    /// Relative cost per element, for the parallel threshold (1 = an add).
-    static var costPerElement: Int { get }
-    /// Allocates missing state for `w` and advances step counters; called once per step.
-    func prepare(_ w: Tensor)
-    /// Applies the update to elements `range` of `w` (and of the state tensors).
-    func kernel<T: KnetFloat>(_ w: UnsafeMutablePointer<T>, _ g: AdjustedGradient<T>, _ range: Range<Int>)
+    /// Allocates missing state for `w` (on its device) and advances step counters; called
+    /// once per step. Returns the rule of this step and its state tensors, in the order
+    /// `OptimizerRule` lists them.
+    func prepare(_ w: Tensor) -> (OptimizerRule, [Tensor])
 }
 
 extension FusedOptimizer {
     /// `step` for the built-in optimizers: checks the operands, prepares the state and
-    /// runs `kernel` over the elements (split over the cores for large tensors).
+    /// runs the fused update on the parameter's backend.
     func fusedStep(_ w: Tensor, _ g: Tensor, _ adjustment: GradientAdjustment) {
         checkCompatible("update", w, g)
         knetCheck(w.shape == g.shape, "update: gradient shape \(g.shape) does not match parameter shape \(w.shape)")
-        knetCheck(w.device == .cpu, "update: parameters on \(w.device) are not supported yet")
         knetCheck(w.isContiguous, "update: the parameter of shape \(w.shape) is a strided view; update its base tensor")
         let g = g.contiguousData()
-        prepare(w)
-        func go<T: KnetFloat>(_: T.Type) {
-            let wp = w.pointer(T.self), adjusted = AdjustedGradient(g.pointer(T.self), adjustment)
-            Parallel.chunks(w.count, costPerElement: Self.costPerElement) { lo, hi in
-                kernel(wp, adjusted, lo..<hi)
-            }
-        }
-        dispatchFloat(w.dtype, { go(Float.self) }, { go(Double.self) })
+        let (rule, state) = prepare(w)
+        Backend.on(w.device).optimizerStep(rule, w, g, state: state, adjustment)
     }
 
     /// `state` when it exists (checked against `w`), else zeros like `w`.
     func stateTensor(_ state: Tensor?, like w: Tensor) -> Tensor {
         guard let state else { return Tensor.zeros(like: w) }
-        knetCheck(state.shape == w.shape && state.dtype == w.dtype,
-                  "update: \(Self.self) holds state of \(state.dtype)\(state.shape) but the parameter is \(w.dtype)\(w.shape); "
+        knetCheck(state.shape == w.shape && state.dtype == w.dtype && state.device == w.device,
+                  "update: \(Self.self) holds state of \(state.dtype)\(state.shape) on \(state.device) but the parameter is "
+                  + "\(w.dtype)\(w.shape) on \(w.device); "
                   + "build one optimizer per parameter with optimizers(w, ...) and pass them in the same order")
         return state
     }
@@ -129,7 +100,6 @@ extension FusedOptimizer {
 public final class Sgd: FusedOptimizer {
     /// Learning rate.
     public var lr: Double
-    static let costPerElement = 1
 
     /// SGD with learning rate `lr`.
     ///
@@ -143,15 +113,8 @@ public final class Sgd: FusedOptimizer {
     /// `Sgd(lr: 0.1)`
     public var description: String { "Sgd(lr: \(lr))" }
 
-    func prepare(_ w: Tensor) {}
+    func prepare(_ w: Tensor) -> (OptimizerRule, [Tensor]) { (.sgd(lr: lr), []) }
 
-    func kernel<T: KnetFloat>(_ w: UnsafeMutablePointer<T>, _ g: AdjustedGradient<T>, _ range: Range<Int>) {
-        let lr = T(lr)
-        for i in range {
-            let wi = w[i]
-            w[i] = wi - lr * g[i, weight: wi]
-        }
-    }
 }
 
 /// SGD with momentum (Knet's `Momentum`): `v = gamma * v - lr * g; w = w + v`.
@@ -165,7 +128,6 @@ public class Momentum: FusedOptimizer {
     public var gamma: Double
     /// The velocity `v`, created at the first step.
     public private(set) var velocity: Tensor?
-    static var costPerElement: Int { 2 }
     /// `["velocity": v]` once created.
     public var state: [String: Tensor] {
         get { stateEntries([("velocity", velocity)]) }
@@ -187,16 +149,12 @@ public class Momentum: FusedOptimizer {
     /// Whether the step looks ahead along the new velocity (Nesterov).
     class var looksAhead: Bool { false }
 
-    func prepare(_ w: Tensor) { velocity = stateTensor(velocity, like: w) }
-
-    func kernel<T: KnetFloat>(_ w: UnsafeMutablePointer<T>, _ g: AdjustedGradient<T>, _ range: Range<Int>) {
-        let lr = T(lr), gamma = T(gamma), v = velocity!.pointer(T.self), ahead = type(of: self).looksAhead
-        for i in range {
-            let wi = w[i], old = gamma * v[i], vi = old - lr * g[i, weight: wi]
-            v[i] = vi
-            w[i] = ahead ? wi - old + (1 + gamma) * vi : wi + vi
-        }
+    func prepare(_ w: Tensor) -> (OptimizerRule, [Tensor]) {
+        let v = stateTensor(velocity, like: w)
+        velocity = v
+        return (.momentum(lr: lr, gamma: gamma, nesterov: type(of: self).looksAhead), [v])
     }
+
 }
 
 /// Nesterov's accelerated gradient (Knet's `Nesterov`, Bengio et al. 2012 eq. 7):
@@ -219,7 +177,6 @@ public final class Adagrad: FusedOptimizer {
     public var eps: Double
     /// The sum of squared gradients `G`, created at the first step.
     public private(set) var G: Tensor?
-    static let costPerElement = 8
     /// `["G": G]` once created.
     public var state: [String: Tensor] {
         get { stateEntries([("G", G)]) }
@@ -238,16 +195,12 @@ public final class Adagrad: FusedOptimizer {
     /// `Adagrad(lr: 0.05, eps: 1e-06)`
     public var description: String { "Adagrad(lr: \(lr), eps: \(eps))" }
 
-    func prepare(_ w: Tensor) { G = stateTensor(G, like: w) }
-
-    func kernel<T: KnetFloat>(_ w: UnsafeMutablePointer<T>, _ g: AdjustedGradient<T>, _ range: Range<Int>) {
-        let lr = T(lr), eps = T(eps), G = G!.pointer(T.self)
-        for i in range {
-            let wi = w[i], gi = g[i, weight: wi], Gi = G[i] + gi * gi
-            G[i] = Gi
-            w[i] = wi - lr * gi / rootOfNonNegative(Gi + eps)
-        }
+    func prepare(_ w: Tensor) -> (OptimizerRule, [Tensor]) {
+        let g = stateTensor(G, like: w)
+        G = g
+        return (.adagrad(lr: lr, eps: eps), [g])
     }
+
 }
 
 /// RMSprop (Knet's `Rmsprop`): `G = rho * G + (1 - rho) * g²; w = w - lr * g / sqrt(G + eps)`.
@@ -263,7 +216,6 @@ public final class Rmsprop: FusedOptimizer {
     public var eps: Double
     /// The running average of squared gradients `G`, created at the first step.
     public private(set) var G: Tensor?
-    static let costPerElement = 8
     /// `["G": G]` once created.
     public var state: [String: Tensor] {
         get { stateEntries([("G", G)]) }
@@ -284,16 +236,12 @@ public final class Rmsprop: FusedOptimizer {
     /// `Rmsprop(lr: 0.01, rho: 0.9, eps: 1e-06)`
     public var description: String { "Rmsprop(lr: \(lr), rho: \(rho), eps: \(eps))" }
 
-    func prepare(_ w: Tensor) { G = stateTensor(G, like: w) }
-
-    func kernel<T: KnetFloat>(_ w: UnsafeMutablePointer<T>, _ g: AdjustedGradient<T>, _ range: Range<Int>) {
-        let lr = T(lr), rho = T(rho), eps = T(eps), G = G!.pointer(T.self)
-        for i in range {
-            let wi = w[i], gi = g[i, weight: wi], Gi = rho * G[i] + (1 - rho) * gi * gi
-            G[i] = Gi
-            w[i] = wi - lr * gi / rootOfNonNegative(Gi + eps)
-        }
+    func prepare(_ w: Tensor) -> (OptimizerRule, [Tensor]) {
+        let g = stateTensor(G, like: w)
+        G = g
+        return (.rmsprop(lr: lr, rho: rho, eps: eps), [g])
     }
+
 }
 
 /// Adadelta (Knet's `Adadelta`, Zeiler 2012):
@@ -312,7 +260,6 @@ public final class Adadelta: FusedOptimizer {
     public private(set) var G: Tensor?
     /// The running average of squared updates `delta`, created at the first step.
     public private(set) var delta: Tensor?
-    static let costPerElement = 16
     /// `["G": G, "delta": delta]` once created.
     public var state: [String: Tensor] {
         get { stateEntries([("G", G), ("delta", delta)]) }
@@ -333,22 +280,12 @@ public final class Adadelta: FusedOptimizer {
     /// `Adadelta(lr: 1.0, rho: 0.9, eps: 1e-06)`
     public var description: String { "Adadelta(lr: \(lr), rho: \(rho), eps: \(eps))" }
 
-    func prepare(_ w: Tensor) {
-        G = stateTensor(G, like: w)
-        delta = stateTensor(delta, like: w)
+    func prepare(_ w: Tensor) -> (OptimizerRule, [Tensor]) {
+        let (g, d) = (stateTensor(G, like: w), stateTensor(delta, like: w))
+        (G, delta) = (g, d)
+        return (.adadelta(lr: lr, rho: rho, eps: eps), [g, d])
     }
 
-    func kernel<T: KnetFloat>(_ w: UnsafeMutablePointer<T>, _ g: AdjustedGradient<T>, _ range: Range<Int>) {
-        let lr = T(lr), rho = T(rho), eps = T(eps)
-        let G = G!.pointer(T.self), delta = delta!.pointer(T.self)
-        for i in range {
-            let wi = w[i], gi = g[i, weight: wi], Gi = rho * G[i] + (1 - rho) * gi * gi, di = delta[i]
-            let u = gi * rootOfNonNegative(di + eps) / rootOfNonNegative(Gi + eps)
-            G[i] = Gi
-            delta[i] = rho * di + (1 - rho) * u * u
-            w[i] = wi - lr * u
-        }
-    }
 }
 
 /// Adam (Knet's `Adam`, Kingma & Ba 2015): `t += 1; m = beta1 * m + (1 - beta1) * g;
@@ -372,7 +309,6 @@ public final class Adam: FusedOptimizer {
     public private(set) var m: Tensor?
     /// Second moment `v`, created at the first step.
     public private(set) var v: Tensor?
-    static let costPerElement = 16
     /// `["t": t (0-d), "m": m, "v": v]` once stepped.
     public var state: [String: Tensor] {
         get { t == 0 ? [:] : stateEntries([("t", Tensor(scalar: Double(t), dtype: .float64)), ("m", m), ("v", v)]) }
@@ -393,21 +329,12 @@ public final class Adam: FusedOptimizer {
     /// `Adam(lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-08)`
     public var description: String { "Adam(lr: \(lr), beta1: \(beta1), beta2: \(beta2), eps: \(eps))" }
 
-    func prepare(_ w: Tensor) {
-        m = stateTensor(m, like: w)
-        v = stateTensor(v, like: w)
+    func prepare(_ w: Tensor) -> (OptimizerRule, [Tensor]) {
+        let (m, v) = (stateTensor(self.m, like: w), stateTensor(self.v, like: w))
+        (self.m, self.v) = (m, v)
         t += 1
+        return (.adam(lr: lr, beta1: beta1, beta2: beta2, eps: eps,
+                      c1: 1 - Double.pow(beta1, t), c2: 1 - Double.pow(beta2, t)), [m, v])
     }
 
-    func kernel<T: KnetFloat>(_ w: UnsafeMutablePointer<T>, _ g: AdjustedGradient<T>, _ range: Range<Int>) {
-        let b1 = T(beta1), b2 = T(beta2), eps = T(eps), lr = T(lr)
-        let c1 = T(1 - Double.pow(beta1, t)), c2 = T(1 - Double.pow(beta2, t))
-        let m = m!.pointer(T.self), v = v!.pointer(T.self)
-        for i in range {
-            let wi = w[i], gi = g[i, weight: wi]
-            let mi = b1 * m[i] + (1 - b1) * gi, vi = b2 * v[i] + (1 - b2) * gi * gi
-            m[i] = mi; v[i] = vi
-            w[i] = wi - lr * (mi / c1) / (rootOfNonNegative(vi / c2) + eps)
-        }
-    }
 }

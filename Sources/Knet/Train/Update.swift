@@ -87,36 +87,8 @@ func applyUpdates(_ params: [Tensor], _ gradients: [Tensor], _ optimizers: [any 
     knetCheck(options.gclip >= 0, "update: gclip must be >= 0 (0 disables clipping), got \(options.gclip)")
     var adjustment = GradientAdjustment(l1reg: options.l1reg, l2reg: options.l2reg)
     if options.gclip > 0 {
-        let norm = gradients.reduce(0) { $0 + sumOfSquares($1) }.squareRoot()
+        let norm = gradients.reduce(0) { $0 + Backend.on($1.device).sumOfSquares($1.contiguousData()) }.squareRoot()
         if norm > options.gclip { adjustment.scale = options.gclip / norm }
     }
     for i in params.indices { optimizers[i].step(params[i], gradients[i], adjustment) }
-}
-
-/// Σ x² over the elements of `x`, accumulated in Double, over the cores for large tensors.
-func sumOfSquares(_ x: Tensor) -> Double {
-    knetCheck(x.device == .cpu, "update: gradients on \(x.device) are not supported yet")
-    let x = x.contiguousData(), n = x.count
-    let parts = Swift.max(1, Swift.min(Parallel.threads, n / Parallel.minimumParallelElements))
-    func go<T: KnetFloat>(_ p: UnsafeMutablePointer<T>) -> Double {
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: parts) { partial in
-            Parallel.forEach(parts) { k in
-                // Four accumulators break the dependency chain of one running sum.
-                var s = (0.0, 0.0, 0.0, 0.0), i = n * k / parts
-                let end = n * (k + 1) / parts
-                while i + 4 <= end {
-                    let a = Double(p[i]), b = Double(p[i + 1]), c = Double(p[i + 2]), d = Double(p[i + 3])
-                    s.0 += a * a; s.1 += b * b; s.2 += c * c; s.3 += d * d
-                    i += 4
-                }
-                while i < end { let a = Double(p[i]); s.0 += a * a; i += 1 }
-                partial[k] = (s.0 + s.1) + (s.2 + s.3)
-            }
-            return partial.reduce(0, +)
-        }
-    }
-    switch x.dtype {
-    case .float32: return go(x.pointer(Float.self))
-    case .float64: return go(x.pointer(Double.self))
-    }
 }

@@ -3,6 +3,11 @@ import KnetAVX2
 /// CPU kernels: tight loops over raw pointers, specialised for Float and Double.
 /// Large work is split over the cores by `Parallel.chunks`.
 struct CPUBackend: ComputeBackend {
+    /// Host memory.
+    var device: Device { .cpu }
+
+    func upload(_ host: Tensor, into y: Tensor) { copy(from: host, to: y) }
+    func download(_ x: Tensor, into host: Tensor) { copy(from: x, to: host) }
 
     func unary(_ op: UnaryOp, _ x: Tensor, into y: Tensor) {
         dispatchFloat(x.dtype, { unaryLoop(op, x.pointer(Float.self), y.pointer(Float.self), y.count) },
@@ -336,3 +341,56 @@ private func reduceLoop<T: KnetFloat>(_ op: ReduceOp, _ x: Tensor, _ y: Tensor, 
     }
     while t < count { target[t] += source[t]; t += 1 }
 }
+
+extension CPUBackend {
+    /// Σ x² over the elements of `x`, accumulated in Double, over the cores for large tensors.
+    func sumOfSquares(_ x: Tensor) -> Double {
+        let n = x.count
+        let parts = Swift.max(1, Swift.min(Parallel.threads, n / Parallel.minimumParallelElements))
+        func go<T: KnetFloat>(_ p: UnsafeMutablePointer<T>) -> Double {
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: parts) { partial in
+                Parallel.forEach(parts) { k in
+                    // Four accumulators break the dependency chain of one running sum.
+                    var s = (0.0, 0.0, 0.0, 0.0), i = n * k / parts
+                    let end = n * (k + 1) / parts
+                    while i + 4 <= end {
+                        let a = Double(p[i]), b = Double(p[i + 1]), c = Double(p[i + 2]), d = Double(p[i + 3])
+                        s.0 += a * a; s.1 += b * b; s.2 += c * c; s.3 += d * d
+                        i += 4
+                    }
+                    while i < end { let a = Double(p[i]); s.0 += a * a; i += 1 }
+                    partial[k] = (s.0 + s.1) + (s.2 + s.3)
+                }
+                return partial.reduce(0, +)
+            }
+        }
+        switch x.dtype {
+        case .float32: return go(x.pointer(Float.self))
+        case .float64: return go(x.pointer(Double.self))
+        }
+    }
+}
+
+extension CPUBackend {
+    func batchedGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                     a: Tensor, lda: Int, strideA: Int, b: Tensor, ldb: Int, strideB: Int,
+                     c: Tensor, ldc: Int, strideC: Int, batch: Int) {
+        // Small products are spread over the cores one slice per job; larger ones run one
+        // after another, each split by the GEMM itself.
+        let parts = 2 * m * n * k < bmmParallelSliceFlops ? Swift.min(Parallel.threads, batch) : 1
+        func run<T: KnetFloat>(_: T.Type) {
+            let pa = UnsafePointer(a.pointer(T.self)), pb = UnsafePointer(b.pointer(T.self)), pc = c.pointer(T.self)
+            Parallel.forEach(parts) { p in
+                for s in (batch * p / parts)..<(batch * (p + 1) / parts) {
+                    CPUBLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: pa + s * strideA, lda: lda,
+                                 b: pb + s * strideB, ldb: ldb, beta: 0, c: pc + s * strideC, ldc: ldc)
+                }
+            }
+        }
+        dispatchFloat(c.dtype, { run(Float.self) }, { run(Double.self) })
+    }
+}
+
+/// Batches whose matrix products are smaller than this many flops are spread over the
+/// cores one slice per job.
+private let bmmParallelSliceFlops = 1 << 22

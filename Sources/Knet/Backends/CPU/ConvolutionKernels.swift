@@ -4,50 +4,7 @@
 
 import KnetGEMM
 
-/// The sizes of one convolution, with spatial dims padded to three (a 2-D convolution
-/// has a third spatial dim of size 1, padding 0, stride 1, dilation 1). Built and
-/// checked by `Ops/Convolution.swift`; backends trust it.
-///
-///     // x [28,28,1,100], w [5,5,1,20]: x [28,28,1], kernel [5,5,1], y [24,24,1]
-struct ConvGeometry {
-    /// Spatial dims of the tensors (1, 2 or 3); the arrays below always have three.
-    var spatialDims: Int
-    /// Spatial sizes of x, of the kernel and of y (three each).
-    var xSize: [Int], kernel: [Int], ySize: [Int]
-    /// Zero padding at both ends, window step, and kernel dilation per spatial dim.
-    var padding: [Int], stride: [Int], dilation: [Int]
-    /// Input channels C, output channels O, batch N and channel groups.
-    var channels: Int, outChannels: Int, batch: Int, groups: Int
-    /// True for convolution (Knet mode 0: kernel flipped), false for cross-correlation.
-    var flipped: Bool
 
-    /// Elements of one channel of one image of x, of y, and of one kernel slice.
-    var xSpatial: Int { xSize.reduce(1, *) }
-    var ySpatial: Int { ySize.reduce(1, *) }
-    var kernelSpatial: Int { kernel.reduce(1, *) }
-    /// Input and output channels of one group.
-    var groupChannels: Int { channels / groups }
-    var groupOutChannels: Int { outChannels / groups }
-    /// Rows of one group's filter matrix (= columns of the lowered image).
-    var groupK: Int { kernelSpatial * groupChannels }
-
-    /// Full shapes of x [X..., C, N], w [K..., C/groups, O] and y [Y..., O, N].
-    var xShape: [Int] { Array(xSize.prefix(spatialDims)) + [channels, batch] }
-    var wShape: [Int] { Array(kernel.prefix(spatialDims)) + [groupChannels, outChannels] }
-    var yShape: [Int] { Array(ySize.prefix(spatialDims)) + [outChannels, batch] }
-}
-
-/// The convolution calls a backend implements (the cuDNN trio). Tensors are contiguous,
-/// of the dtype and device already checked; outputs are allocated by the caller and
-/// fully overwritten. `alpha` scales every result.
-protocol ConvolutionBackend {
-    /// y = alpha * conv(w, x): w [kernel..., C/groups, O], x [xSize..., C, N], y [ySize..., O, N].
-    func convolution(_ w: Tensor, _ x: Tensor, into y: Tensor, _ g: ConvGeometry, alpha: Double)
-    /// dx = alpha * (∂ sum(conv(w, x) .* dy) / ∂x), the transposed convolution of dy.
-    func convolutionBackwardData(_ w: Tensor, _ dy: Tensor, into dx: Tensor, _ g: ConvGeometry, alpha: Double)
-    /// dw = alpha * (∂ sum(conv(w, x) .* dy) / ∂w).
-    func convolutionBackwardFilter(_ x: Tensor, _ dy: Tensor, into dw: Tensor, _ g: ConvGeometry, alpha: Double)
-}
 
 extension CPUBackend: ConvolutionBackend {
     func convolution(_ w: Tensor, _ x: Tensor, into y: Tensor, _ g: ConvGeometry, alpha: Double) {

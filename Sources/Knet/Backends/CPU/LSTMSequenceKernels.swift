@@ -13,28 +13,6 @@
 import KnetAVX2
 import KnetMath
 
-/// What `lstmSequenceForward` keeps for `lstmSequenceBackward` (cuDNN's reserve space).
-final class LSTMReserve {
-    /// `[4H, N]`: the activated gates i, f, g̃, o of every column; the backward pass
-    /// overwrites them with the gradients of the gate pre-activations.
-    let gates: Tensor
-    /// `[2H, N]`: the state `[h; c]` each column started its step from.
-    let previous: Tensor
-    /// `[H, N]`: tanh of each column's new cell state.
-    let tanhCell: Tensor
-    /// Columns per step, and whether the steps ran last to first.
-    let steps: [Int], reverse: Bool
-
-    init(gates: Tensor, previous: Tensor, tanhCell: Tensor, steps: [Int], reverse: Bool) {
-        self.gates = gates; self.previous = previous; self.tanhCell = tanhCell
-        self.steps = steps; self.reverse = reverse
-    }
-
-    /// First column of each step.
-    var offsets: [Int] { steps.reduce(into: [0]) { $0.append($0.last! + $1) }.dropLast() }
-    /// The steps in the order the forward sweep ran them.
-    var order: [Int] { reverse ? Array(steps.indices.reversed()) : Array(steps.indices) }
-}
 
 /// cuDNN's LSTM over a packed sequence in one sweep. `pre` `[4H, N]` holds every column's
 /// input projection `W x`, `bias` `[4H, 1]` the summed input and hidden biases, `wh`
@@ -42,7 +20,7 @@ final class LSTMReserve {
 /// `state0` `[2H, B]` the initial `[h; c]` of every sequence. Returns `[H, N + 2B]` (the new
 /// hidden of every column, then every sequence's final h, then its final c) and the
 /// reserve for `lstmSequenceBackward`.
-func lstmSequenceForward(_ pre: Tensor, _ bias: Tensor, _ wh: Tensor, _ state0: Tensor,
+func cpuLSTMSequenceForward(_ pre: Tensor, _ bias: Tensor, _ wh: Tensor, _ state0: Tensor,
                          steps: [Int], reverse: Bool) -> (out: Tensor, reserve: LSTMReserve) {
     let (hidden, batch, n) = (state0.shape[0] / 2, state0.shape[1], pre.shape[1])
     // wh contiguous: OpenBLAS runs the per-step [4H, H]·[H, B] products ~7% faster
@@ -96,7 +74,7 @@ func lstmSequenceForward(_ pre: Tensor, _ bias: Tensor, _ wh: Tensor, _ state0: 
 /// output, with the same `wh`: the gradients of `pre` (`[4H, N]`; the bias gradient is its
 /// row sums), `wh` `[4H, H]` and `state0` `[2H, B]`. Consumes `reserve`: its gate buffer
 /// becomes the gradient of `pre`.
-func lstmSequenceBackward(_ reserve: LSTMReserve, _ wh: Tensor, _ dout: Tensor) -> (dpre: Tensor, dwh: Tensor, dstate0: Tensor) {
+func cpuLSTMSequenceBackward(_ reserve: LSTMReserve, _ wh: Tensor, _ dout: Tensor) -> (dpre: Tensor, dwh: Tensor, dstate0: Tensor) {
     let (gates, previous, steps) = (reserve.gates, reserve.previous, reserve.steps)
     let (hidden, n, batch) = (reserve.tanhCell.shape[0], gates.shape[1], steps[0])
     let dout = dout.contiguousData(), (wh, layout) = gemmOperand(wh)

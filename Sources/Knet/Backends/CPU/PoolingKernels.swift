@@ -2,57 +2,7 @@
 /// principle 4) and its CPU implementation, direct loops over each window (no im2col),
 /// split over channels × batch. A cuDNN backend can implement the same protocol.
 
-/// A pooling configuration (cuDNN's pooling descriptor), one entry per spatial dim.
-/// Built and validated by `Ops/Pooling.swift`; kernels trust it.
-struct PoolDescriptor {
-    /// How a window is summarised (Knet's `mode` 0, 1, 2).
-    enum Mode: Int {
-        /// The maximum of the window (padding never wins).
-        case max = 0
-        /// The sum of the window divided by its full size (padding counts as zeros).
-        case averageIncludingPadding = 1
-        /// The sum of the window divided by the number of real (unpadded) elements.
-        case averageExcludingPadding = 2
-    }
-    /// Window size per spatial dim.
-    let window: [Int]
-    /// Implicit padding at both ends of each spatial dim.
-    let padding: [Int]
-    /// Step between windows per spatial dim.
-    let stride: [Int]
-    /// How each window is summarised.
-    let mode: Mode
-    /// Max mode: a NaN in a window becomes the result (cuDNN's `maxpoolingNanOpt` 1);
-    /// otherwise NaNs are skipped (a window holding nothing above -Inf gives its first element).
-    let propagateNaN: Bool
-    /// Scale applied to the output (and to the gradient).
-    let alpha: Double
 
-    /// The pooled shape of an input `[X1,...,Xd,C,N]`: `Yi = 1 + (Xi + 2Pi − Wi) ÷ Si`.
-    func outputShape(_ x: [Int]) -> [Int] {
-        x.indices.map { i in i < window.count ? 1 + (x[i] + 2 * padding[i] - window[i]) / stride[i] : x[i] }
-    }
-
-    /// The same configuration with another mode and scale.
-    func with(mode: Mode, alpha: Double) -> PoolDescriptor {
-        PoolDescriptor(window: window, padding: padding, stride: stride, mode: mode,
-                       propagateNaN: propagateNaN, alpha: alpha)
-    }
-}
-
-/// The kernels a backend provides for pooling. Tensors are contiguous, of one dtype
-/// and device, shaped `[X1,...,Xd,C,N]` (inputs) and `[Y1,...,Yd,C,N]` (outputs) as
-/// `d.outputShape` says.
-protocol PoolingBackend {
-    /// `y = alpha · pool(v)`. In max mode each window takes `v` at the position of the
-    /// window's maximum of `selector` (`v` itself for plain max pooling, another
-    /// tensor for the gradient of `poolx`); average modes ignore `selector`.
-    func poolForward(_ v: Tensor, selector: Tensor, into y: Tensor, _ d: PoolDescriptor)
-    /// The adjoint of `poolForward` in `v` (cuDNN's poolingBackward): `dx` gets
-    /// `alpha · dy` routed to each window's argmax of `selector` (max mode; required
-    /// there) or spread evenly over the window (average modes).
-    func poolBackward(_ dy: Tensor, selector: Tensor?, into dx: Tensor, _ d: PoolDescriptor)
-}
 
 extension CPUBackend: PoolingBackend {
     func poolForward(_ v: Tensor, selector: Tensor, into y: Tensor, _ d: PoolDescriptor) {

@@ -2,7 +2,7 @@
 /// (rows i, f, g, o; `W x + R h + bW + bR`) and the cell state `c` `[H, B]`, returns a fresh
 /// `[2H, B]` holding `h' = o∘tanh(c')` in rows `0..<H` and `c' = f∘c + i∘tanh(g)` in rows
 /// `H..<2H`. Inputs may be column views (unit row stride); others are copied first.
-func lstmCellForward(_ g: Tensor, _ c: Tensor) -> Tensor {
+private func cpuLSTMCell(_ g: Tensor, _ c: Tensor) -> Tensor {
     let (hidden, batch) = (c.shape[0], c.shape[1])
     let (g, c) = (unitRowStride(g), unitRowStride(c))
     let out = Tensor(uninitialized: [2 * hidden, batch], dtype: g.dtype, device: g.device)
@@ -27,7 +27,7 @@ func lstmCellForward(_ g: Tensor, _ c: Tensor) -> Tensor {
 /// cuDNN's GRU cell on one step, fused: from `x` `[3H, B]` (`W x + bW`, rows r, z, n), `q`
 /// `[3H, B]` (`R h + bR`) and the state `h` `[H, B]`, returns a fresh `[H, B]` holding
 /// `h' = (1−z)∘n + z∘h` with `r, z = sigm(x + q)` and `n = tanh(xn + r∘qn)`.
-func gruCellForward(_ x: Tensor, _ q: Tensor, _ h: Tensor) -> Tensor {
+private func cpuGRUCell(_ x: Tensor, _ q: Tensor, _ h: Tensor) -> Tensor {
     let (hidden, batch) = (h.shape[0], h.shape[1])
     let (x, q, h) = (unitRowStride(x), unitRowStride(q), unitRowStride(h))
     let out = Tensor(uninitialized: [hidden, batch], dtype: h.dtype, device: h.device)
@@ -55,3 +55,15 @@ private func unitRowStride(_ t: Tensor) -> Tensor { t.strides[0] == 1 ? t : t.co
 
 /// Distance between columns of a matrix with unit row stride (0 for one column).
 private func columnStride(_ t: Tensor) -> Int { t.shape[1] > 1 ? t.strides[1] : 0 }
+
+extension CPUBackend: RecurrentBackend {
+    func lstmCell(_ g: Tensor, _ c: Tensor) -> Tensor { cpuLSTMCell(g, c) }
+    func gruCell(_ x: Tensor, _ q: Tensor, _ h: Tensor) -> Tensor { cpuGRUCell(x, q, h) }
+    func lstmSequenceForward(_ pre: Tensor, _ bias: Tensor, _ wh: Tensor, _ state0: Tensor,
+                             steps: [Int], reverse: Bool) -> (out: Tensor, reserve: LSTMReserve) {
+        cpuLSTMSequenceForward(pre, bias, wh, state0, steps: steps, reverse: reverse)
+    }
+    func lstmSequenceBackward(_ reserve: LSTMReserve, _ wh: Tensor, _ dout: Tensor) -> (dpre: Tensor, dwh: Tensor, dstate0: Tensor) {
+        cpuLSTMSequenceBackward(reserve, wh, dout)
+    }
+}

@@ -26,6 +26,14 @@ final class CUDADriver: @unchecked Sendable {
     let version: Int
     /// The devices, by ordinal.
     let devices: [GPUDevice]
+    /// True for the tests' host emulation (it exports `knet_emulator_version`): its kernels
+    /// are built in, so modules need no NVRTC image.
+    let isEmulated: Bool
+
+    /// A stream (`CUstream`): work queued on it runs in order.
+    struct Stream { let handle: OpaquePointer? }
+    /// An event (`CUevent`) recorded on a stream, for timing.
+    struct Event { let handle: OpaquePointer? }
 
     private let memAlloc: @convention(c) (UnsafeMutablePointer<UInt64>, Int) -> CUresult
     private let memFree: @convention(c) (UInt64) -> CUresult
@@ -41,6 +49,18 @@ final class CUDADriver: @unchecked Sendable {
                                               UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                                               UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> CUresult
     private let ctxSynchronize: @convention(c) () -> CUresult
+    private let streamCreate: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UInt32) -> CUresult
+    private let streamDestroy: @convention(c) (OpaquePointer?) -> CUresult
+    private let streamSynchronize: @convention(c) (OpaquePointer?) -> CUresult
+    private let memcpyHtoDAsync: @convention(c) (UInt64, UnsafeRawPointer, Int, OpaquePointer?) -> CUresult
+    private let memcpyDtoHAsync: @convention(c) (UnsafeMutableRawPointer, UInt64, Int, OpaquePointer?) -> CUresult
+    private let memcpyDtoDAsync: @convention(c) (UInt64, UInt64, Int, OpaquePointer?) -> CUresult
+    private let eventCreate: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UInt32) -> CUresult
+    private let eventRecord: @convention(c) (OpaquePointer?, OpaquePointer?) -> CUresult
+    private let eventSynchronize: @convention(c) (OpaquePointer?) -> CUresult
+    private let eventElapsed: @convention(c) (UnsafeMutablePointer<Float>, OpaquePointer?, OpaquePointer?) -> CUresult
+    private let eventDestroy: @convention(c) (OpaquePointer?) -> CUresult
+    private let memGetInfo: @convention(c) (UnsafeMutablePointer<Int>, UnsafeMutablePointer<Int>) -> CUresult
 
     /// Binds the driver API of `lib` and initialises it; nil when an entry point is
     /// missing or the driver reports no usable device.
@@ -71,6 +91,18 @@ final class CUDADriver: @unchecked Sendable {
               let moduleGetFunction = lib.function("cuModuleGetFunction", as: type(of: self.moduleGetFunction).self),
               let launchKernel = lib.function("cuLaunchKernel", as: type(of: self.launchKernel).self),
               let ctxSynchronize = lib.function("cuCtxSynchronize", as: (@convention(c) () -> CUresult).self),
+              let streamCreate = lib.function("cuStreamCreate", as: type(of: self.streamCreate).self),
+              let streamDestroy = lib.function("cuStreamDestroy_v2", as: type(of: self.streamDestroy).self),
+              let streamSynchronize = lib.function("cuStreamSynchronize", as: type(of: self.streamSynchronize).self),
+              let memcpyHtoDAsync = lib.function("cuMemcpyHtoDAsync_v2", as: type(of: self.memcpyHtoDAsync).self),
+              let memcpyDtoHAsync = lib.function("cuMemcpyDtoHAsync_v2", as: type(of: self.memcpyDtoHAsync).self),
+              let memcpyDtoDAsync = lib.function("cuMemcpyDtoDAsync_v2", as: type(of: self.memcpyDtoDAsync).self),
+              let eventCreate = lib.function("cuEventCreate", as: type(of: self.eventCreate).self),
+              let eventRecord = lib.function("cuEventRecord", as: type(of: self.eventRecord).self),
+              let eventSynchronize = lib.function("cuEventSynchronize", as: type(of: self.eventSynchronize).self),
+              let eventElapsed = lib.function("cuEventElapsedTime", as: type(of: self.eventElapsed).self),
+              let eventDestroy = lib.function("cuEventDestroy_v2", as: type(of: self.eventDestroy).self),
+              let memGetInfo = lib.function("cuMemGetInfo_v2", as: type(of: self.memGetInfo).self),
               cuInit(0) == 0 else { return nil }
         var v: Int32 = 0, count: Int32 = 0
         guard driverVersion(&v) == 0, deviceCount(&count) == 0 else { return nil }
@@ -101,6 +133,79 @@ final class CUDADriver: @unchecked Sendable {
         self.moduleGetFunction = moduleGetFunction
         self.launchKernel = launchKernel
         self.ctxSynchronize = ctxSynchronize
+        self.streamCreate = streamCreate
+        self.streamDestroy = streamDestroy
+        self.streamSynchronize = streamSynchronize
+        self.memcpyHtoDAsync = memcpyHtoDAsync
+        self.memcpyDtoHAsync = memcpyDtoHAsync
+        self.memcpyDtoDAsync = memcpyDtoDAsync
+        self.eventCreate = eventCreate
+        self.eventRecord = eventRecord
+        self.eventSynchronize = eventSynchronize
+        self.eventElapsed = eventElapsed
+        self.eventDestroy = eventDestroy
+        self.memGetInfo = memGetInfo
+        isEmulated = lib.function("knet_emulator_version", as: (@convention(c) () -> Int).self) != nil
+    }
+
+    /// A new non-blocking stream in the current context (`cuStreamCreate`, flag 1).
+    func createStream() throws -> Stream {
+        var s: OpaquePointer?
+        try check(streamCreate(&s, 1), "cuStreamCreate")
+        return Stream(handle: s)
+    }
+
+    /// Destroys `stream` once its work is done.
+    func destroy(_ stream: Stream) throws { try check(streamDestroy(stream.handle), "cuStreamDestroy") }
+
+    /// Waits for `stream`'s work to finish (and reports its errors).
+    func synchronize(_ stream: Stream) throws { try check(streamSynchronize(stream.handle), "cuStreamSynchronize") }
+
+    /// Queues a copy of `bytes` from host memory to device address `device` on `stream`
+    /// (pageable host memory is read before the call returns).
+    func copy(toDevice device: UInt64, from host: UnsafeRawPointer, bytes: Int, stream: Stream) throws {
+        try check(memcpyHtoDAsync(device, host, bytes, stream.handle), "cuMemcpyHtoDAsync")
+    }
+
+    /// Queues a copy of `bytes` from device address `device` to host memory on `stream`;
+    /// synchronize the stream before reading `host`.
+    func copy(toHost host: UnsafeMutableRawPointer, from device: UInt64, bytes: Int, stream: Stream) throws {
+        try check(memcpyDtoHAsync(host, device, bytes, stream.handle), "cuMemcpyDtoHAsync")
+    }
+
+    /// Queues a device-to-device copy of `bytes` on `stream`.
+    func copy(deviceToDevice destination: UInt64, from source: UInt64, bytes: Int, stream: Stream) throws {
+        try check(memcpyDtoDAsync(destination, source, bytes, stream.handle), "cuMemcpyDtoDAsync")
+    }
+
+    /// A new event in the current context (`cuEventCreate`, default flags: timing on).
+    func createEvent() throws -> Event {
+        var e: OpaquePointer?
+        try check(eventCreate(&e, 0), "cuEventCreate")
+        return Event(handle: e)
+    }
+
+    /// Records `event` at the current end of `stream`'s queue (nil: the default stream).
+    func record(_ event: Event, on stream: Stream?) throws { try check(eventRecord(event.handle, stream?.handle), "cuEventRecord") }
+
+    /// Waits until `event` has happened.
+    func synchronize(_ event: Event) throws { try check(eventSynchronize(event.handle), "cuEventSynchronize") }
+
+    /// Milliseconds between two recorded events.
+    func elapsedMilliseconds(from start: Event, to end: Event) throws -> Double {
+        var ms: Float = 0
+        try check(eventElapsed(&ms, start.handle, end.handle), "cuEventElapsedTime")
+        return Double(ms)
+    }
+
+    /// Destroys `event`.
+    func destroy(_ event: Event) throws { try check(eventDestroy(event.handle), "cuEventDestroy") }
+
+    /// Free and total memory of the current context's device, in bytes.
+    func memoryInfo() throws -> (free: Int, total: Int) {
+        var free = 0, total = 0
+        try check(memGetInfo(&free, &total), "cuMemGetInfo")
+        return (free, total)
     }
 
     /// Throws `GPUError.driver` naming `call` unless `status` is success.
@@ -145,15 +250,17 @@ final class CUDADriver: @unchecked Sendable {
     /// Unloads `module` from the current context.
     func unload(_ module: Module) throws { try check(moduleUnload(module.handle), "cuModuleUnload") }
 
-    /// Launches `function` on `blocks` blocks of `threads` threads (one-dimensional, default
-    /// stream) with `arguments`: one pointer per kernel parameter, to its value.
-    func launch(_ function: Function, blocks: Int, threads: Int, arguments: [UnsafeMutableRawPointer?]) throws {
+    /// Launches `function` on `blocks` blocks of `threads` threads (one-dimensional) on
+    /// `stream` (nil: the default stream) with `arguments`: one pointer per kernel
+    /// parameter, to its value.
+    func launch(_ function: Function, blocks: Int, threads: Int, arguments: [UnsafeMutableRawPointer?],
+                stream: Stream? = nil) throws {
         guard (1...Int(Int32.max)).contains(blocks), (1...1024).contains(threads) else {
             throw GPUError.driver(call: "cuLaunchKernel", message: "\(blocks) blocks of \(threads) threads is outside 1...2^31-1 × 1...1024")
         }
         var parameters = arguments
         let status = parameters.withUnsafeMutableBufferPointer {
-            launchKernel(function.handle, UInt32(blocks), 1, 1, UInt32(threads), 1, 1, 0, nil, $0.baseAddress, nil)
+            launchKernel(function.handle, UInt32(blocks), 1, 1, UInt32(threads), 1, 1, 0, stream?.handle, $0.baseAddress, nil)
         }
         try check(status, "cuLaunchKernel")
     }

@@ -19,7 +19,7 @@ public func gpu() -> Int { activeGPU.load(ordering: .relaxed) }
 ///     gpu(-1)     // back to the CPU
 @discardableResult
 public func gpu(_ n: Int) -> Int {
-    let chosen = selectableGPU(n, count: CUDADriver.shared?.devices.count ?? 0)
+    let chosen = selectableGPU(n, count: CUDARuntime.current?.backends.count ?? 0)
     activeGPU.store(chosen, ordering: .relaxed)
     return chosen
 }
@@ -35,4 +35,4 @@ func initialGPU(environment value: String?, count: Int) -> Int {
 }
 
 private let activeGPU = Atomic<Int>(initialGPU(environment: getenv("KNET_GPU").map { String(cString: $0) },
-                                               count: CUDADriver.shared?.devices.count ?? 0))
+                                               count: CUDARuntime.current?.backends.count ?? 0))

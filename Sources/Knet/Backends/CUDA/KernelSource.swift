@@ -50,6 +50,9 @@ public enum CUDAKernelSource {
     /// Every module the GPU backend loads (kernel names are unique across them).
     public static let modules: [CUDAModule] = [
         CUDAModule(name: "elementwise", source: elementwise, kernels: kernelNames),
+        CUDAModule(name: "core", source: core, kernels: coreKernelNames),
+        convolution,
+        recurrent,
     ]
 
     /// The kernel names `elementwise` defines, in order.

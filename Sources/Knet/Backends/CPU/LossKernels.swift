@@ -1,0 +1,87 @@
+// The CPU kernels of `nll`: one pass per instance with a stable log-sum-exp, split over
+// the cores.
+
+extension CPUBackend {
+    func nllLoss(_ x: Tensor, _ layout: ClassLayout, scale: Double) -> Tensor {
+        var total = 0.0
+        dispatchFloat(x.dtype, { total = nllTotalKernel(UnsafePointer(x.pointer(Float.self)), layout) },
+                               { total = nllTotalKernel(UnsafePointer(x.pointer(Double.self)), layout) })
+        return Tensor(scalar: total * scale, dtype: x.dtype, device: .cpu)
+    }
+
+    func nllGradient(_ x: Tensor, _ layout: ClassLayout, scale: Double, dy: Tensor, into dx: Tensor) {
+        let scale = scale * dy.scalar
+        dispatchFloat(x.dtype,
+            { nllGradientKernel(x.pointer(Float.self), dx.pointer(Float.self), layout, Float(scale)) },
+            { nllGradientKernel(x.pointer(Double.self), dx.pointer(Double.self), layout, scale) })
+    }
+}
+
+extension ClassLayout {
+    /// Instance `j`'s softmax numerators `e[k] = exp(x[k] − max)` (in `e`, `classes`
+    /// long) and its log-sum-exp as `max + log`, where `log = log1p(Σ e[k], k ≠ argmax)`:
+    /// leaving out the maximum's 1 keeps a confident prediction's tiny loss in Float32.
+    @inline(__always)
+    func softmaxTerms<T: KnetFloat>(_ x: UnsafePointer<T>, _ j: Int, _ e: UnsafeMutablePointer<T>) -> (max: T, log: T) {
+        let p = x + base(j)
+        var m = -T.infinity, at = 0
+        for k in 0..<classes where p[k * inner] > m { m = p[k * inner]; at = k }
+        if m == -.infinity { e.update(repeating: .nan, count: classes); return (m, .nan) }
+        if inner == 1 { for k in 0..<classes { e[k] = ScalarMath.exp(p[k] - m) } }   // vectorised
+        else { for k in 0..<classes { e[k] = ScalarMath.exp(p[k * inner] - m) } }
+        e[at] = 0
+        let rest = reduceRun(.sum, UnsafePointer(e), classes, 1)
+        e[at] = 1
+        return (m, T.log(onePlus: rest))
+    }
+}
+
+/// Runs `body` with a scratch buffer of `n` elements.
+@inline(__always) private func withScratch<T, R>(_: T.Type, _ n: Int, _ body: (UnsafeMutablePointer<T>) -> R) -> R {
+    let e = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(n, 1))
+    defer { e.deallocate() }
+    return body(e)
+}
+
+/// Splits `0..<n` over the cores and adds up `part(lo, hi)` (in Double).
+private func parallelSum(_ n: Int, cost: Int, _ part: (Int, Int) -> Double) -> Double {
+    let parts = Swift.max(1, Swift.min(Parallel.threads, n * cost / Parallel.minimumParallelElements))
+    let partial = UnsafeMutablePointer<Double>.allocate(capacity: parts)
+    defer { partial.deallocate() }
+    Parallel.forEach(parts) { p in partial[p] = part(n * p / parts, n * (p + 1) / parts) }
+    return (0..<parts).reduce(0) { $0 + partial[$1] }
+}
+
+/// Σ over counted instances of logsumexp(x) − x[label].
+private func nllTotalKernel<T: KnetFloat>(_ x: UnsafePointer<T>, _ c: ClassLayout) -> Double {
+    parallelSum(c.labels.count, cost: 16 * c.classes) { lo, hi in
+        withScratch(T.self, c.classes) { e in
+            var total = 0.0
+            for j in lo..<hi where c.counts(j) {
+                let lse = c.softmaxTerms(x, j, e)
+                total += Double(lse.log - (x[c.base(j) + c.labels[j] * c.inner] - lse.max))
+            }
+            return total
+        }
+    }
+}
+
+/// dx = scale · (softmax(x) − onehot) on counted instances, 0 on skipped ones.
+private func nllGradientKernel<T: KnetFloat>(_ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>,
+                                             _ c: ClassLayout, _ scale: T) {
+    Parallel.chunks(c.labels.count, costPerElement: 16 * c.classes) { lo, hi in
+        withScratch(T.self, c.classes) { e in
+            for j in lo..<hi {
+                let b = c.base(j)
+                guard c.counts(j) else {
+                    for k in 0..<c.classes { dx[b + k * c.inner] = 0 }
+                    continue
+                }
+                let f = scale * T.exp(-c.softmaxTerms(x, j, e).log)
+                for k in 0..<c.classes { dx[b + k * c.inner] = f * e[k] }
+                dx[b + c.labels[j] * c.inner] -= scale
+            }
+        }
+    }
+}
+

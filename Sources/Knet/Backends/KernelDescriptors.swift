@@ -1,0 +1,124 @@
+// Descriptor types of the backend boundary: the plain sizes and options that ops
+// build and check and that every backend's kernels trust.
+
+/// The sizes of one convolution, with spatial dims padded to three (a 2-D convolution
+/// has a third spatial dim of size 1, padding 0, stride 1, dilation 1). Built and
+/// checked by `Ops/Convolution.swift`; backends trust it.
+///
+///     // x [28,28,1,100], w [5,5,1,20]: x [28,28,1], kernel [5,5,1], y [24,24,1]
+struct ConvGeometry {
+    /// Spatial dims of the tensors (1, 2 or 3); the arrays below always have three.
+    var spatialDims: Int
+    /// Spatial sizes of x, of the kernel and of y (three each).
+    var xSize: [Int], kernel: [Int], ySize: [Int]
+    /// Zero padding at both ends, window step, and kernel dilation per spatial dim.
+    var padding: [Int], stride: [Int], dilation: [Int]
+    /// Input channels C, output channels O, batch N and channel groups.
+    var channels: Int, outChannels: Int, batch: Int, groups: Int
+    /// True for convolution (Knet mode 0: kernel flipped), false for cross-correlation.
+    var flipped: Bool
+
+    /// Elements of one channel of one image of x, of y, and of one kernel slice.
+    var xSpatial: Int { xSize.reduce(1, *) }
+    var ySpatial: Int { ySize.reduce(1, *) }
+    var kernelSpatial: Int { kernel.reduce(1, *) }
+    /// Input and output channels of one group.
+    var groupChannels: Int { channels / groups }
+    var groupOutChannels: Int { outChannels / groups }
+    /// Rows of one group's filter matrix (= columns of the lowered image).
+    var groupK: Int { kernelSpatial * groupChannels }
+
+    /// Full shapes of x [X..., C, N], w [K..., C/groups, O] and y [Y..., O, N].
+    var xShape: [Int] { Array(xSize.prefix(spatialDims)) + [channels, batch] }
+    var wShape: [Int] { Array(kernel.prefix(spatialDims)) + [groupChannels, outChannels] }
+    var yShape: [Int] { Array(ySize.prefix(spatialDims)) + [outChannels, batch] }
+}
+
+/// A pooling configuration (cuDNN's pooling descriptor), one entry per spatial dim.
+/// Built and validated by `Ops/Pooling.swift`; kernels trust it.
+struct PoolDescriptor {
+    /// How a window is summarised (Knet's `mode` 0, 1, 2).
+    enum Mode: Int {
+        /// The maximum of the window (padding never wins).
+        case max = 0
+        /// The sum of the window divided by its full size (padding counts as zeros).
+        case averageIncludingPadding = 1
+        /// The sum of the window divided by the number of real (unpadded) elements.
+        case averageExcludingPadding = 2
+    }
+    /// Window size per spatial dim.
+    let window: [Int]
+    /// Implicit padding at both ends of each spatial dim.
+    let padding: [Int]
+    /// Step between windows per spatial dim.
+    let stride: [Int]
+    /// How each window is summarised.
+    let mode: Mode
+    /// Max mode: a NaN in a window becomes the result (cuDNN's `maxpoolingNanOpt` 1);
+    /// otherwise NaNs are skipped (a window holding nothing above -Inf gives its first element).
+    let propagateNaN: Bool
+    /// Scale applied to the output (and to the gradient).
+    let alpha: Double
+
+    /// The pooled shape of an input `[X1,...,Xd,C,N]`: `Yi = 1 + (Xi + 2Pi − Wi) ÷ Si`.
+    func outputShape(_ x: [Int]) -> [Int] {
+        x.indices.map { i in i < window.count ? 1 + (x[i] + 2 * padding[i] - window[i]) / stride[i] : x[i] }
+    }
+
+    /// The same configuration with another mode and scale.
+    func with(mode: Mode, alpha: Double) -> PoolDescriptor {
+        PoolDescriptor(window: window, padding: padding, stride: stride, mode: mode,
+                       propagateNaN: propagateNaN, alpha: alpha)
+    }
+}
+
+/// What `lstmSequenceForward` keeps for `lstmSequenceBackward` (cuDNN's reserve space).
+final class LSTMReserve {
+    /// `[4H, N]`: the activated gates i, f, g̃, o of every column; the backward pass
+    /// overwrites them with the gradients of the gate pre-activations.
+    let gates: Tensor
+    /// `[2H, N]`: the state `[h; c]` each column started its step from.
+    let previous: Tensor
+    /// `[H, N]`: tanh of each column's new cell state.
+    let tanhCell: Tensor
+    /// Columns per step, and whether the steps ran last to first.
+    let steps: [Int], reverse: Bool
+
+    init(gates: Tensor, previous: Tensor, tanhCell: Tensor, steps: [Int], reverse: Bool) {
+        self.gates = gates; self.previous = previous; self.tanhCell = tanhCell
+        self.steps = steps; self.reverse = reverse
+    }
+
+    /// First column of each step.
+    var offsets: [Int] { steps.reduce(into: [0]) { $0.append($0.last! + $1) }.dropLast() }
+    /// The steps in the order the forward sweep ran them.
+    var order: [Int] { reverse ? Array(steps.indices.reversed()) : Array(steps.indices) }
+}
+
+/// Where each instance's class scores sit in a scores tensor viewed as
+/// `[inner, classes, outer]` (the class dim in the middle), and which labels count.
+struct ClassLayout {
+    let inner: Int, classes: Int, outer: Int
+    let labels: [Int]
+    /// Number of instances whose label lies in `0..<classes`.
+    let counted: Int
+
+    /// Checks `labels` against the instances of `shape` with classes along dim `d`.
+    init(_ op: String, _ shape: [Int], _ labels: [Int], dims d: Int) {
+        knetCheck(d >= 0 && d < shape.count,
+                  "\(op): class dim \(d) out of range for scores of shape \(shape)")
+        inner = shape.prefix(d).reduce(1, *)
+        classes = shape[d]
+        outer = shape.suffix(from: d + 1).reduce(1, *)
+        knetCheck(labels.count == inner * outer,
+                  "\(op): \(labels.count) labels for \(inner * outer) instances of scores \(shape) (classes in dim \(d))")
+        self.labels = labels
+        let c = shape[d]
+        counted = labels.reduce(0) { $0 + ($1 >= 0 && $1 < c ? 1 : 0) }
+    }
+
+    /// True when instance `j` has a label in range.
+    @inline(__always) func counts(_ j: Int) -> Bool { labels[j] >= 0 && labels[j] < classes }
+    /// Element offset of instance `j`'s score for class 0; class `k` is at `+ k * inner`.
+    @inline(__always) func base(_ j: Int) -> Int { j % inner + (j / inner) * inner * classes }
+}
