@@ -53,6 +53,7 @@ struct CharLMCommand: ParsableCommand {
     var save: String?
     @Option(help: "Start from a model saved with --save.")
     var load: String?
+    @OptionGroup var device: DeviceOption
 
     func validate() throws {
         for (name, value) in [("epochs", epochs), ("generate", generate)] where value < 0 {
@@ -68,6 +69,7 @@ struct CharLMCommand: ParsableCommand {
 
     func run() throws {
         if let folder = data { setenv("KNET_DATA", folder, 1) }
+        device.apply()
         setseed(seed)
         let corpus: CharData
         switch text {

@@ -11,7 +11,7 @@ import Knet
 struct KnetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "knet",
-        abstract: "Train the Knet tutorial's models (linear regression, softmax, MLP, LeNet) on the CPU.",
+        abstract: "Train the Knet tutorial's models (linear regression, softmax, MLP, LeNet, char-LSTM) on the CPU or a GPU.",
         subcommands: [LinRegCommand.self, SoftmaxCommand.self, MLPCommand.self, LeNetCommand.self, CharLMCommand.self, InfoCommand.self],
         defaultSubcommand: LinRegCommand.self
     )
@@ -21,18 +21,18 @@ struct KnetCommand: ParsableCommand {
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "info", abstract: "Show the backends this build found.")
 
-    @Flag(help: "Print the CUDA C source of the elementwise kernels (generated from the op tables) instead.")
+    @Flag(help: "Print the CUDA C source of the GPU kernels (generated from the op tables) instead.")
     var kernelSource = false
 
     func run() {
         if kernelSource {
-            print(CUDAKernelSource.elementwise, terminator: "")
+            for module in CUDAKernelSource.modules { print(module.source) }
             return
         }
         print("Knet for Swift")
         print("  CPU GEMM: \(CPUBLAS.backend.rawValue)\(CPUBLAS.library.map { " (\($0))" } ?? ""), \(CPUBLAS.threads) threads")
         print("  memory: \(memoryStats())")
         for line in GPUInfo.current.summary { print("  \(line)") }
-        print("  active GPU: \(gpu()) (tensors stay on the CPU in this build; `knet-bench --gpu-check` runs the elementwise kernels on each GPU)")
+        print("  active GPU: \(gpu()) (`--device gpu` trains on it; `knet-bench --gpu-check` checks its kernels)")
     }
 }

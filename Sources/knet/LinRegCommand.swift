@@ -18,6 +18,7 @@ struct LinRegCommand: ParsableCommand {
     var lr = 0.1
     @Option(help: "Random seed for the initial weights.")
     var seed = 1
+    @OptionGroup var device: DeviceOption
 
     func validate() throws {
         guard epochs >= 0 else { throw ValidationError("--epochs must be 0 or more, got \(epochs)") }
@@ -25,6 +26,7 @@ struct LinRegCommand: ParsableCommand {
     }
 
     func run() throws {
+        device.apply()
         setseed(seed)
         let (x, y) = try BundledHousing.load()               // features normalised as housing() does
         let n = Double(x.shape[1])

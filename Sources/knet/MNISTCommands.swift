@@ -39,16 +39,12 @@ struct TrainingOptions: ParsableArguments {
     var save: String?
     @Option(help: "Start from the parameters and optimizer state saved in this safetensors file.")
     var load: String?
-    @Option(help: "Device: cpu (the CUDA backend is not part of this build yet).")
-    var device = "cpu"
+    @OptionGroup var device: DeviceOption
 
     func validate() throws {
         if let epochs, epochs < 0 { throw ValidationError("--epochs must be 0 or more, got \(epochs)") }
         guard batchsize > 0 else { throw ValidationError("--batchsize must be positive, got \(batchsize)") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
-        guard device == "cpu" else {
-            throw ValidationError("--device \(device) is not available: this build has only the CPU backend")
-        }
     }
 }
 
@@ -65,6 +61,7 @@ struct MNISTModel {
     /// (a progress bar goes to stderr when it is a terminal).
     func train(_ o: TrainingOptions) throws {
         if let folder = o.data { setenv("KNET_DATA", folder, 1) }
+        o.device.apply()
         setseed(o.seed)
         var w = parameters()
         let optimizer = (o.optimizer ?? self.optimizer).make(lr: o.lr ?? (o.optimizer == nil ? lr : nil))

@@ -166,7 +166,7 @@ public func save<P: Params>(_ path: String, params: P, extra: [String: Tensor] =
 /// A copy of `template` whose tensors are read from the safetensors file at `path`,
 /// matched by the names `namedTensors(template, prefix:)` gives. Shapes must match
 /// (`SafeTensorsError.shapeMismatch`); values are converted to each template tensor's
-/// dtype; `Param`s stay `Param`s. Other tensors in the file are neither read nor checked
+/// dtype and placed on its device (a GPU model loads onto its GPU); `Param`s stay `Param`s. Other tensors in the file are neither read nor checked
 /// beyond the header (one of a dtype we cannot read does not matter).
 ///
 ///     var w = [Tensor.zeros(10, 784), .zeros(10, 1)]
@@ -211,7 +211,7 @@ private func fillParams<P: Params>(_ template: P, prefix: String, source: String
         position += 1
         if let done = filled[ObjectIdentifier(t)] { return done }
         guard let found = try stored(name, t.shape) else { throw SafeTensorsError.missingTensor(path: source, name: name) }
-        let value = convert(found.untracked, to: t.dtype).untracked
+        let value = convert(found.untracked, to: t.dtype).untracked.transferred(to: t.device)
         let result = t.isParam ? Param(value) : value
         filled[ObjectIdentifier(t)] = result
         return result

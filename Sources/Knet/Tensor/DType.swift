@@ -69,6 +69,35 @@ public enum Device: Hashable, Sendable, CustomStringConvertible {
     }
 
     init(code: Int) { self = code < 0 ? .cpu : .gpu(code) }
+
+    /// Parses "cpu", "gpu" (the active GPU, `gpu()`) or "gpu<n>"; nil for anything else,
+    /// or "gpu" when no GPU is active.
+    ///
+    ///     Device("gpu1")     // .gpu(1)
+    public init?(_ text: String) {
+        if text == "cpu" { self = .cpu; return }
+        guard text.hasPrefix("gpu") else { return nil }
+        let number = text.dropFirst(3)
+        if number.isEmpty {
+            let active = Knet.gpu()
+            guard active >= 0 else { return nil }
+            self = .gpu(active)
+        } else {
+            guard let n = Int(number), n >= 0, String(n) == number else { return nil }
+            self = .gpu(n)
+        }
+    }
+
+    /// Whether tensors can be made here: always for the CPU; for a GPU, when the CUDA
+    /// runtime of this process has that device.
+    ///
+    ///     Device.gpu(0).isAvailable     // false on a machine without CUDA
+    public var isAvailable: Bool {
+        switch self {
+        case .cpu: return true
+        case .gpu(let n): return n >= 0 && n < (CUDARuntime.current?.backends.count ?? 0)
+        }
+    }
 }
 
 private let defaultDeviceCode = Atomic<Int>(-1)

@@ -45,7 +45,7 @@ public func loadCheckpoint<P: Params>(_ path: String, into template: P, optimize
                     throw SafeTensorsError.shapeMismatch(path: path, name: key, expected: i < tensors.count ? tensors[i].shape : [],
                                                          found: t.shape)
                 }
-                state[name] = t.dtype == tensors[i].dtype ? t : value(convert(t, to: tensors[i].dtype))
+                state[name] = convert(t, to: tensors[i].dtype).untracked.transferred(to: tensors[i].device)
             }
         }
         o.state = state
