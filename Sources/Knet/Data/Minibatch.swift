@@ -28,6 +28,13 @@ public struct Minibatch<Batch>: Sequence {
         self.makeBatch = makeBatch
     }
 
+    /// The same batches (same order, same shuffling) passed through `transform`.
+    private init(_ base: Minibatch, _ transform: @escaping (Batch) -> Batch) {
+        (count, batchsize, instances, order) = (base.count, base.batchsize, base.instances, base.order)
+        let make = base.makeBatch
+        makeBatch = { transform(make($0)) }
+    }
+
     /// Starts an epoch (drawing a new order when shuffling).
     public func makeIterator() -> Iterator {
         Iterator(batches: self, permutation: order?.permutation(instances))
@@ -149,3 +156,31 @@ final class EpochOrder {
     }
 }
 
+extension Minibatch where Batch == Tensor {
+    /// The same batches, moved to `device` as they are made (Knet's `xtype=KnetArray`).
+    ///
+    ///     for x in minibatch(xtrn, 100).to(.gpu(0)) { ... }
+    public func to(_ device: Device) -> Minibatch { Minibatch(self) { $0.transferred(to: device) } }
+    /// The same batches on the active GPU.
+    public func gpu() -> Minibatch { to(.gpu(Knet.gpu())) }
+}
+
+extension Minibatch where Batch == (Tensor, [Int]) {
+    /// The same batches with `x` moved to `device` as they are made (labels stay Swift arrays).
+    ///
+    ///     for (x, y) in minibatch(xtrn, ytrn, 100).to(.gpu(0)) { ... }
+    public func to(_ device: Device) -> Minibatch { Minibatch(self) { ($0.0.transferred(to: device), $0.1) } }
+    /// The same batches on the active GPU.
+    public func gpu() -> Minibatch { to(.gpu(Knet.gpu())) }
+}
+
+extension Minibatch where Batch == (Tensor, Tensor) {
+    /// The same batches with `x` and `y` moved to `device` as they are made.
+    ///
+    ///     for (x, y) in minibatch(x, y, 32).to(.gpu(0)) { ... }
+    public func to(_ device: Device) -> Minibatch {
+        Minibatch(self) { ($0.0.transferred(to: device), $0.1.transferred(to: device)) }
+    }
+    /// The same batches on the active GPU.
+    public func gpu() -> Minibatch { to(.gpu(Knet.gpu())) }
+}
