@@ -9,21 +9,22 @@ import Glibc
 
 let usage = """
 usage: knet-bench [--only NAMES] [--runs N] [--vs torch,jax] [--peers DIR] [--data DIR | --synthetic]
-                  [--smoke] [--device cpu] [--json FILE] [--report FILE.md]
+                  [--smoke] [--device cpu|gpu] [--json FILE] [--report FILE.md]
        knet-bench --gpu-check
 
   --only NAMES     comma-separated: \((TableCase.all.map(\.name) + ["micro"]).joined(separator: ",")) (default: all)
   --runs N         timed runs per row, ours and each peer's alternating; medians reported (default 3)
-  --vs PEERS       also run these peer scripts (torch, jax) in the same invocation and print ratios
+  --vs PEERS       also run these peer scripts (torch, jax, torch_cuda) in the same invocation and print ratios
   --peers DIR      where the peer scripts are (default ../shared/peers)
   --data DIR       folder with mnist/, housing/, hiawatha/ (default ../shared/data when it exists)
   --synthetic      random data of the real shapes instead of the files (only times mean anything)
   --smoke          tiny sizes and one run: checks that every case works (CI)
-  --device cpu     the device to run on (this build has the CPU backend only)
+  --device DEVICE  cpu (default), gpu or gpu<n>: data, parameters and every op live there
   --json FILE      write every measurement as JSON (- for stdout)
   --report FILE    write the Markdown report (BENCHMARKS.md) and its chart beside it (FILE with .svg)
-  --gpu-check      run every generated elementwise kernel on each GPU against the CPU formulas and
-                   measure add_32_ss's bandwidth on 100M floats (exit 1 on a mismatch or without a GPU)
+  --gpu-check      run every generated elementwise kernel on each GPU (through the GPU backend) against
+                   the CPU formulas and measure x .+ y's bandwidth on 100M floats (exit 1 on a
+                   mismatch or without a GPU)
 
 The report of the repository is made by:
   swift build -c release --product knet-bench && .build/release/knet-bench --vs torch,jax --report BENCHMARKS.md
@@ -84,14 +85,17 @@ while let a = arguments.next() {
         runsGiven = true
     case "--vs":
         options.peers = value(a).split(separator: ",").map(String.init)
-        if let bad = options.peers.first(where: { $0 != "torch" && $0 != "jax" }) { fail("unknown peer \"\(bad)\" (torch, jax)") }
+        if let bad = options.peers.first(where: { !["torch", "jax", "torch_cuda"].contains($0) }) {
+            fail("unknown peer \"\(bad)\" (torch, jax, torch_cuda)")
+        }
     case "--peers": options.runner.directory = value(a)
     case "--data": dataFolder = value(a)
     case "--synthetic": synthetic = true
     case "--smoke": options.scale = .smoke
     case "--device":
         let v = value(a)
-        guard v == "cpu" else { fail("--device \(v) is not available: this build has only the CPU backend") }
+        guard let device = Device(v), device.isAvailable else { fail("--device \(v): not a device here (cpu, gpu, gpu<n>)") }
+        setDefaultDevice(device)
     case "--json": jsonPath = value(a)
     case "--report": reportPath = value(a)
     case "--help", "-h":
