@@ -1,12 +1,20 @@
+import Foundation
 import XCTest
 @testable import Knet
 
 /// The GPU device of the tests: GPU 0 of the host emulation of the CUDA driver and
 /// cuBLAS (`CUDAEmulator`), installed as the process's CUDA runtime at first use; nil
-/// (with the reason) where the emulator cannot be built.
+/// (with the reason) where the emulator cannot be built. With `KNET_TEST_GPU=cuda` (the
+/// device check on a GPU machine) it is GPU 0 of this machine's real CUDA instead.
 enum EmulatedGPU {
-    /// `.gpu(0)` on the emulated runtime, or the reason there is none.
+    /// `.gpu(0)` on the emulated (or real) runtime, or the reason there is none.
     static let device: Result<Device, XCTSkip> = {
+        if ProcessInfo.processInfo.environment["KNET_TEST_GPU"] == "cuda" {
+            guard let runtime = CUDARuntime.current, !runtime.driver.isEmulated, !runtime.backends.isEmpty else {
+                return .failure(XCTSkip("KNET_TEST_GPU=cuda but no CUDA GPU is usable here"))
+            }
+            return .success(.gpu(0))
+        }
         do {
             let runtime = CUDARuntime(driver: try CUDAEmulator.driver(), blas: try CUDAEmulator.cublas(), nvrtc: nil)
             CUDARuntime.install(runtime)
