@@ -28,7 +28,7 @@ private func nll(_ w: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor {
     -sum(logp(w * x, dims: [0]) .* y)
 }
 
-final class AutoGradTests: XCTestCase {
+final class AutoGradTests: DeviceTestCase {
     override func setUp() { setseed(99) }
 
     func testGradOfTensor() {
@@ -310,27 +310,27 @@ final class AutoGradTests: XCTestCase {
         let loss = { (w: [Tensor], x: Tensor) in sum(abs2(tanh(w[0] * x .+ w[1]))) }
         let g = grad(loss)
         _ = g(w, x)                                       // warm up caches
-        let before = memoryStats().bytesInUse
+        let before = currentMemoryStats().bytesInUse
         var d: [Tensor]? = g(w, x)
-        let after = memoryStats().bytesInUse
+        let after = currentMemoryStats().bytesInUse
         let resultBytes = (64 * 32 + 64) * 8
         XCTAssertLessThanOrEqual(after - before, 2 * resultBytes + 4096,
                                  "tape memory not released: \(after - before) bytes still in use")
         XCTAssertEqual(d?.count, 2)
         d = nil
-        XCTAssertLessThanOrEqual(memoryStats().bytesInUse, before + 4096, "gradients not released")
+        XCTAssertLessThanOrEqual(currentMemoryStats().bytesInUse, before + 4096, "gradients not released")
         // many steps do not grow memory
         for _ in 0..<20 { _ = g(w, x) }
-        XCTAssertLessThanOrEqual(memoryStats().bytesInUse, before + 4096)
+        XCTAssertLessThanOrEqual(currentMemoryStats().bytesInUse, before + 4096)
         // second-order tapes too
         let gg = grad { (w: [Tensor], x: Tensor) in sum(g(w, x)[1]) }
         _ = gg(w, x)
-        XCTAssertLessThanOrEqual(memoryStats().bytesInUse, before + 4096)
+        XCTAssertLessThanOrEqual(currentMemoryStats().bytesInUse, before + 4096)
         // and diff
         let p = Param(rand64(8, 8))
-        let start = memoryStats().bytesInUse
+        let start = currentMemoryStats().bytesInUse
         for _ in 0..<5 { _ = diff { sum(exp(p * p)) } }
-        XCTAssertLessThanOrEqual(memoryStats().bytesInUse, start + 4096)
+        XCTAssertLessThanOrEqual(currentMemoryStats().bytesInUse, start + 4096)
     }
 
     func testConcurrentGradsOnTwoThreads() {

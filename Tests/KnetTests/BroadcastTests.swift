@@ -53,7 +53,7 @@ private func naiveBroadcast(_ a: [Double], _ sa: [Int], _ b: [Double], _ sb: [In
     }
 }
 
-final class BroadcastTests: XCTestCase {
+final class BroadcastTests: DeviceTestCase {
     override func setUp() { setseed(7) }
 
     /// The fused activation gradients by hand, on outputs of both signs: relu's passes

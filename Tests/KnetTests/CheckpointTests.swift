@@ -2,7 +2,7 @@ import XCTest
 import Foundation
 @testable import Knet
 
-final class CheckpointTests: XCTestCase {
+final class CheckpointTests: DeviceTestCase {
     /// Training, saving, and training on must equal loading the checkpoint into fresh
     /// parameters and optimizers and training on: the optimizer state round-trips.
     func testResumeFromCheckpointMatchesUninterruptedTraining() throws {

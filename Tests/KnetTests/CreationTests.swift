@@ -8,7 +8,7 @@ private func meanAndStd(_ v: [Double]) -> (Double, Double) {
     return (m, s)
 }
 
-final class CreationTests: XCTestCase {
+final class CreationTests: DeviceTestCase {
     override func setUp() { setseed(1234) }
 
     func testZerosOnesFill() {

@@ -50,6 +50,12 @@ class DeviceTestCase: XCTestCase {
         }
     }
 
+    /// The caching allocator's counters of the device of the run in progress.
+    func currentMemoryStats() -> MemoryStats {
+        guard case .gpu(let n) = currentDevice, let stats = gpuMemoryStats(n) else { return memoryStats() }
+        return stats
+    }
+
     override func recordFailure(withDescription description: String, inFile filePath: String, atLine lineNumber: Int,
                                 expected: Bool) {
         let tag = currentDevice == .cpu ? "" : "[\(currentDevice)] "

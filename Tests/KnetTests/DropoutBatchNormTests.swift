@@ -1,7 +1,7 @@
 import XCTest
 @testable import Knet
 
-final class DropoutTests: XCTestCase {
+final class DropoutTests: DeviceTestCase {
     override func setUp() { setseed(3) }
 
     func testInactiveUnlessRecordingOrForced() {
@@ -59,7 +59,7 @@ final class DropoutTests: XCTestCase {
     }
 }
 
-final class BatchNormTests: XCTestCase {
+final class BatchNormTests: DeviceTestCase {
     override func setUp() { setseed(4) }
 
     /// Checks one PyTorch case: training output, gradients, running-stat update, eval output.
@@ -138,7 +138,7 @@ final class BatchNormTests: XCTestCase {
     }
 }
 
-final class BatchedMatmulTests: XCTestCase {
+final class BatchedMatmulTests: DeviceTestCase {
     override func setUp() { setseed(6) }
 
     func testMatchesPyTorch() {

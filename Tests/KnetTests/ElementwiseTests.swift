@@ -159,7 +159,7 @@ private func sample(_ op: UnaryOp, _ shape: [Int], dtype: DType = .float64) -> T
     return Tensor(values, shape: shape, dtype: dtype)
 }
 
-final class ElementwiseTests: XCTestCase {
+final class ElementwiseTests: DeviceTestCase {
     override func setUp() { setseed(20240601) }
 
     func testEveryOpHasReferenceAndNamedFunction() {

@@ -3,7 +3,7 @@ import XCTest
 
 /// Embeddings as in Knet's CharLM tutorial: `wx[:, xs]` picks one column of an embedding
 /// matrix per token; its gradient scatters back into the columns used only.
-final class EmbeddingTests: XCTestCase {
+final class EmbeddingTests: DeviceTestCase {
     override func setUp() { setseed(8) }
 
     func testLookupGathersColumns() {

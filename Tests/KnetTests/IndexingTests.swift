@@ -4,7 +4,7 @@ import XCTest
 /// x[i, j] = i + 3j for a [3, 4] matrix: values 0..<12 in column-major order.
 private func m34() -> Tensor { tensorFrom([3, 4]) { Double($0) } }
 
-final class IndexingTests: XCTestCase {
+final class IndexingTests: DeviceTestCase {
     override func setUp() { setseed(5) }
 
     func testScalarAndSliceIndexing() {

@@ -1,7 +1,7 @@
 import XCTest
 @testable import Knet
 
-final class LayerTests: XCTestCase {
+final class LayerTests: DeviceTestCase {
     func testWbfMatchesItsDefinition() {
         let w = rand64(3, 8), b = rand64(3, 1), x = rand64(2, 2, 2, 5)
         assertClose(wbf(w, b, x), relu(w * reshape(x, 8, 5) .+ b))

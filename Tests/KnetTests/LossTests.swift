@@ -32,7 +32,7 @@ private func referenceNLL(_ x: Tensor, _ labels: [Int], dims d: Int, average: Bo
     return average ? total / Double(c.counted) : total
 }
 
-final class LossTests: XCTestCase {
+final class LossTests: DeviceTestCase {
     override func setUp() { setseed(11) }
 
     func testNllMatchesPyTorchCrossEntropy() {

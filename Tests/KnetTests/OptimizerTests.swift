@@ -28,7 +28,7 @@ private struct Linear: TensorStruct {
     static let tensorKeyPaths = [\Linear.w, \Linear.b]
 }
 
-final class OptimizerTests: XCTestCase {
+final class OptimizerTests: DeviceTestCase {
 
     override func setUp() { setseed(7) }
 
@@ -298,9 +298,9 @@ final class OptimizerTests: XCTestCase {
             let g = [Tensor.randn(512, 300), Tensor.randn(512)]
             var opt = optimizers(w, proto)
             update(&w, g, &opt, gclip: 1)                         // first step creates the state
-            let before = memoryStats()
+            let before = currentMemoryStats()
             for _ in 0..<5 { update(&w, g, &opt, gclip: 1, l2reg: 1e-4) }
-            let after = memoryStats()
+            let after = currentMemoryStats()
             XCTAssertEqual(after.systemAllocations, before.systemAllocations, "\(proto)")
             XCTAssertEqual(after.poolHits, before.poolHits, "\(proto): no tensor was created")
         }

@@ -2,7 +2,7 @@ import XCTest
 import Knet
 
 /// The README's example, as written there, compiles and trains.
-final class ReadmeExampleTests: XCTestCase {
+final class ReadmeExampleTests: DeviceTestCase {
     func predict(_ w: [Tensor], _ x: Tensor) -> Tensor {
         var x = mat(x)
         for i in stride(from: 0, to: w.count - 2, by: 2) { x = relu(w[i] * x .+ w[i+1]) }

@@ -72,7 +72,7 @@ private func sample345(dtype: DType = .float64) -> Tensor {
     tensorFrom([3, 4, 5], dtype: dtype) { i in Double((i * 7 + 3) % 11) - 4 }
 }
 
-final class ReductionTests: XCTestCase {
+final class ReductionTests: DeviceTestCase {
     override func setUp() { setseed(11) }
 
     func testSmallByHand() {

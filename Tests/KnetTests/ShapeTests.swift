@@ -25,7 +25,7 @@ private func naiveMatmul(_ a: [Double], _ m: Int, _ k: Int, _ b: [Double], _ n: 
     }
 }
 
-final class ShapeTests: XCTestCase {
+final class ShapeTests: DeviceTestCase {
     override func setUp() { setseed(3) }
 
     func testReshape() {

@@ -16,6 +16,11 @@ final class CUDABackend: ComputeBackend, @unchecked Sendable {
     let allocator: CachingAllocator
     private let kernels: KernelCache
     private let session = Mutex<Session?>(nil)
+    /// The most partial sums `sumOfSquares` adds on the host.
+    private let sumOfSquaresParts = 1024
+    /// `sumOfSquares`' partial sums, made at first use and held while one call uses them
+    /// (gradient clipping then allocates nothing).
+    private let partialSums = Mutex<Tensor?>(nil)
 
     /// What the backend creates at first use, in the device's primary context.
     struct Session {
@@ -233,10 +238,14 @@ final class CUDABackend: ComputeBackend, @unchecked Sendable {
     }
 
     func sumOfSquares(_ x: Tensor) -> Double {
-        let parts = Swift.max(1, Swift.min(1024, x.count / 4096))
-        let partial = Tensor(uninitialized: [parts], dtype: .float64, device: device)
-        launch("sumsq_\(suffix(x))", count: parts, [.tensor(x), .tensor(partial), .int(x.count), .int(parts)])
-        return [Double](partial).reduce(0, +)
+        let parts = Swift.max(1, Swift.min(sumOfSquaresParts, x.count / 4096))
+        return partialSums.withLock { buffer in
+            let all = buffer ?? Tensor(uninitialized: [sumOfSquaresParts], dtype: .float64, device: device)
+            buffer = all
+            let partial = all.view(shape: [parts], strides: nil, offset: 0)
+            launch("sumsq_\(suffix(x))", count: parts, [.tensor(x), .tensor(partial), .int(x.count), .int(parts)])
+            return [Double](partial).reduce(0, +)
+        }
     }
 
     func gather(_ x: Tensor, dim: Int, indices: [Int], into y: Tensor) {
