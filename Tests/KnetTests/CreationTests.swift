@@ -36,7 +36,10 @@ final class CreationTests: DeviceTestCase {
         XCTAssertEqual(Tensor.zeros(3, 4).size(1), 4)
         XCTAssertEqual(Tensor.zeros(3, 4).size(2), 1, "size past the rank is 1")
         XCTAssertTrue(Tensor.zeros(3, 4).isContiguous)
-        XCTAssertEqual(Tensor.zeros(3).device, .cpu)
+        XCTAssertEqual(Tensor.zeros(3).device, currentDevice, "creation uses the default device")
+        XCTAssertEqual(Tensor.zeros(3, device: .cpu).device, .cpu)
+        XCTAssertEqual(Tensor.zeros(like: Tensor.ones(2, device: .cpu)).device, .cpu, "zeros(like:) keeps the device")
+        XCTAssertEqual(Tensor([1, 2], device: .cpu).device, .cpu)
     }
 
     func testEmptyTensors() {

@@ -37,16 +37,21 @@ class DeviceTestCase: XCTestCase {
     /// The device of the run in progress.
     private(set) var currentDevice: Device = .cpu
 
-    override func invokeTest() {
-        currentDevice = .cpu
-        super.invokeTest()
-        switch EmulatedGPU.device {
-        case .failure(let skip):
-            print("\(name): the GPU run is skipped: \(skip.message ?? "no emulator")")
-        case .success(let gpu):
-            currentDevice = gpu
-            withDevice(gpu) { super.invokeTest() }
-            currentDevice = .cpu
+    /// Wraps each test's body so that one invocation (one setUp, one tearDown) runs it on
+    /// the CPU and then on the GPU: XCTest runs a test case's teardown machinery once.
+    required init(name: String, testClosure: @escaping XCTestCaseClosure) {
+        super.init(name: name) { test in
+            let run = test as! DeviceTestCase
+            run.currentDevice = .cpu
+            try testClosure(test)
+            switch EmulatedGPU.device {
+            case .failure(let skip):
+                print("\(name): the GPU run is skipped: \(skip.message ?? "no emulator")")
+            case .success(let gpu):
+                run.currentDevice = gpu
+                defer { run.currentDevice = .cpu }
+                try withDevice(gpu) { try testClosure(test) }
+            }
         }
     }
 

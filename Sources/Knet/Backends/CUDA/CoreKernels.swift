@@ -109,7 +109,7 @@ extension CUDAKernelSource {
                                                       long inner, long classes, long count, double scale) {
                   KNET_LOOP(count) {
                     long label = labels[i];
-                    if (label < 0 || label >= classes) { loss[i] = 0; continue; }
+                    if (label < 0 || label >= classes) { loss[i] = (\(T))(0.0 * scale); continue; }   // NaN when nothing counts
                     const \(T)* p = x + i % inner + (i / inner) * inner * classes;
                     \(T) m; \(T) lg = knet_lse_\(S)(p, inner, classes, &m);
                     loss[i] = (\(T))(scale * (double)(lg - (p[label * inner] - m)));
