@@ -113,7 +113,13 @@ final class DataTests: XCTestCase {
         }
         let xs = Array(minibatch(x, 6, partial: true, device: .cpu))
         XCTAssertEqual(xs.map(\.shape), [[2, 6], [2, 4]])
-        assertKnetError("gpu0") { _ = Array(minibatch(self.x, 2, device: .gpu(0))) }
+        assertKnetError("gpu7") { _ = Array(minibatch(self.x, 2, device: .gpu(7))) }
+        if case .success(let gpu) = EmulatedGPU.device {               // batches made on the GPU
+            let onGPU = Array(minibatch(x, y, 4, device: gpu)), moved = Array(minibatch(x, y, 4).to(gpu))
+            XCTAssertEqual(onGPU.flatMap { [$0.0.device, $0.1.device] }, [gpu, gpu, gpu, gpu])
+            XCTAssertEqual(moved.map { [Double]($0.0) }, onGPU.map { [Double]($0.0) })
+            XCTAssertEqual(moved.map { [Double]($0.0) }, Array(minibatch(x, y, 4)).map { [Double]($0.0) })
+        }
         assertKnetError("last dimension") { _ = minibatch(self.x, y[.all, 0..<9], 2) }
     }
 
