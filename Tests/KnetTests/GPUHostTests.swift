@@ -153,13 +153,17 @@ final class GPUHostTests: XCTestCase {
         guard let nvrtc = NVRTC.shared else {
             throw XCTSkip("no libnvrtc here (tried \(NVRTC.nvrtcCandidates.joined(separator: ", "))); set KNET_LIBNVRTC")
         }
-        // machine code for sm_90: an ELF image naming every kernel
-        let cubin = try nvrtc.compileBinary(CUDAKernelSource.elementwise, name: "knet_elementwise.cu", architecture: (9, 0))
-        XCTAssertEqual(Array(cubin.prefix(4)), [0x7f, 0x45, 0x4c, 0x46])
-        let symbols = String(decoding: cubin.map { $0 == 0 ? 10 : $0 }, as: UTF8.self).split(separator: "\n").map(String.init)
-        for name in CUDAKernelSource.kernelNames { XCTAssert(symbols.contains(name), name) }
-        XCTAssertEqual(UInt16(cubin[18]) | UInt16(cubin[19]) << 8, 190, "e_machine is EM_CUDA")
-        XCTAssertEqual(cubin[48], 90, "e_flags name sm_90")
+        // every module of the GPU backend, as machine code for sm_90: an ELF image naming each of its kernels
+        for module in CUDAKernelSource.modules {
+            let cubin = try nvrtc.compileBinary(module.source, name: "knet_\(module.name).cu", architecture: (9, 0))
+            XCTAssertEqual(Array(cubin.prefix(4)), [0x7f, 0x45, 0x4c, 0x46], module.name)
+            let symbols = Set(String(decoding: cubin.map { $0 == 0 ? 10 : $0 }, as: UTF8.self).split(separator: "\n").map(String.init))
+            for name in module.kernels { XCTAssert(symbols.contains(name), "\(module.name): \(name)") }
+            XCTAssertEqual(UInt16(cubin[18]) | UInt16(cubin[19]) << 8, 190, "e_machine is EM_CUDA")
+            XCTAssertEqual(cubin[48], 90, "e_flags name sm_90")
+        }
+        let names = CUDAKernelSource.modules.flatMap(\.kernels)
+        XCTAssertEqual(Set(names).count, names.count, "kernel names are unique across modules")
         XCTAssertThrowsError(try nvrtc.compileBinary("extern \"C\" __global__ void k() { undeclared_thing(); }", name: "bad.cu",
                                                architecture: (9, 0))) { error in
             guard case .compilation(let name, let log)? = error as? GPUError else { return XCTFail("\(error)") }
