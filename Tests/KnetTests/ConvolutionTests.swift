@@ -3,8 +3,9 @@ import XCTest
 @testable import Knet
 
 /// conv4 / deconv4: known answers, PyTorch references (Fixtures/conv), gradchecks to
-/// second order, the CPU lowering's batching and tiling, and bad input.
-final class ConvolutionTests: XCTestCase {
+/// second order, and bad input, on the CPU and on the (emulated) GPU. The CPU lowering's
+/// partition and tiling are tested by `CPUConvolutionTests`.
+final class ConvolutionTests: DeviceTestCase {
 
     /// One convolution configuration: shapes in Knet order and the keyword arguments.
     struct Config: CustomStringConvertible {
@@ -45,7 +46,6 @@ final class ConvolutionTests: XCTestCase {
         Config(x: [2, 3, 2, 2, 1], w: [2, 2, 2, 2, 2], padding: [0, 1, 0], stride: 2, mode: 1, alpha: 2),
     ]
 
-    /// A Float64 normal tensor of `shape`.
     // MARK: - known answers
 
     func testHandComputed1DConvolutionAndCrossCorrelation() {
@@ -163,46 +163,6 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
-    // MARK: - the CPU lowering
-
-    /// For any thread count (not only this machine's), the parts of a convolution cover
-    /// every output row exactly once, each part's tiles stay within one image and the
-    /// tile size, exactly its first tile is marked first, and `.images` never shares an
-    /// image between parts (col2im adds into it).
-    func testPartitionCoversEveryRowOnceForAnyThreadCount() {
-        for threads in 1...16 {
-            for batch in 0...7 {
-                for y in [1, 5, 16, 17, 40] {
-                    let g = ConvGeometry(spatialDims: 2, xSize: [y, 1, 1], kernel: [1, 1, 1], ySize: [y, 1, 1],
-                                         padding: [0, 0, 0], stride: [1, 1, 1], dilation: [1, 1, 1],
-                                         channels: 1, outChannels: 1, batch: batch, groups: 1, flipped: false)
-                    for split in [ConvolutionSplit.images, .rows] {
-                        for maxParts in [1, 3, Int.max] {
-                            for tileRows in Set([1, 7, y]) {
-                                let (parts, unit) = partition(g, split, maxParts: maxParts, threads: threads)
-                                let what = "threads \(threads) batch \(batch) rows \(y) \(split) maxParts \(maxParts) tile \(tileRows)"
-                                XCTAssertLessThanOrEqual(parts, min(threads, maxParts), what)
-                                var covered = [Int](repeating: 0, count: batch * y), owner: [Int: Int] = [:]
-                                for p in 0..<parts {
-                                    var tiles: [Tile] = []
-                                    forEachTile(of: p, parts: parts, unit: unit, g, tileRows: tileRows) { tiles.append($0) }
-                                    XCTAssertFalse(batch > 0 && tiles.isEmpty, "an empty part: " + what)
-                                    XCTAssertEqual(tiles.map(\.first), tiles.indices.map { $0 == 0 }, what)
-                                    for t in tiles {
-                                        XCTAssertTrue(t.rows.count <= tileRows && t.rows.upperBound <= y, what)
-                                        for r in t.rows { covered[t.image * y + r] += 1 }
-                                        if split == .images { XCTAssertEqual(owner.updateValue(p, forKey: t.image) ?? p, p, what) }
-                                    }
-                                }
-                                XCTAssertEqual(covered, [Int](repeating: 1, count: batch * y), what)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     /// Rows long enough for the lowering's eight-at-a-time copies and adds (and their
     /// tails), with padding clipping some: the data gradient (the adjoint, through
     /// col2im) and the filter gradient (through im2col) satisfy their defining identities.
@@ -215,43 +175,6 @@ final class ConvolutionTests: XCTestCase {
             XCTAssertEqual(sum(g[0] .* w).scalar, sum(dy .* y).scalar, accuracy: 1e-9, "dw \(c)")
             XCTAssertEqual(sum(g[1] .* x).scalar, sum(dy .* y).scalar, accuracy: 1e-9, "dx \(c)")
             XCTAssertTrue(gradcheck({ (p: [Tensor]) in sum(c.conv(p[0], p[1]) .* dy) }, [w, x], samples: 10), "\(c)")
-        }
-    }
-
-    /// A batch split over threads, images split over threads, and images cut into row
-    /// tiles all give the same answer.
-    func testBatchingAndTiling() {
-        // the general lowering, and the valid convolution's (no padding, stride or dilation)
-        for c in [Config(x: [9, 7, 3, 5], w: [3, 2, 3, 4], padding: [1, 2], stride: [2, 1], mode: 1),
-                  Config(x: [9, 7, 3, 5], w: [3, 2, 3, 4])] {
-            checkBatchingAndTiling(c)
-        }
-    }
-
-    private func checkBatchingAndTiling(_ c: Config) {
-        let w = rand64(shape: c.w), x = rand64(shape: c.x), dy = rand64(shape: c.conv(w, x).shape)
-        let loss = { (p: [Tensor]) in sum(c.conv(p[0], p[1]) .* dy) }
-        let reference = grad(loss)([w, x])
-        let y = c.conv(w, x)
-        // One image at a time (a batch smaller than the thread count: its rows are split
-        // between threads): the same outputs, per-image dx, and dw summing to the batch's.
-        var dwSum = Tensor.zeros(shape: c.w, dtype: .float64)
-        for n in 0..<5 {
-            let image = x[.all, .all, .all, n..<(n + 1)], dyImage = dy[.all, .all, .all, n..<(n + 1)]
-            assertClose(c.conv(w, image), y[.all, .all, .all, n..<(n + 1)], rtol: 1e-12)
-            let g = grad { (p: [Tensor]) in sum(c.conv(p[0], p[1]) .* dyImage) }([w, image])
-            assertClose(g[1], reference[1][.all, .all, .all, n..<(n + 1)], rtol: 1e-12)
-            dwSum = dwSum + g[0]
-        }
-        assertClose(dwSum, reference[0], rtol: 1e-12)
-        let saved = CPUConvolution.loweringBudgetBytes
-        defer { CPUConvolution.loweringBudgetBytes = saved }
-        for budget in [1, 8 * 18 * 5, 8 * 18 * 7, 8 * 18 * 30] {   // 1, 5, 7 or 30 rows (of 50 or 42) per tile
-            CPUConvolution.loweringBudgetBytes = budget * Parallel.threads
-            assertClose(c.conv(w, x), y, rtol: 1e-12)
-            let g = grad(loss)([w, x])
-            assertClose(g[0], reference[0], rtol: 1e-12)
-            assertClose(g[1], reference[1], rtol: 1e-12)
         }
     }
 
@@ -328,5 +251,85 @@ final class ConvolutionTests: XCTestCase {
         assertKnetError("conv4", "dtype") { _ = conv4(w, Tensor.zeros(8, 8, 2, 2, dtype: .float64)) }
         assertKnetError("deconv4", "x has 2 channels", "[3, 3, 2, 4]") { _ = deconv4(w, Tensor.zeros(4, 4, 2, 1)) }
         assertKnetError("deconv4", "empty output") { _ = deconv4(w, Tensor.zeros(1, 1, 4, 1), padding: 2) }
+    }
+}
+
+/// The CPU lowering's internals (`partition`, `forEachTile`, the tile budget), on the CPU only.
+final class CPUConvolutionTests: XCTestCase {
+    typealias Config = ConvolutionTests.Config
+
+    /// For any thread count (not only this machine's), the parts of a convolution cover
+    /// every output row exactly once, each part's tiles stay within one image and the
+    /// tile size, exactly its first tile is marked first, and `.images` never shares an
+    /// image between parts (col2im adds into it).
+    func testPartitionCoversEveryRowOnceForAnyThreadCount() {
+        for threads in 1...16 {
+            for batch in 0...7 {
+                for y in [1, 5, 16, 17, 40] {
+                    let g = ConvGeometry(spatialDims: 2, xSize: [y, 1, 1], kernel: [1, 1, 1], ySize: [y, 1, 1],
+                                         padding: [0, 0, 0], stride: [1, 1, 1], dilation: [1, 1, 1],
+                                         channels: 1, outChannels: 1, batch: batch, groups: 1, flipped: false)
+                    for split in [ConvolutionSplit.images, .rows] {
+                        for maxParts in [1, 3, Int.max] {
+                            for tileRows in Set([1, 7, y]) {
+                                let (parts, unit) = partition(g, split, maxParts: maxParts, threads: threads)
+                                let what = "threads \(threads) batch \(batch) rows \(y) \(split) maxParts \(maxParts) tile \(tileRows)"
+                                XCTAssertLessThanOrEqual(parts, min(threads, maxParts), what)
+                                var covered = [Int](repeating: 0, count: batch * y), owner: [Int: Int] = [:]
+                                for p in 0..<parts {
+                                    var tiles: [Tile] = []
+                                    forEachTile(of: p, parts: parts, unit: unit, g, tileRows: tileRows) { tiles.append($0) }
+                                    XCTAssertFalse(batch > 0 && tiles.isEmpty, "an empty part: " + what)
+                                    XCTAssertEqual(tiles.map(\.first), tiles.indices.map { $0 == 0 }, what)
+                                    for t in tiles {
+                                        XCTAssertTrue(t.rows.count <= tileRows && t.rows.upperBound <= y, what)
+                                        for r in t.rows { covered[t.image * y + r] += 1 }
+                                        if split == .images { XCTAssertEqual(owner.updateValue(p, forKey: t.image) ?? p, p, what) }
+                                    }
+                                }
+                                XCTAssertEqual(covered, [Int](repeating: 1, count: batch * y), what)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A batch split over threads, images split over threads, and images cut into row
+    /// tiles all give the same answer.
+    func testBatchingAndTiling() {
+        // the general lowering, and the valid convolution's (no padding, stride or dilation)
+        for c in [Config(x: [9, 7, 3, 5], w: [3, 2, 3, 4], padding: [1, 2], stride: [2, 1], mode: 1),
+                  Config(x: [9, 7, 3, 5], w: [3, 2, 3, 4])] {
+            checkBatchingAndTiling(c)
+        }
+    }
+
+    private func checkBatchingAndTiling(_ c: Config) {
+        let w = rand64(shape: c.w), x = rand64(shape: c.x), dy = rand64(shape: c.conv(w, x).shape)
+        let loss = { (p: [Tensor]) in sum(c.conv(p[0], p[1]) .* dy) }
+        let reference = grad(loss)([w, x])
+        let y = c.conv(w, x)
+        // One image at a time (a batch smaller than the thread count: its rows are split
+        // between threads): the same outputs, per-image dx, and dw summing to the batch's.
+        var dwSum = Tensor.zeros(shape: c.w, dtype: .float64)
+        for n in 0..<5 {
+            let image = x[.all, .all, .all, n..<(n + 1)], dyImage = dy[.all, .all, .all, n..<(n + 1)]
+            assertClose(c.conv(w, image), y[.all, .all, .all, n..<(n + 1)], rtol: 1e-12)
+            let g = grad { (p: [Tensor]) in sum(c.conv(p[0], p[1]) .* dyImage) }([w, image])
+            assertClose(g[1], reference[1][.all, .all, .all, n..<(n + 1)], rtol: 1e-12)
+            dwSum = dwSum + g[0]
+        }
+        assertClose(dwSum, reference[0], rtol: 1e-12)
+        let saved = CPUConvolution.loweringBudgetBytes
+        defer { CPUConvolution.loweringBudgetBytes = saved }
+        for budget in [1, 8 * 18 * 5, 8 * 18 * 7, 8 * 18 * 30] {   // 1, 5, 7 or 30 rows (of 50 or 42) per tile
+            CPUConvolution.loweringBudgetBytes = budget * Parallel.threads
+            assertClose(c.conv(w, x), y, rtol: 1e-12)
+            let g = grad(loss)([w, x])
+            assertClose(g[0], reference[0], rtol: 1e-12)
+            assertClose(g[1], reference[1], rtol: 1e-12)
+        }
     }
 }

@@ -4,8 +4,9 @@ import XCTest
 
 /// pool / poolx / unpool: the lecture notes' examples, gradchecks over modes and
 /// geometries, PyTorch reference values, a naive reference on the parallel path,
-/// unpool round trips and usage errors.
-final class PoolingTests: XCTestCase {
+/// unpool round trips and usage errors, on the CPU and on the (emulated) GPU. The CPU's
+/// 2×2 fast path is tested by `CPUPoolingTests`.
+final class PoolingTests: DeviceTestCase {
 
     // MARK: - helpers
 
@@ -141,60 +142,6 @@ final class PoolingTests: XCTestCase {
                      [0, 10, 0, 0, 0, 20])
         assertValues(poolx(x, y, Tensor([6, 3], shape: [1, 2, 1, 1], dtype: .float64), window: [3, 1], mode: 1, alpha: 2),
                      [4, 4, 4, 2, 2, 2])
-    }
-
-    /// 2×2 max pooling of even planes takes a direct path (eight windows at a time for
-    /// Float rows of at least eight); pooling the same planes as 3-D volumes of depth 1
-    /// takes the general one. Values with ties, NaNs and -Inf (whole windows of them too),
-    /// both NaN options and a scale give the same pooled values, gradients and poolx
-    /// routing, in both dtypes, for rows of 3 windows, of 8, and of 10 (8 + an overlapping 8).
-    func testTwoByTwoPathMatchesTheGeneralOne() {
-        for (width, dtype) in [(6, DType.float64), (6, .float32), (16, .float32), (20, .float64), (20, .float32)] {
-            let count = width * 4 * 3 * 2
-            var values: [Double] = (0..<count).map { (i: Int) -> Double in Double((i * 7919) % 13 - 6) }
-            let special: [Double] = [.nan, -.infinity, 2, 2, .infinity, .nan, 7, 7]
-            for (k, v) in special.enumerated() { values[7 * k + 1] = v }
-            let window = [0, 1, width, width + 1]                           // a window's offsets
-            for k in window {
-                values[4 * width + 2 + k] = Double.nan                      // a window of NaNs only (plane 1)
-                values[9 * width - 2 + k] = -Double.infinity                // of -Inf only (plane 2, last)
-            }
-            for (k, v) in zip(window, [-Double.infinity, .nan, .nan, -.infinity]) {
-                values[12 * width + 4 + k] = v                              // -Inf first, then NaNs (plane 3)
-            }
-            let x = Tensor(values, shape: [width, 4, 3, 2], dtype: dtype)
-            let volume = reshape(x, [width, 4, 1, 3, 2])
-            for nan in [0, 1] {
-                for alpha in [1.0, -0.5] {
-                    let what = "width \(width) \(dtype) nan \(nan) alpha \(alpha)"
-                    let flat = pool(x, maxpoolingNanOpt: nan, alpha: alpha)
-                    let general = pool(volume, window: [2, 2, 1], maxpoolingNanOpt: nan, alpha: alpha)
-                    assertSame(flat, general, "pool " + what)
-                    let dy = Tensor((0..<flat.count).map { Double($0 + 1) }, shape: flat.shape, dtype: dtype)
-                    assertSame(poolx(x, flat, dy, maxpoolingNanOpt: nan, alpha: alpha),
-                               poolx(volume, general, reshape(dy, general.shape), window: [2, 2, 1],
-                                     maxpoolingNanOpt: nan, alpha: alpha), "poolx " + what)
-                    // values taken at the maximum of another tensor (poolx's gradient in dy)
-                    let v = Tensor((0..<x.count).map { Double($0) }, shape: x.shape, dtype: dtype)
-                    let d2 = PoolDescriptor("pool", input: x.shape, window: 2, padding: 0, stride: nil, mode: 0,
-                                            maxpoolingNanOpt: nan, alpha: alpha)
-                    let d3 = PoolDescriptor("pool", input: volume.shape, window: [2, 2, 1], padding: 0, stride: nil,
-                                            mode: 0, maxpoolingNanOpt: nan, alpha: alpha)
-                    assertSame(pooled(v, selector: x, d2), pooled(reshape(v, volume.shape), selector: volume, d3),
-                               "selected values " + what)
-                }
-            }
-        }
-    }
-
-    /// Equal element for element, bit for bit (so -0 is not +0), NaN matching NaN.
-    private func assertSame(_ a: Tensor, _ b: Tensor, _ what: String, line: UInt = #line) {
-        XCTAssertEqual(a.count, b.count, what, line: line)
-        for i in 0..<min(a.count, b.count) {
-            let (u, v) = (a[flat: i], b[flat: i])
-            XCTAssertTrue(u.bitPattern == v.bitPattern || (u.isNaN && v.isNaN),      // the sign of zero too
-                          "\(what) element \(i): \(u) vs \(v)", line: line)
-        }
     }
 
     // MARK: - gradients
@@ -373,3 +320,59 @@ final class PoolingTests: XCTestCase {
     }
 }
 
+/// The CPU's 2×2 max-pooling fast path against its general path, on the CPU only.
+final class CPUPoolingTests: XCTestCase {
+    /// 2×2 max pooling of even planes takes a direct path (eight windows at a time for
+    /// Float rows of at least eight); pooling the same planes as 3-D volumes of depth 1
+    /// takes the general one. Values with ties, NaNs and -Inf (whole windows of them too),
+    /// both NaN options and a scale give the same pooled values, gradients and poolx
+    /// routing, in both dtypes, for rows of 3 windows, of 8, and of 10 (8 + an overlapping 8).
+    func testTwoByTwoPathMatchesTheGeneralOne() {
+        for (width, dtype) in [(6, DType.float64), (6, .float32), (16, .float32), (20, .float64), (20, .float32)] {
+            let count = width * 4 * 3 * 2
+            var values: [Double] = (0..<count).map { (i: Int) -> Double in Double((i * 7919) % 13 - 6) }
+            let special: [Double] = [.nan, -.infinity, 2, 2, .infinity, .nan, 7, 7]
+            for (k, v) in special.enumerated() { values[7 * k + 1] = v }
+            let window = [0, 1, width, width + 1]                           // a window's offsets
+            for k in window {
+                values[4 * width + 2 + k] = Double.nan                      // a window of NaNs only (plane 1)
+                values[9 * width - 2 + k] = -Double.infinity                // of -Inf only (plane 2, last)
+            }
+            for (k, v) in zip(window, [-Double.infinity, .nan, .nan, -.infinity]) {
+                values[12 * width + 4 + k] = v                              // -Inf first, then NaNs (plane 3)
+            }
+            let x = Tensor(values, shape: [width, 4, 3, 2], dtype: dtype)
+            let volume = reshape(x, [width, 4, 1, 3, 2])
+            for nan in [0, 1] {
+                for alpha in [1.0, -0.5] {
+                    let what = "width \(width) \(dtype) nan \(nan) alpha \(alpha)"
+                    let flat = pool(x, maxpoolingNanOpt: nan, alpha: alpha)
+                    let general = pool(volume, window: [2, 2, 1], maxpoolingNanOpt: nan, alpha: alpha)
+                    assertSame(flat, general, "pool " + what)
+                    let dy = Tensor((0..<flat.count).map { Double($0 + 1) }, shape: flat.shape, dtype: dtype)
+                    assertSame(poolx(x, flat, dy, maxpoolingNanOpt: nan, alpha: alpha),
+                               poolx(volume, general, reshape(dy, general.shape), window: [2, 2, 1],
+                                     maxpoolingNanOpt: nan, alpha: alpha), "poolx " + what)
+                    // values taken at the maximum of another tensor (poolx's gradient in dy)
+                    let v = Tensor((0..<x.count).map { Double($0) }, shape: x.shape, dtype: dtype)
+                    let d2 = PoolDescriptor("pool", input: x.shape, window: 2, padding: 0, stride: nil, mode: 0,
+                                            maxpoolingNanOpt: nan, alpha: alpha)
+                    let d3 = PoolDescriptor("pool", input: volume.shape, window: [2, 2, 1], padding: 0, stride: nil,
+                                            mode: 0, maxpoolingNanOpt: nan, alpha: alpha)
+                    assertSame(pooled(v, selector: x, d2), pooled(reshape(v, volume.shape), selector: volume, d3),
+                               "selected values " + what)
+                }
+            }
+        }
+    }
+
+    /// Equal element for element, bit for bit (so -0 is not +0), NaN matching NaN.
+    private func assertSame(_ a: Tensor, _ b: Tensor, _ what: String, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, what, line: line)
+        for i in 0..<min(a.count, b.count) {
+            let (u, v) = (a[flat: i], b[flat: i])
+            XCTAssertTrue(u.bitPattern == v.bitPattern || (u.isNaN && v.isNaN),      // the sign of zero too
+                          "\(what) element \(i): \(u) vs \(v)", line: line)
+        }
+    }
+}
