@@ -47,7 +47,7 @@ let package = Package(
         ),
         .target(name: "KnetBenchmarks", dependencies: ["Knet"]),
         .executableTarget(name: "knet-bench", dependencies: ["Knet", "KnetBenchmarks"]),
-        .testTarget(name: "KnetTests", dependencies: ["Knet", "KnetGEMM", "KnetMath", "KnetAVX2"], exclude: ["Fixtures"]),
+        .testTarget(name: "KnetTests", dependencies: ["Knet", "KnetGEMM", "KnetMath", "KnetAVX2"], exclude: ["Fixtures", "CUDAEmulator"]),
         .testTarget(name: "KnetBenchmarksTests", dependencies: ["KnetBenchmarks", "Knet"]),
     ],
     swiftLanguageModes: [.v5]

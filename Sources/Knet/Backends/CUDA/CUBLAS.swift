@@ -1,7 +1,9 @@
 // cuBLAS (libcublas), bound by dlopen: the GPU backend's matrix products, column-major
 // as Knet's tensors, on the backend's stream.
 
-/// The cuBLAS library, or nil where none is found (`$KNET_LIBCUBLAS`, libcublas.so.13/12/11).
+/// The cuBLAS library (v2 API), or nil where none is found (`$KNET_LIBCUBLAS`,
+/// libcublas.so.13/12/11). Matrices are column-major device arrays given by the device
+/// address of their first element; scalars are host values (the default pointer mode).
 ///
 ///     let h = try CUBLAS.shared?.createHandle(stream: nil)
 final class CUBLAS: @unchecked Sendable {
@@ -10,13 +12,17 @@ final class CUBLAS: @unchecked Sendable {
                                                                                override: "KNET_LIBCUBLAS"), CUBLAS.init)
 
     /// A cuBLAS context (`cublasHandle_t`) bound to one stream.
+    ///
+    ///     let h = try blas.createHandle(stream: stream); defer { try? blas.destroy(h) }
     struct Handle { let handle: OpaquePointer? }
 
-    /// `cublas[SD]gemm_v2`; alpha and beta point at host values of the element type.
+    /// `cublas[SD]gemm_v2(handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)`;
+    /// alpha and beta point at host values of the element type.
     private typealias Gemm = @convention(c) (OpaquePointer?, Int32, Int32, Int32, Int32, Int32, UnsafeRawPointer,
                                              UnsafeRawPointer?, Int32, UnsafeRawPointer?, Int32, UnsafeRawPointer,
                                              UnsafeMutableRawPointer?, Int32) -> Int32
-    /// `cublas[SD]gemmStridedBatched`.
+    /// `cublas[SD]gemmStridedBatched(handle, transa, transb, m, n, k, alpha, A, lda, strideA,
+    /// B, ldb, strideB, beta, C, ldc, strideC, batchCount)`; strides are `long long`.
     private typealias StridedGemm = @convention(c) (OpaquePointer?, Int32, Int32, Int32, Int32, Int32, UnsafeRawPointer,
                                                     UnsafeRawPointer?, Int32, Int64, UnsafeRawPointer?, Int32, Int64,
                                                     UnsafeRawPointer, UnsafeMutableRawPointer?, Int32, Int64, Int32) -> Int32
@@ -27,6 +33,8 @@ final class CUBLAS: @unchecked Sendable {
     private let sgemmStrided: StridedGemm, dgemmStrided: StridedGemm
 
     /// Binds `lib`; nil when an entry point is missing.
+    ///
+    ///     let blas = DynamicLibrary.open(["libcublas.so.12"]).flatMap(CUBLAS.init)
     init?(_ lib: DynamicLibrary) {
         guard let create = lib.function("cublasCreate_v2", as: type(of: self.create).self),
               let destroy = lib.function("cublasDestroy_v2", as: type(of: self.destroyHandle).self),
@@ -39,60 +47,99 @@ final class CUBLAS: @unchecked Sendable {
         self.sgemm = sgemm; self.dgemm = dgemm; self.sgemmStrided = sgemmStrided; self.dgemmStrided = dgemmStrided
     }
 
-    /// Throws naming `call` unless `status` is CUBLAS_STATUS_SUCCESS.
+    /// The `cublasStatus_t` names (cublas_api.h).
+    private static let statusNames: [Int32: String] = [
+        1: "CUBLAS_STATUS_NOT_INITIALIZED", 3: "CUBLAS_STATUS_ALLOC_FAILED", 7: "CUBLAS_STATUS_INVALID_VALUE",
+        8: "CUBLAS_STATUS_ARCH_MISMATCH", 11: "CUBLAS_STATUS_MAPPING_ERROR", 13: "CUBLAS_STATUS_EXECUTION_FAILED",
+        14: "CUBLAS_STATUS_INTERNAL_ERROR", 15: "CUBLAS_STATUS_NOT_SUPPORTED", 16: "CUBLAS_STATUS_LICENSE_ERROR",
+    ]
+
+    /// Throws `GPUError.driver` naming `call` and the status unless `status` is
+    /// CUBLAS_STATUS_SUCCESS (0).
     private func check(_ status: Int32, _ call: String) throws {
-        guard status == 0 else { throw GPUError.driver(call: call, message: "cuBLAS status \(status)") }
+        guard status == 0 else {
+            throw GPUError.driver(call: call, message: "\(Self.statusNames[status] ?? "cuBLAS status") (\(status))")
+        }
     }
 
     /// A handle in the current context whose work goes to `stream` (nil: the default stream).
+    ///
+    ///     let h = try blas.createHandle(stream: try driver.createStream())
     func createHandle(stream: CUDADriver.Stream?) throws -> Handle {
         var h: OpaquePointer?
         try check(create(&h), "cublasCreate")
-        try check(setStream(h, stream?.handle), "cublasSetStream")
+        do {
+            try check(setStream(h, stream?.handle), "cublasSetStream")
+        } catch {
+            _ = destroyHandle(h)
+            throw error
+        }
         return Handle(handle: h)
     }
 
     /// Releases `h`.
+    ///
+    ///     try blas.destroy(h)
     func destroy(_ h: Handle) throws { try check(destroyHandle(h.handle), "cublasDestroy") }
 
-    /// C = alpha·op(A)·op(B) + beta·C on device matrices (column-major; addresses of the
-    /// first elements), in `dtype`.
+    /// C = alpha·op(A)·op(B) + beta·C in `dtype` on column-major device matrices: op(A) is
+    /// m×k, op(B) k×n, C m×n; `lda`, `ldb`, `ldc` are the leading dimensions (elements
+    /// between columns) of A, B and C as stored; op is the transpose when `transA`/`transB`.
+    /// With beta = 0, C is not read.
+    ///
+    ///     try blas.gemm(h, dtype: .float32, transA: false, transB: false, m: 2, n: 3, k: 4, alpha: 1,
+    ///                   a: a, lda: 2, b: b, ldb: 4, beta: 0, c: c, ldc: 2)
     func gemm(_ h: Handle, dtype: DType, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
               a: UInt64, lda: Int, b: UInt64, ldb: Int, beta: Double, c: UInt64, ldc: Int) throws {
-        let (ta, tb) = (Int32(transA ? 1 : 0), Int32(transB ? 1 : 0))
-        let (pa, pb, pc) = (UnsafeRawPointer(bitPattern: UInt(a)), UnsafeRawPointer(bitPattern: UInt(b)),
-                            UnsafeMutableRawPointer(bitPattern: UInt(c)))
-        let status: Int32
-        switch dtype {
-        case .float32:
-            var (al, be) = (Float(alpha), Float(beta))
-            status = sgemm(h.handle, ta, tb, Int32(m), Int32(n), Int32(k), &al, pa, Int32(lda), pb, Int32(ldb), &be, pc, Int32(ldc))
-        case .float64:
-            var (al, be) = (alpha, beta)
-            status = dgemm(h.handle, ta, tb, Int32(m), Int32(n), Int32(k), &al, pa, Int32(lda), pb, Int32(ldb), &be, pc, Int32(ldc))
+        let call = "cublas\(dtype == .float32 ? "S" : "D")gemm (\(m)×\(n)×\(k))"
+        let d = try int32([m, n, k, lda, ldb, ldc], call)
+        let status = withScalars(dtype, alpha, beta) { al, be in
+            (dtype == .float32 ? sgemm : dgemm)(h.handle, operation(transA), operation(transB), d[0], d[1], d[2], al,
+                                                pointer(a), d[3], pointer(b), d[4], be, UnsafeMutableRawPointer(bitPattern: UInt(c)), d[5])
         }
-        try check(status, "cublas\(dtype == .float32 ? "S" : "D")gemm (\(m)×\(n)×\(k))")
+        try check(status, call)
     }
 
-    /// `C_s = alpha·op(A_s)·op(B_s) + beta·C_s` for s in 0..<batch, slice s at `s·stride`
-    /// elements after each first element.
+    /// `C_s = alpha·op(A_s)·op(B_s) + beta·C_s` for s in 0..<batch, as `gemm`; slice s of
+    /// each matrix starts `s·stride` elements after its first element (a stride of 0
+    /// reuses one matrix for every slice).
+    ///
+    ///     try blas.gemmStridedBatched(h, dtype: .float64, transA: false, transB: true, m: 2, n: 2, k: 3, alpha: 1,
+    ///                                 a: a, lda: 2, strideA: 6, b: b, ldb: 2, strideB: 6, beta: 0, c: c, ldc: 2,
+    ///                                 strideC: 4, batch: 5)
     func gemmStridedBatched(_ h: Handle, dtype: DType, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
                             a: UInt64, lda: Int, strideA: Int, b: UInt64, ldb: Int, strideB: Int,
                             beta: Double, c: UInt64, ldc: Int, strideC: Int, batch: Int) throws {
-        let (ta, tb) = (Int32(transA ? 1 : 0), Int32(transB ? 1 : 0))
-        let (pa, pb, pc) = (UnsafeRawPointer(bitPattern: UInt(a)), UnsafeRawPointer(bitPattern: UInt(b)),
-                            UnsafeMutableRawPointer(bitPattern: UInt(c)))
-        let status: Int32
-        switch dtype {
-        case .float32:
-            var (al, be) = (Float(alpha), Float(beta))
-            status = sgemmStrided(h.handle, ta, tb, Int32(m), Int32(n), Int32(k), &al, pa, Int32(lda), Int64(strideA),
-                                  pb, Int32(ldb), Int64(strideB), &be, pc, Int32(ldc), Int64(strideC), Int32(batch))
-        case .float64:
-            var (al, be) = (alpha, beta)
-            status = dgemmStrided(h.handle, ta, tb, Int32(m), Int32(n), Int32(k), &al, pa, Int32(lda), Int64(strideA),
-                                  pb, Int32(ldb), Int64(strideB), &be, pc, Int32(ldc), Int64(strideC), Int32(batch))
+        let call = "cublas\(dtype == .float32 ? "S" : "D")gemmStridedBatched (\(m)×\(n)×\(k), batch \(batch))"
+        let d = try int32([m, n, k, lda, ldb, ldc, batch], call)
+        let status = withScalars(dtype, alpha, beta) { al, be in
+            (dtype == .float32 ? sgemmStrided : dgemmStrided)(
+                h.handle, operation(transA), operation(transB), d[0], d[1], d[2], al, pointer(a), d[3], Int64(strideA),
+                pointer(b), d[4], Int64(strideB), be, UnsafeMutableRawPointer(bitPattern: UInt(c)), d[5], Int64(strideC), d[6])
         }
-        try check(status, "cublas\(dtype == .float32 ? "S" : "D")gemmStridedBatched (\(m)×\(n)×\(k), batch \(batch))")
+        try check(status, call)
+    }
+
+    /// CUBLAS_OP_T (1) or CUBLAS_OP_N (0).
+    private func operation(_ transpose: Bool) -> Int32 { transpose ? 1 : 0 }
+
+    /// A device address as the pointer cuBLAS takes (nil for 0).
+    private func pointer(_ address: UInt64) -> UnsafeRawPointer? { UnsafeRawPointer(bitPattern: UInt(address)) }
+
+    /// `values` as C ints; throws naming `call` when one does not fit.
+    private func int32(_ values: [Int], _ call: String) throws -> [Int32] {
+        try values.map {
+            guard let v = Int32(exactly: $0) else { throw GPUError.driver(call: call, message: "\($0) does not fit a C int") }
+            return v
+        }
+    }
+
+    /// `body` with host pointers to alpha and beta in `dtype`'s C type.
+    private func withScalars<R>(_ dtype: DType, _ alpha: Double, _ beta: Double,
+                                _ body: (UnsafeRawPointer, UnsafeRawPointer) -> R) -> R {
+        func with<T>(_ al: T, _ be: T) -> R {
+            withUnsafeBytes(of: al) { a in withUnsafeBytes(of: be) { b in body(a.baseAddress!, b.baseAddress!) } }
+        }
+        return dtype == .float32 ? with(Float(alpha), Float(beta)) : with(alpha, beta)
     }
 }

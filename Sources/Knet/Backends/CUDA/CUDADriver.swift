@@ -27,12 +27,20 @@ final class CUDADriver: @unchecked Sendable {
     /// The devices, by ordinal.
     let devices: [GPUDevice]
     /// True for the tests' host emulation (it exports `knet_emulator_version`): its kernels
-    /// are built in, so modules need no NVRTC image.
+    /// are built in, so modules need no NVRTC image: a module's NUL-terminated name as the
+    /// image loads its kernels (any other image, every kernel).
+    ///
+    ///     let image = driver.isEmulated ? Array("elementwise\0".utf8) : cubin
     let isEmulated: Bool
 
-    /// A stream (`CUstream`): work queued on it runs in order.
+    /// A stream (`CUstream`): work queued on it runs in order; a nil handle is the
+    /// default stream.
+    ///
+    ///     let s = try driver.createStream(); defer { try? driver.destroy(s) }
     struct Stream { let handle: OpaquePointer? }
     /// An event (`CUevent`) recorded on a stream, for timing.
+    ///
+    ///     let e = try driver.createEvent(); try driver.record(e, on: s)
     struct Event { let handle: OpaquePointer? }
 
     private let memAlloc: @convention(c) (UnsafeMutablePointer<UInt64>, Int) -> CUresult
@@ -148,60 +156,88 @@ final class CUDADriver: @unchecked Sendable {
         isEmulated = lib.function("knet_emulator_version", as: (@convention(c) () -> Int).self) != nil
     }
 
-    /// A new non-blocking stream in the current context (`cuStreamCreate`, flag 1).
+    /// A new stream in the current context that does not wait for the default stream
+    /// (`cuStreamCreate`, flag 1 = CU_STREAM_NON_BLOCKING).
+    ///
+    ///     let s = try driver.createStream()
     func createStream() throws -> Stream {
         var s: OpaquePointer?
         try check(streamCreate(&s, 1), "cuStreamCreate")
         return Stream(handle: s)
     }
 
-    /// Destroys `stream` once its work is done.
+    /// Destroys `stream` once its work is done (`cuStreamDestroy_v2`).
+    ///
+    ///     try driver.destroy(s)
     func destroy(_ stream: Stream) throws { try check(streamDestroy(stream.handle), "cuStreamDestroy") }
 
-    /// Waits for `stream`'s work to finish (and reports its errors).
+    /// Waits for `stream`'s work to finish and reports its errors (`cuStreamSynchronize`).
+    ///
+    ///     try driver.synchronize(s)
     func synchronize(_ stream: Stream) throws { try check(streamSynchronize(stream.handle), "cuStreamSynchronize") }
 
     /// Queues a copy of `bytes` from host memory to device address `device` on `stream`
-    /// (pageable host memory is read before the call returns).
+    /// (`cuMemcpyHtoDAsync_v2`; pageable host memory is read before the call returns).
+    ///
+    ///     try values.withUnsafeBytes { try driver.copy(toDevice: d, from: $0.baseAddress!, bytes: $0.count, stream: s) }
     func copy(toDevice device: UInt64, from host: UnsafeRawPointer, bytes: Int, stream: Stream) throws {
         try check(memcpyHtoDAsync(device, host, bytes, stream.handle), "cuMemcpyHtoDAsync")
     }
 
     /// Queues a copy of `bytes` from device address `device` to host memory on `stream`;
-    /// synchronize the stream before reading `host`.
+    /// synchronize the stream before reading `host` (`cuMemcpyDtoHAsync_v2`).
+    ///
+    ///     try out.withUnsafeMutableBytes { try driver.copy(toHost: $0.baseAddress!, from: d, bytes: $0.count, stream: s) }
     func copy(toHost host: UnsafeMutableRawPointer, from device: UInt64, bytes: Int, stream: Stream) throws {
         try check(memcpyDtoHAsync(host, device, bytes, stream.handle), "cuMemcpyDtoHAsync")
     }
 
-    /// Queues a device-to-device copy of `bytes` on `stream`.
+    /// Queues a copy of `bytes` from device address `source` to device address
+    /// `destination` on `stream` (`cuMemcpyDtoDAsync_v2`).
+    ///
+    ///     try driver.copy(deviceToDevice: y, from: x, bytes: 4 * n, stream: s)
     func copy(deviceToDevice destination: UInt64, from source: UInt64, bytes: Int, stream: Stream) throws {
         try check(memcpyDtoDAsync(destination, source, bytes, stream.handle), "cuMemcpyDtoDAsync")
     }
 
     /// A new event in the current context (`cuEventCreate`, default flags: timing on).
+    ///
+    ///     let start = try driver.createEvent()
     func createEvent() throws -> Event {
         var e: OpaquePointer?
         try check(eventCreate(&e, 0), "cuEventCreate")
         return Event(handle: e)
     }
 
-    /// Records `event` at the current end of `stream`'s queue (nil: the default stream).
+    /// Records `event` at the current end of `stream`'s queue (nil: the default stream;
+    /// `cuEventRecord`).
+    ///
+    ///     try driver.record(start, on: s)
     func record(_ event: Event, on stream: Stream?) throws { try check(eventRecord(event.handle, stream?.handle), "cuEventRecord") }
 
-    /// Waits until `event` has happened.
+    /// Waits until `event` has happened (`cuEventSynchronize`).
+    ///
+    ///     try driver.synchronize(end)
     func synchronize(_ event: Event) throws { try check(eventSynchronize(event.handle), "cuEventSynchronize") }
 
-    /// Milliseconds between two recorded events.
+    /// Milliseconds between two recorded events (`cuEventElapsedTime`; synchronize `end`
+    /// first).
+    ///
+    ///     let ms = try driver.elapsedMilliseconds(from: start, to: end)
     func elapsedMilliseconds(from start: Event, to end: Event) throws -> Double {
         var ms: Float = 0
         try check(eventElapsed(&ms, start.handle, end.handle), "cuEventElapsedTime")
         return Double(ms)
     }
 
-    /// Destroys `event`.
+    /// Destroys `event` (`cuEventDestroy_v2`).
+    ///
+    ///     try driver.destroy(start)
     func destroy(_ event: Event) throws { try check(eventDestroy(event.handle), "cuEventDestroy") }
 
-    /// Free and total memory of the current context's device, in bytes.
+    /// Free and total memory of the current context's device, in bytes (`cuMemGetInfo_v2`).
+    ///
+    ///     let (free, total) = try driver.memoryInfo()
     func memoryInfo() throws -> (free: Int, total: Int) {
         var free = 0, total = 0
         try check(memGetInfo(&free, &total), "cuMemGetInfo")
