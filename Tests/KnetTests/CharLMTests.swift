@@ -4,7 +4,7 @@ import XCTest
 /// The tutorial's hand-written LSTM and CharLM: one step against a hand computation,
 /// gradients of BPTT, the `mb` block layout, training below the unigram entropy and
 /// reproducible sampling.
-final class CharLMTests: XCTestCase {
+final class CharLMTests: DeviceTestCase {
     override func setUp() { setseed(11) }
 
     private func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
@@ -129,7 +129,7 @@ final class CharLMTests: XCTestCase {
 }
 
 /// The Knet 1.x style CharLM on the fused RNN layer.
-final class RNNCharLMTests: XCTestCase {
+final class RNNCharLMTests: DeviceTestCase {
     func testGradcheckAndStateCarry() {
         setseed(3)
         let model = RNNCharLM(vocab: 5, embed: 3, hidden: 4, dtype: .float64)

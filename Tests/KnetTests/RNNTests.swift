@@ -66,7 +66,7 @@ private func weightedLoss(_ out: RNNOutput, _ ry: Tensor, _ rh: Tensor, _ rc: Te
     return l
 }
 
-final class RNNTests: XCTestCase {
+final class RNNTests: DeviceTestCase {
     override func setUp() { setseed(42) }
 
     func testLayoutSizesAndKnetInitialisation() {

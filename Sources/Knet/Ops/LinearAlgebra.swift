@@ -14,6 +14,13 @@ func gemmOperand(_ t: Tensor) -> (tensor: Tensor, layout: (transposed: Bool, ld:
     return (copy, gemmLayout(copy)!)
 }
 
+/// `t` itself when its rows are adjacent in memory (a matrix or a column range of one),
+/// else a contiguous copy: the operand form of the recurrent cell kernels.
+func unitRowStride(_ t: Tensor) -> Tensor { t.strides[0] == 1 ? t : t.contiguousData() }
+
+/// Distance between columns of a matrix with unit row stride (0 for one column).
+func columnStride(_ t: Tensor) -> Int { t.shape[1] > 1 ? t.strides[1] : 0 }
+
 /// The matrix product primitive; transposed views are passed to BLAS as flags.
 private let matmulPrimitive = Primitive("*", forward: { xs in
     checkCompatible("*", xs[0], xs[1])

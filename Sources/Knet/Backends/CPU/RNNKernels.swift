@@ -49,13 +49,6 @@ private func cpuGRUCell(_ x: Tensor, _ q: Tensor, _ h: Tensor) -> Tensor {
     return out
 }
 
-/// `t` itself when its rows are adjacent in memory (a matrix or a column range of one),
-/// else a contiguous copy.
-private func unitRowStride(_ t: Tensor) -> Tensor { t.strides[0] == 1 ? t : t.contiguousData() }
-
-/// Distance between columns of a matrix with unit row stride (0 for one column).
-private func columnStride(_ t: Tensor) -> Int { t.shape[1] > 1 ? t.strides[1] : 0 }
-
 extension CPUBackend: RecurrentBackend {
     func lstmCell(_ g: Tensor, _ c: Tensor) -> Tensor { cpuLSTMCell(g, c) }
     func gruCell(_ x: Tensor, _ q: Tensor, _ h: Tensor) -> Tensor { cpuGRUCell(x, q, h) }
