@@ -150,6 +150,33 @@ final class CUDAEmulatorTests: XCTestCase {
         assertFails("cuMemAlloc", "invalid argument") { _ = try driver.allocate(0) }
     }
 
+    /// Tensors on the emulated GPU at a small capacity: a request that does not fit next
+    /// to the cached blocks empties the cache and is retried; one that does not fit at all
+    /// stops with the allocator's message.
+    func testTensorsPastTheCapacityEmptyTheCacheThenStop() throws {
+        let gpu = try EmulatedGPU.device.get()
+        guard case .gpu(let n) = gpu, CUDARuntime.current?.driver.isEmulated == true else {
+            throw XCTSkip("the test GPU is not the emulator")
+        }
+        let mib = 1 << 20, floatsPerMiB = mib / 4
+        XCTAssertEqual([Float](Tensor.zeros(2, device: gpu)), [0, 0])     // kernels loaded before the capacity is set
+        gpuEmptyCache(n)
+        let inUse = try driver.memoryInfo().total - driver.memoryInfo().free
+        let previous = try CUDAEmulator.setCapacity(inUse + 4 * mib)
+        defer { _ = try? CUDAEmulator.setCapacity(previous) }
+        XCTAssertEqual(Tensor.zeros(shape: [2 * floatsPerMiB], device: gpu).count, 2 * floatsPerMiB)   // then cached
+        let before = try XCTUnwrap(gpuMemoryStats(n))
+        XCTAssertEqual(before.bytesCached, 2 * mib)
+        let big = Tensor.ones(shape: [3 * floatsPerMiB], device: gpu)    // 2 + 3 MiB > 4: empties the cache, retries
+        let after = try XCTUnwrap(gpuMemoryStats(n))
+        XCTAssertEqual(after.bytesCached, 0)
+        XCTAssertEqual(after.systemAllocations, before.systemAllocations + 1)
+        XCTAssertEqual(Set([Float](big)), [1])
+        assertKnetError("out of memory on gpu0", "\(4 * mib) bytes requested", "the cache was emptied and the request retried") {
+            _ = Tensor.zeros(shape: [4 * floatsPerMiB], device: gpu)
+        }
+    }
+
     // MARK: launches
 
     private typealias RawLaunch = @convention(c) (OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, OpaquePointer?,

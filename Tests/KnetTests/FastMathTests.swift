@@ -2,9 +2,10 @@ import XCTest
 import Foundation
 @testable import Knet
 
-/// The Float32 exp/tanh/sigm of the elementwise table are our own vectorisable
-/// polynomials; check them against Double libm over their whole range.
-final class FastMathTests: XCTestCase {
+/// The Float32 exp/tanh/sigm of the elementwise table (our own vectorisable polynomials
+/// on the CPU, the device's math library on the GPU) against Double libm over their
+/// whole range.
+final class FastMathTests: DeviceTestCase {
     /// Relative error in units of Float's epsilon, with an absolute floor for tiny results.
     private func maxError(_ f: (Tensor) -> Tensor, _ reference: (Double) -> Double, _ xs: [Float]) -> (Double, Float) {
         let y = [Float](f(Tensor(xs)))
@@ -38,13 +39,19 @@ final class FastMathTests: XCTestCase {
         let (se, sat) = maxError(sigm, { 1 / (1 + Foundation.exp(-$0)) }, xs)
         XCTAssertLessThan(se, 4, "sigm worst at \(sat)")
         let tiny = [Float](tanh(Tensor([Float(1e-7), -1e-30, 0])))
-        XCTAssertEqual(tiny, [1e-7, -1e-30, 0])
+        if currentDevice == .cpu {
+            XCTAssertEqual(tiny, [1e-7, -1e-30, 0])
+        } else {
+            // The GPU's tanhf promises 2 ulp (CUDA's math appendix); glibc's, behind the
+            // emulation, returns 1e-7 one ulp high.
+            for (v, x) in zip(tiny, [Float(1e-7), -1e-30, 0]) { XCTAssertLessThanOrEqual(Swift.abs(v - x), 2 * x.ulp) }
+        }
         XCTAssertEqual([Float](sigm(Tensor([Float(-200), 200]))), [0, 1])
         XCTAssertEqual([Float](tanh(Tensor([Float(-200), 200]))), [-1, 1])
     }
 }
 
-final class ConversionTests: XCTestCase {
+final class ConversionTests: DeviceTestCase {
     func testConvertValuesAndGradient() {
         let x = Tensor([1.5, -2.25, 3], shape: [3])
         let y = convert(x, to: .float64)
