@@ -60,7 +60,7 @@ enum OptimizerRule: Equatable {
 /// device unless it says otherwise); outputs are allocated by the caller and fully
 /// overwritten unless the method says it accumulates. Adding a device means one type
 /// conforming to this protocol; no op changes.
-protocol ComputeBackend: ConvolutionBackend, PoolingBackend, RecurrentBackend {
+protocol ComputeBackend: ConvolutionBackend, PoolingBackend, RecurrentBackend, NormalizationBackend {
     /// The device whose memory this backend computes on.
     var device: Device { get }
 
@@ -145,6 +145,26 @@ protocol PoolingBackend {
     /// `alpha · dy` routed to each window's argmax of `selector` (max mode; required
     /// there) or spread evenly over the window (average modes).
     func poolBackward(_ dy: Tensor, selector: Tensor?, into dx: Tensor, _ d: PoolDescriptor)
+}
+
+/// Fused softmax and batch normalization (cuDNN's calls). Tensors are contiguous, of one
+/// dtype and device; results are fresh. A backend may decline a call (nil: the GPU
+/// without cuDNN), and the op then runs its composition of elementwise and reduction ops.
+protocol NormalizationBackend {
+    /// Softmax (or log-softmax with `log`) of `x` over the middle dim of `layout`.
+    func softmax(_ x: Tensor, _ layout: NormalizationLayout, log: Bool) -> Tensor?
+    /// The gradient of `softmax` from its output `y` and the output gradient `dy`:
+    /// `y .* (dy .- Σ dy .* y)`, or `dy .- exp(y) .* Σ dy` with `log`.
+    func softmaxBackward(_ y: Tensor, _ dy: Tensor, _ layout: NormalizationLayout, log: Bool) -> Tensor?
+    /// Batch normalization with the batch's statistics over the channels `layout.n`:
+    /// `y = scale · (x − mean) / sqrt(var + eps) + bias` (`scale`, `bias` `[C]`). With
+    /// `running` (`[C]` each), updates it in place: `mean ← momentum · mean_batch + (1 −
+    /// momentum) · mean`, and likewise the variance with the unbiased batch variance.
+    func batchNormTraining(_ x: Tensor, scale: Tensor, bias: Tensor, running: (mean: Tensor, variance: Tensor)?,
+                           momentum: Double, eps: Double, _ layout: NormalizationLayout) -> (y: Tensor, saved: BatchNormStatistics)?
+    /// The gradients of `batchNormTraining` in `x`, `scale` and `bias` for `dy`.
+    func batchNormBackward(_ x: Tensor, _ dy: Tensor, scale: Tensor, saved: BatchNormStatistics, eps: Double,
+                           _ layout: NormalizationLayout) -> (dx: Tensor, dscale: Tensor, dbias: Tensor)?
 }
 
 /// The recurrent kernels (cuDNN's RNN calls, split as `Ops/RNN.swift` uses them).

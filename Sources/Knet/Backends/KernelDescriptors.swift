@@ -122,3 +122,28 @@ struct ClassLayout {
     /// Element offset of instance `j`'s score for class 0; class `k` is at `+ k * inner`.
     @inline(__always) func base(_ j: Int) -> Int { j % inner + (j / inner) * inner * classes }
 }
+
+/// A contiguous tensor seen as `[inner, n, outer]` around the dims an op normalises over:
+/// softmax over `n` values `inner` apart, for each of the `inner · outer` others; batch
+/// normalization's `n` channels, each over `inner · outer` values (spatial × batch).
+///
+///     NormalizationLayout(shape: [5, 4, 3], dims: [1])   // inner 5, n 4, outer 3
+struct NormalizationLayout: Hashable {
+    let inner: Int, n: Int, outer: Int
+
+    /// The layout of `shape` around `dims`, a run of adjacent dims in increasing order;
+    /// nil for any other set (the op then composes its own).
+    init?(shape: [Int], dims: [Int]) {
+        guard let first = dims.first, dims == Array(first..<(first + dims.count)), first >= 0,
+              first + dims.count <= shape.count else { return nil }
+        inner = shape[..<first].reduce(1, *)
+        n = shape[first..<(first + dims.count)].reduce(1, *)
+        outer = shape[(first + dims.count)...].reduce(1, *)
+    }
+}
+
+/// What batch normalization's training pass keeps for its backward pass: per channel the
+/// batch mean and `1/sqrt(var + eps)` (biased variance), `[C]` each, in the input's dtype.
+struct BatchNormStatistics {
+    let mean: Tensor, inverseStd: Tensor
+}

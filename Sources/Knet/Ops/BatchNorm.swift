@@ -69,26 +69,76 @@ public func batchnorm(_ x: Tensor, _ moments: BNMoments? = nil, _ params: Tensor
     let reduced = x.shape.indices.filter { $0 != cdim }
     knetCheck(params.map { $0.count == 2 * channels } ?? true,
               "batchnorm: params of shape \(params?.shape ?? []) should hold 2×\(channels) values for input \(x.shape)")
-    let centered: Tensor, variance: Tensor
+    let shape = BatchNormShape(cdim: cdim, channels: channels, statShape: statShape, reduced: reduced, eps: eps)
     if training ?? isRecording() {
-        let mu = mean(x, dims: reduced)
-        centered = x .- mu
-        variance = mean(abs2(centered), dims: reduced)
+        if let fused = fusedBatchNorm(x, moments, params, shape) { return fused }
+        let (y, mu, variance) = normalizedWithBatchStatistics(x, params, shape)
         if let moments {
             let n = Double(x.count / Swift.max(channels, 1))
-            let unbiased = variance.untracked .* (n / Swift.max(n - 1, 1))
-            updateRunning(moments, mean: mu.untracked, variance: unbiased, statShape, x)
+            updateRunning(moments, mean: mu.untracked, variance: variance.untracked .* (n / Swift.max(n - 1, 1)), statShape, x)
         }
-    } else {
-        knetCheck(moments != nil, "batchnorm: inference mode (training: false) needs moments, input shape \(x.shape)")
-        let (runMean, runVar) = runningStats(moments!, statShape, x)
-        centered = x .- runMean
-        variance = runVar
+        return y
     }
-    let inverse = 1 ./ sqrt(variance .+ eps)            // per channel: the full-size work is
+    knetCheck(moments != nil, "batchnorm: inference mode (training: false) needs moments, input shape \(x.shape)")
+    let (runMean, runVar) = runningStats(moments!, statShape, x)
+    return normalized(x .- runMean, runVar, params, shape)
+}
+
+/// The sizes `batchnorm` works with: the channel dim and count, the `[1.., C, ..1]`
+/// statistics shape, the dims reduced over, and eps.
+private struct BatchNormShape {
+    let cdim: Int, channels: Int, statShape: [Int], reduced: [Int], eps: Double
+}
+
+/// Training-mode batch normalization in differentiable ops (the moments untouched), with
+/// the batch mean and biased variance it used (shaped `statShape`).
+private func normalizedWithBatchStatistics(_ x: Tensor, _ params: Tensor?, _ s: BatchNormShape)
+    -> (y: Tensor, mean: Tensor, variance: Tensor) {
+    let mu = mean(x, dims: s.reduced)
+    let centered = x .- mu
+    let variance = mean(abs2(centered), dims: s.reduced)
+    return (normalized(centered, variance, params, s), mu, variance)
+}
+
+/// `centered ./ sqrt(variance .+ eps)`, scaled and shifted by `params`.
+private func normalized(_ centered: Tensor, _ variance: Tensor, _ params: Tensor?, _ s: BatchNormShape) -> Tensor {
+    let inverse = 1 ./ sqrt(variance .+ s.eps)            // per channel: the full-size work is
     guard let params else { return centered .* inverse }   // one multiply (and one add)
-    let p = vec(params)
-    return centered .* (reshape(p[0..<channels], statShape) .* inverse) .+ reshape(p[channels..<(2 * channels)], statShape)
+    let p = vec(params), c = s.channels
+    return centered .* (reshape(p[0..<c], s.statShape) .* inverse) .+ reshape(p[c..<(2 * c)], s.statShape)
+}
+
+/// Training-mode batch normalization as one backend call (the running statistics updated
+/// by it), with a backward pass that is one backend call unless an outer `grad` records
+/// it, then the gradient of `normalizedWithBatchStatistics`. Nil when the backend
+/// declines (the GPU without cuDNN) or the moments or params are not in x's dtype and
+/// device: the caller composes the op.
+private func fusedBatchNorm(_ x: Tensor, _ moments: BNMoments?, _ params: Tensor?, _ s: BatchNormShape) -> Tensor? {
+    guard let layout = NormalizationLayout(shape: x.shape, dims: [s.cdim]) else { return nil }
+    func usable(_ t: Tensor) -> Bool { t.dtype == x.dtype && t.device == x.device && t.isContiguous }
+    var running: (mean: Tensor, variance: Tensor)?
+    if let moments {
+        _ = runningStats(moments, s.statShape, x)
+        guard usable(moments.mean!), usable(moments.variance!) else { return nil }
+        running = (moments.mean!, moments.variance!)
+    }
+    let p = params.map { vec($0).untracked.contiguousData() }
+    if let p, !usable(p) { return nil }
+    let c = s.channels
+    let scale = p.map { $0[0..<c] } ?? Tensor.ones(shape: [c], dtype: x.dtype, device: x.device)
+    let bias = p.map { $0[c..<(2 * c)] } ?? Tensor.zeros(shape: [c], dtype: x.dtype, device: x.device)
+    let backend = Backend.on(x.device), input = x.untracked.contiguousData()
+    guard let out = backend.batchNormTraining(input, scale: scale, bias: bias, running: running,
+                                              momentum: moments?.momentum ?? 0, eps: s.eps, layout) else { return nil }
+    return fusedPrimitive("batchnorm", [x] + (params.map { [$0] } ?? []), forward: { _ in out.y }) { dy, y, xs in
+        if isUnrecorded(dy, y, xs),
+           let g = backend.batchNormBackward(input, dy.contiguousData(), scale: scale, saved: out.saved, eps: s.eps, layout) {
+            return [g.dx] + (xs.count > 1 ? [reshape(vcat(g.dscale, g.dbias), xs[1].shape)] : [])
+        }
+        return differentiate(xs, op: "batchnorm") { q in
+            sum(normalizedWithBatchStatistics(q[0], q.count > 1 ? q[1] : nil, s).y .* dy)
+        }.gradient
+    }
 }
 
 /// The running mean and variance of `moments` shaped `statShape`, created by their

@@ -234,21 +234,6 @@ public func rnnforw(_ r: RNN, _ w: Tensor, _ x: Tensor, h: Tensor? = nil, c: Ten
                      cy: cys.isEmpty ? nil : cat(cys, dims: 2))
 }
 
-/// A primitive applied once, whose gradients for all arguments come from one `backward`
-/// call (made on the first argument's request and reused for the others).
-private func fusedCell(_ name: String, _ inputs: [Tensor], forward: @escaping ([Tensor]) -> Tensor,
-                       backward: @escaping (_ dy: Tensor, _ y: Tensor, _ xs: [Tensor]) -> [Tensor]) -> Tensor {
-    final class Memo { var dy: Tensor?; var grads: [Tensor] = [] }
-    let memo = Memo()
-    let gradients: [Primitive.Gradient] = inputs.indices.map { k in
-        { dy, y, xs in
-            if memo.dy !== dy { memo.grads = backward(dy, y, xs); memo.dy = dy }
-            return memo.grads[k]
-        }
-    }
-    return apply(Primitive(name, forward: forward, gradients: gradients), inputs)
-}
-
 /// Rows `k·n ..< (k+1)·n` of a matrix (gate k of a stacked `[G·n, B]`).
 private func gate(_ t: Tensor, _ k: Int, _ n: Int) -> Tensor { t[(k * n)..<((k + 1) * n), .all] }
 
@@ -256,7 +241,7 @@ private func gate(_ t: Tensor, _ k: Int, _ n: Int) -> Tensor { t[(k * n)..<((k +
 /// `RecurrentBackend.lstmCell`), with a backward pass of Tensor ops. It is the step of the
 /// differentiable definition of `lstmSequence`, used under an outer `grad`.
 private func lstmCell(_ g: Tensor, _ c: Tensor) -> Tensor {
-    fusedCell("lstmCell", [g, c], forward: { xs in Backend.on(xs[0].device).lstmCell(xs[0], xs[1]) }) { dy, y, xs in
+    fusedPrimitive("lstmCell", [g, c], forward: { xs in Backend.on(xs[0].device).lstmCell(xs[0], xs[1]) }) { dy, y, xs in
         let (g, c, n) = (xs[0], xs[1], xs[1].shape[0])
         let s = sigm(g), ds = s .* (1 .- s)
         let cand = tanh(gate(g, 2, n)), th = tanh(gate(y, 1, n)), dh = gate(dy, 0, n)
@@ -276,13 +261,13 @@ private func lstmSequence(_ inputs: [Tensor], steps: [Int], reverse: Bool,
                           definition: @escaping ([Tensor]) -> Tensor) -> Tensor {
     final class Slot { var reserve: LSTMReserve? }
     let slot = Slot()
-    return fusedCell("lstmSequence", inputs, forward: { xs in
+    return fusedPrimitive("lstmSequence", inputs, forward: { xs in
         let (out, reserve) = Backend.on(xs[0].device).lstmSequenceForward(xs[0], xs[1], xs[2], xs[3],
                                                                               steps: steps, reverse: reverse)
         slot.reserve = reserve
         return out
     }) { dy, y, xs in
-        if let reserve = slot.reserve, dy.tracker == nil, y.tracker == nil, xs.allSatisfy({ $0.tracker == nil }) {
+        if let reserve = slot.reserve, isUnrecorded(dy, y, xs) {
             slot.reserve = nil
             let (dpre, dwh, dstate0) = Backend.on(dy.device).lstmSequenceBackward(reserve, xs[2], dy)
             return [dpre, sum(dpre, dims: 1), dwh, dstate0]
@@ -294,7 +279,7 @@ private func lstmSequence(_ inputs: [Tensor], steps: [Int], reverse: Bool,
 /// cuDNN's GRU cell fused: `(x [3H, B] = W x + bW, q [3H, B] = R h + bR, h [H, B]) → h'`
 /// (see `RecurrentBackend.gruCell`); the backward pass is written with Tensor ops.
 private func gruCell(_ x: Tensor, _ q: Tensor, _ h: Tensor) -> Tensor {
-    fusedCell("gruCell", [x, q, h], forward: { xs in Backend.on(xs[0].device).gruCell(xs[0], xs[1], xs[2]) }) { dy, _, xs in
+    fusedPrimitive("gruCell", [x, q, h], forward: { xs in Backend.on(xs[0].device).gruCell(xs[0], xs[1], xs[2]) }) { dy, _, xs in
         let (x, q, h, n) = (xs[0], xs[1], xs[2], xs[2].shape[0])
         let rz = sigm(x[0..<(2 * n), .all] + q[0..<(2 * n), .all])
         let (r, z, qn) = (gate(rz, 0, n), gate(rz, 1, n), gate(q, 2, n))

@@ -11,11 +11,14 @@ public func logsumexp(_ x: Tensor, dims: [Int]? = nil) -> Tensor {
     }, gradients: [{ dy, y, xs in dy .* exp(xs[0] .- y) }]), [x])
 }
 
-/// Log-probabilities `x .- logsumexp(x, dims)`: Knet's `logp`. With `[classes, batch]`
+/// Log-probabilities `x .- logsumexp(x, dims)`: Knet's `logp`. Its gradient is
+/// `dy .- exp(y) .* sum(dy, dims)`. With `[classes, batch]`
 /// scores use `dims: [0]`; the default normalises over all elements, as Knet.
 ///
 ///     let lp = logp(scores, dims: [0])
-public func logp(_ x: Tensor, dims: [Int]? = nil) -> Tensor { x .- logsumexp(x, dims: dims) }
+public func logp(_ x: Tensor, dims: [Int]? = nil) -> Tensor {
+    fusedSoftmax(x, dims ?? Array(0..<x.ndims), log: true) ?? (x .- logsumexp(x, dims: dims))
+}
 
 /// Same as `logp`.
 public func logsoftmax(_ x: Tensor, dims: [Int]? = nil) -> Tensor { logp(x, dims: dims) }
@@ -26,6 +29,7 @@ public func logsoftmax(_ x: Tensor, dims: [Int]? = nil) -> Tensor { logp(x, dims
 ///     let p = softmax(scores, dims: [0])
 public func softmax(_ x: Tensor, dims: [Int]? = nil) -> Tensor {
     let d = dims ?? Array(0..<x.ndims)
+    if let fused = fusedSoftmax(x, d, log: false) { return fused }
     return apply(Primitive("softmax", forward: { xs in
         // One fresh array, then exp and the division in place (elementwise, so safe).
         let e = binaryForward(.sub, xs[0], maximum(xs[0], dims: d))
@@ -34,4 +38,19 @@ public func softmax(_ x: Tensor, dims: [Int]? = nil) -> Tensor {
         backend.binary(.div, e, sum(e, dims: d), into: e)
         return e
     }, gradients: [{ dy, y, _ in y .* (dy .- sum(dy .* y, dims: d)) }]), [x])
+}
+
+/// Softmax (or log-softmax) over `dims` as one backend call, when `dims` is a run of
+/// adjacent dims and the backend accepts it (the CPU always, the GPU with cuDNN); its
+/// gradient is one backend call too unless an outer `grad` records it, then the
+/// differentiable formula. Nil otherwise: the caller composes the op.
+private func fusedSoftmax(_ x: Tensor, _ dims: [Int], log: Bool) -> Tensor? {
+    guard let layout = NormalizationLayout(shape: x.shape, dims: dims),
+          let y = Backend.on(x.device).softmax(x.untracked.contiguousData(), layout, log: log) else { return nil }
+    return fusedPrimitive(log ? "logp" : "softmax", [x], forward: { _ in y }) { dy, y, xs in
+        if isUnrecorded(dy, y, xs), let dx = Backend.on(dy.device).softmaxBackward(y, dy.contiguousData(), layout, log: log) {
+            return [dx]
+        }
+        return [log ? dy .- exp(y) .* sum(dy, dims: dims) : y .* (dy .- sum(dy .* y, dims: dims))]
+    }
 }

@@ -93,7 +93,7 @@ final class CUBLAS: @unchecked Sendable {
               a: UInt64, lda: Int, b: UInt64, ldb: Int, beta: Double, c: UInt64, ldc: Int) throws {
         let call = "cublas\(dtype == .float32 ? "S" : "D")gemm (\(m)×\(n)×\(k))"
         let d = try int32([m, n, k, lda, ldb, ldc], call)
-        let status = withScalars(dtype, alpha, beta) { al, be in
+        let status = withHostScalars(dtype, alpha, beta) { al, be in
             (dtype == .float32 ? sgemm : dgemm)(h.handle, operation(transA), operation(transB), d[0], d[1], d[2], al,
                                                 pointer(a), d[3], pointer(b), d[4], be, UnsafeMutableRawPointer(bitPattern: UInt(c)), d[5])
         }
@@ -112,7 +112,7 @@ final class CUBLAS: @unchecked Sendable {
                             beta: Double, c: UInt64, ldc: Int, strideC: Int, batch: Int) throws {
         let call = "cublas\(dtype == .float32 ? "S" : "D")gemmStridedBatched (\(m)×\(n)×\(k), batch \(batch))"
         let d = try int32([m, n, k, lda, ldb, ldc, batch], call)
-        let status = withScalars(dtype, alpha, beta) { al, be in
+        let status = withHostScalars(dtype, alpha, beta) { al, be in
             (dtype == .float32 ? sgemmStrided : dgemmStrided)(
                 h.handle, operation(transA), operation(transB), d[0], d[1], d[2], al, pointer(a), d[3], Int64(strideA),
                 pointer(b), d[4], Int64(strideB), be, UnsafeMutableRawPointer(bitPattern: UInt(c)), d[5], Int64(strideC), d[6])
@@ -132,14 +132,5 @@ final class CUBLAS: @unchecked Sendable {
             guard let v = Int32(exactly: $0) else { throw GPUError.driver(call: call, message: "\($0) does not fit a C int") }
             return v
         }
-    }
-
-    /// `body` with host pointers to alpha and beta in `dtype`'s C type.
-    private func withScalars<R>(_ dtype: DType, _ alpha: Double, _ beta: Double,
-                                _ body: (UnsafeRawPointer, UnsafeRawPointer) -> R) -> R {
-        func with<T>(_ al: T, _ be: T) -> R {
-            withUnsafeBytes(of: al) { a in withUnsafeBytes(of: be) { b in body(a.baseAddress!, b.baseAddress!) } }
-        }
-        return dtype == .float32 ? with(Float(alpha), Float(beta)) : with(alpha, beta)
     }
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 // The GPU backend: `ComputeBackend` on one CUDA device. Every kernel runs on the device's
@@ -12,6 +15,8 @@ final class CUDABackend: ComputeBackend, @unchecked Sendable {
     let gpu: GPUDevice
     let driver: CUDADriver
     let blas: CUBLAS?
+    /// cuDNN, when the runtime uses it.
+    let dnn: CUDNN?
     /// Device memory, cached per size class (`gpuMemoryStats`).
     let allocator: CachingAllocator
     private let kernels: KernelCache
@@ -26,12 +31,15 @@ final class CUDABackend: ComputeBackend, @unchecked Sendable {
     struct Session {
         let stream: CUDADriver.Stream
         let blasHandle: CUBLAS.Handle?
+        /// nil without cuDNN, or when its handle could not be made (reported on stderr).
+        let dnnHandle: CUDNN.Handle?
         let functions: [String: CUDADriver.Function]
     }
 
-    init(driver: CUDADriver, blas: CUBLAS?, device: GPUDevice, kernels: KernelCache) {
+    init(driver: CUDADriver, blas: CUBLAS?, dnn: CUDNN?, device: GPUDevice, kernels: KernelCache) {
         self.driver = driver
         self.blas = blas
+        self.dnn = dnn
         self.gpu = device
         self.device = .gpu(device.ordinal)
         self.kernels = kernels
@@ -48,13 +56,25 @@ final class CUDABackend: ComputeBackend, @unchecked Sendable {
                 if let s { return s }
                 let stream = try driver.createStream()
                 let handle = try blas.map { try $0.createHandle(stream: stream) }
-                let made = Session(stream: stream, blasHandle: handle, functions: try kernels.load(for: gpu))
+                let made = Session(stream: stream, blasHandle: handle, dnnHandle: dnnHandle(stream),
+                                   functions: try kernels.load(for: gpu))
                 s = made
                 return made
             }
             return try body(s)
         } catch {
             knetFail("\(op) on \(device): \(error)")
+        }
+    }
+
+    /// A cuDNN handle on `stream`, or nil without cuDNN or when cuDNN cannot start here (a
+    /// version that does not match the driver, say: reported, and the own kernels run).
+    private func dnnHandle(_ stream: CUDADriver.Stream) -> CUDNN.Handle? {
+        guard let dnn else { return nil }
+        do { return try dnn.createHandle(stream: stream) }
+        catch {
+            fputs("Knet: cuDNN (\(dnn.library)) is not usable on \(device): \(error); convolution and pooling use Knet's kernels\n", stderr)
+            return nil
         }
     }
 

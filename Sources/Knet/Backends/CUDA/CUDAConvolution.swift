@@ -3,7 +3,8 @@
 // in `CUDAConvolutionKernels.swift`) and cuBLAS products over it — a batched GEMM over the
 // chunk's images per channel group for the output and the data gradient (then the
 // `conv_col2im` gather), one GEMM over all the chunk's rows per group for the filter
-// gradient — and the pooling kernels of the same module.
+// gradient — and the pooling kernels of the same module. Each call is first offered to
+// cuDNN (`CUDNNOps.swift`), which runs it when the library is in use.
 
 /// Tuning of the GPU convolution.
 enum CUDAConvolution {
@@ -15,6 +16,7 @@ enum CUDAConvolution {
 
 extension CUDABackend {
     func convolution(_ w: Tensor, _ x: Tensor, into y: Tensor, _ g: ConvGeometry, alpha: Double) {
+        if cudnnConvolution(.forward, g, inputs: (x, w), output: y, alpha: alpha) { return }
         forEachChunk(g, y.dtype, scratchPerImage: g.ySpatial * g.groupK) { first, images, col in
             for grp in 0..<g.groups {
                 lower(g, x, first: first, images: images, group: grp, into: col, alpha: alpha)
@@ -29,6 +31,7 @@ extension CUDABackend {
     }
 
     func convolutionBackwardData(_ w: Tensor, _ dy: Tensor, into dx: Tensor, _ g: ConvGeometry, alpha: Double) {
+        if cudnnConvolution(.backwardData, g, inputs: (w, dy), output: dx, alpha: alpha) { return }
         forEachChunk(g, dx.dtype, scratchPerImage: g.ySpatial * g.groupK) { first, images, col in
             for grp in 0..<g.groups {
                 // col_b [ySpatial, groupK] = dy_b,grp [ySpatial, Og] · w_grpᵀ, then dx = alpha · col2im(col)
@@ -45,6 +48,7 @@ extension CUDABackend {
 
     func convolutionBackwardFilter(_ x: Tensor, _ dy: Tensor, into dw: Tensor, _ g: ConvGeometry, alpha: Double) {
         guard g.batch > 0 else { return fill(dw, 0) }
+        if cudnnConvolution(.backwardFilter, g, inputs: (x, dy), output: dw, alpha: alpha) { return }
         forEachChunk(g, dw.dtype, scratchPerImage: g.ySpatial * (g.groupK + g.groupOutChannels) * g.groupOutChannels) { first, images, scratch in
             // The scratch holds the column matrix, then the group's rows of dy.
             let rows = images * g.ySpatial, col = scratch
@@ -65,6 +69,7 @@ extension CUDABackend {
     }
 
     func poolForward(_ v: Tensor, selector: Tensor, into y: Tensor, _ d: PoolDescriptor) {
+        if cudnnPoolForward(v, selector: selector, into: y, d) { return }
         launch("pool_forward_\(suffix(y))", count: y.count,
                [.tensor(v), .tensor(selector), .tensor(y), .double(d.alpha),
                 .words(CUDAKernelSource.poolShape(d, input: v.shape))])
@@ -72,6 +77,7 @@ extension CUDABackend {
 
     func poolBackward(_ dy: Tensor, selector: Tensor?, into dx: Tensor, _ d: PoolDescriptor) {
         precondition(selector != nil || d.mode != .max, "poolBackward: max mode needs the selector")
+        if cudnnPoolBackward(dy, selector: selector, into: dx, d) { return }
         fill(dx, 0)
         // Average modes never read the selector; dy stands in for it.
         launch("pool_backward_\(suffix(dy))", count: dy.count,

@@ -64,3 +64,15 @@ private func probe(_ base: String, _ versions: [String], _ override: String,
         version(lib).map { CUDALibraryInfo(name: lib.name, version: $0) }
     }
 }
+
+/// `body` with host pointers to the scaling factors `alpha` and `beta` in `dtype`'s C type
+/// (float or double), as cuBLAS and cuDNN take them.
+///
+///     withHostScalars(.float32, 2, 0) { alpha, beta in f(alpha, beta) }
+func withHostScalars<R>(_ dtype: DType, _ alpha: Double, _ beta: Double,
+                        _ body: (UnsafeRawPointer, UnsafeRawPointer) -> R) -> R {
+    func with<T>(_ al: T, _ be: T) -> R {
+        withUnsafeBytes(of: al) { a in withUnsafeBytes(of: be) { b in body(a.baseAddress!, b.baseAddress!) } }
+    }
+    return dtype == .float32 ? with(Float(alpha), Float(beta)) : with(alpha, beta)
+}

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Synchronization
 
-// The CUDA side of this process: the driver, cuBLAS, NVRTC and one `CUDABackend` per
+// The CUDA side of this process: the driver, cuBLAS, NVRTC, cuDNN and one `CUDABackend` per
 // GPU. Found by dlopen at first use (nothing is needed at build time); the tests install
 // a host emulation of the driver and cuBLAS instead.
 
@@ -13,16 +13,19 @@ final class CUDARuntime: @unchecked Sendable {
     let driver: CUDADriver
     /// cuBLAS, or nil (then matrix products cannot run on the GPU).
     let blas: CUBLAS?
+    /// cuDNN, or nil (then convolution and pooling run on the own kernels only).
+    let dnn: CUDNN?
     /// One backend per device, by ordinal.
     let backends: [CUDABackend]
 
-    /// A runtime over `driver` with `blas`; kernels are compiled by `nvrtc` (not needed
-    /// by an emulated driver, which has its kernels built in).
-    init(driver: CUDADriver, blas: CUBLAS?, nvrtc: NVRTC?) {
+    /// A runtime over `driver` with `blas` and optionally `dnn`; kernels are compiled by
+    /// `nvrtc` (not needed by an emulated driver, which has its kernels built in).
+    init(driver: CUDADriver, blas: CUBLAS?, nvrtc: NVRTC?, dnn: CUDNN? = nil) {
         self.driver = driver
         self.blas = blas
+        self.dnn = dnn
         let kernels = KernelCache(driver: driver, nvrtc: nvrtc)
-        backends = driver.devices.map { CUDABackend(driver: driver, blas: blas, device: $0, kernels: kernels) }
+        backends = driver.devices.map { CUDABackend(driver: driver, blas: blas, dnn: dnn, device: $0, kernels: kernels) }
     }
 
     /// The runtime in use: `install`'s, else this machine's CUDA (nil without a usable
@@ -30,7 +33,7 @@ final class CUDARuntime: @unchecked Sendable {
     static var current: CUDARuntime? {
         installed.withLock { state in
             if case .some(let runtime) = state { return runtime }
-            let found = CUDADriver.shared.map { CUDARuntime(driver: $0, blas: CUBLAS.shared, nvrtc: NVRTC.shared) }
+            let found = CUDADriver.shared.map { CUDARuntime(driver: $0, blas: CUBLAS.shared, nvrtc: NVRTC.shared, dnn: CUDNN.shared) }
             state = .some(found)
             return found
         }
