@@ -13,7 +13,7 @@ extension CPUBackend: NormalizationBackend {
                 if m == -.infinity { m = 0 }                 // all -Inf: exp gives 0/0 = NaN, as the composition
                 var total = 0.0
                 for k in 0..<layout.n {
-                    let e = T.exp(xp[base + k * stride] - m)
+                    let e = ScalarMath.exp(xp[base + k * stride] - m)
                     yp[base + k * stride] = e
                     total += Double(e)
                 }
@@ -43,7 +43,7 @@ extension CPUBackend: NormalizationBackend {
                 let s = T(total)
                 for k in 0..<layout.n {
                     let i = base + k * stride
-                    dxp[i] = log ? dyp[i] - T.exp(yp[i]) * s : yp[i] * (dyp[i] - s)
+                    dxp[i] = log ? dyp[i] - ScalarMath.exp(yp[i]) * s : yp[i] * (dyp[i] - s)
                 }
             }
         }
