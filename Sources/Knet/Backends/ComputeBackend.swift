@@ -184,6 +184,24 @@ protocol RecurrentBackend {
     func lstmSequenceBackward(_ reserve: LSTMReserve, _ wh: Tensor, _ dout: Tensor) -> (dpre: Tensor, dwh: Tensor, dstate0: Tensor)
 }
 
+/// What a fused whole-RNN call keeps for its backward pass (cuDNN's reserve space and the
+/// forward's operands); used once.
+protocol RNNReserveSpace: AnyObject {}
+
+/// A whole multi-layer RNN as one call (cuDNN's RNN API), which a backend may offer
+/// besides `RecurrentBackend`'s per-layer kernels (the GPU with cuDNN does). Tensors are
+/// contiguous, of one dtype and device.
+protocol FusedRNNBackend {
+    /// `r` with weights `w` on packed `x` `[X, N]` (`steps`: each step's batch size) from
+    /// initial states `h0`, `c0` `[H, B, L·dirs]` (nil: zeros): one flat tensor holding y
+    /// `[H·dirs, N]`, then hy `[H, B, L·dirs]`, then cy for LSTM, with the reserve; nil
+    /// when declined.
+    func rnnForward(_ r: RNN, w: Tensor, x: Tensor, h0: Tensor?, c0: Tensor?, steps: [Int]) -> (out: Tensor, reserve: RNNReserveSpace)?
+    /// The gradients of `rnnForward` in w, x and the initial states it was given, for the
+    /// flat output gradient `dout`. Consumes `reserve`.
+    func rnnBackward(_ reserve: RNNReserveSpace, _ dout: Tensor) -> (dw: Tensor, dx: Tensor, dh0: Tensor?, dc0: Tensor?)
+}
+
 /// Backend selection by device.
 enum Backend {
     /// The CPU backend (always present).

@@ -214,7 +214,16 @@ public func rnnforw(_ r: RNN, _ w: Tensor, _ x: Tensor, h: Tensor? = nil, c: Ten
     }
     knetCheck(c == nil || r.rnnType == .lstm, "rnnforw: an initial cell state c is only for LSTM")
     let h0 = h.map { reshape($0, hsize) }, c0 = c.map { reshape($0, hsize) }
-    var input = reshape(x, [r.inputSize, steps.reduce(0, +)])
+    let input = reshape(x, [r.inputSize, steps.reduce(0, +)])
+    let out = fusedRNN(r, w, input, h0, c0, steps: steps) ?? composedRNN(r, w, input, h0, c0, steps: steps)
+    return RNNOutput(y: reshape(out.y, [r.hiddenSize * r.directions] + x.shape.dropFirst()), hy: out.hy, cy: out.cy)
+}
+
+/// The layers and directions of `rnnforw` one by one on packed `input` `[X, N]`: y
+/// `[H·dirs, N]`, hy and cy `[H, B, L·dirs]`.
+private func composedRNN(_ r: RNN, _ w: Tensor, _ input: Tensor, _ h0: Tensor?, _ c0: Tensor?,
+                         steps: [Int]) -> (y: Tensor, hy: Tensor, cy: Tensor?) {
+    var input = input
     var hys: [Tensor] = [], cys: [Tensor] = []
     for layer in 0..<r.numLayers {
         if layer > 0 { input = dropout(input, r.dropout) }
@@ -229,9 +238,36 @@ public func rnnforw(_ r: RNN, _ w: Tensor, _ x: Tensor, h: Tensor? = nil, c: Ten
         }
         input = ys.count == 1 ? ys[0] : vcat(ys)
     }
-    let yshape = [r.hiddenSize * r.directions] + x.shape.dropFirst()
-    return RNNOutput(y: reshape(input, yshape), hy: cat(hys, dims: 2),
-                     cy: cys.isEmpty ? nil : cat(cys, dims: 2))
+    return (input, cat(hys, dims: 2), cys.isEmpty ? nil : cat(cys, dims: 2))
+}
+
+/// The whole RNN as one backend call (cuDNN's), with its backward pass one call too
+/// unless an outer `grad` records it, then the gradient of `composedRNN`. Nil when the
+/// backend offers none or declines, or when dropout between layers is active (Knet's
+/// dropout, not cuDNN's).
+private func fusedRNN(_ r: RNN, _ w: Tensor, _ input: Tensor, _ h0: Tensor?, _ c0: Tensor?,
+                      steps: [Int]) -> (y: Tensor, hy: Tensor, cy: Tensor?)? {
+    guard r.dropout == 0 || r.numLayers == 1 || !isRecording(), let backend = Backend.on(w.device) as? FusedRNNBackend,
+          let (flat, reserve) = backend.rnnForward(r, w: w.untracked.contiguousData(), x: input.untracked.contiguousData(),
+                                                   h0: h0?.untracked.contiguousData(), c0: c0?.untracked.contiguousData(),
+                                                   steps: steps)
+    else { return nil }
+    let inputs = [w, input] + (h0.map { [$0] } ?? []) + (c0.map { [$0] } ?? [])
+    func flatten(_ o: (y: Tensor, hy: Tensor, cy: Tensor?)) -> Tensor { vcat([vec(o.y), vec(o.hy)] + (o.cy.map { [vec($0)] } ?? [])) }
+    let out = fusedPrimitive("rnnforw", inputs, forward: { _ in flat }) { dy, y, xs in
+        if isUnrecorded(dy, y, xs) {
+            let g = backend.rnnBackward(reserve, dy.contiguousData())
+            return [g.dw, g.dx] + (g.dh0.map { [$0] } ?? []) + (g.dc0.map { [$0] } ?? [])
+        }
+        return differentiate(xs, op: "rnnforw") { q in
+            let qh = h0 == nil ? nil : q[2], qc = c0 == nil ? nil : q[h0 == nil ? 2 : 3]
+            return sum(flatten(composedRNN(r, q[0], q[1], qh, qc, steps: steps)) .* dy)
+        }.gradient
+    }
+    let hsize = [r.hiddenSize, steps[0], r.layerDirections]
+    let (ny, nh) = (r.hiddenSize * r.directions * input.shape[1], hsize.reduce(1, *))
+    return (reshape(out[0..<ny], [r.hiddenSize * r.directions, input.shape[1]]), reshape(out[ny..<(ny + nh)], hsize),
+            r.rnnType == .lstm ? reshape(out[(ny + nh)..<(ny + 2 * nh)], hsize) : nil)
 }
 
 /// Rows `k·n ..< (k+1)·n` of a matrix (gate k of a stacked `[G·n, B]`).

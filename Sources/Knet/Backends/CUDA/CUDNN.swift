@@ -82,11 +82,14 @@ final class CUDNN: @unchecked Sendable {
 
     /// The library name it was opened as, and `cudnnGetVersion()`.
     let library: String, version: Int
-    /// Calls made through cuDNN (convolutions and poolings), for tests and reports.
+    /// Calls made through cuDNN (convolutions, poolings, normalizations, RNNs), for tests
+    /// and reports.
     let calls = Atomic<Int>(0)
+    /// The RNN calls (libcudnn_adv), or nil where that part of cuDNN is missing.
+    let recurrent: CUDNNRecurrentCalls?
 
-    fileprivate typealias Create = @convention(c) (UnsafeMutablePointer<OpaquePointer?>) -> Int32
-    fileprivate typealias Destroy = @convention(c) (OpaquePointer?) -> Int32
+    typealias Create = @convention(c) (UnsafeMutablePointer<OpaquePointer?>) -> Int32
+    typealias Destroy = @convention(c) (OpaquePointer?) -> Int32
     private typealias Dims = UnsafePointer<Int32>
     /// The v7 heuristics: handle, three operand descriptors and the convolution in each
     /// call's order, requested count, returned count, perf results.
@@ -126,6 +129,8 @@ final class CUDNN: @unchecked Sendable {
     private let batchNormForwardCall: BatchNormForward
     private let batchNormBackwardCall: BatchNormBackward
     private let choices = Mutex<[String: Choice?]>([:])
+    /// RNN plans by configuration and device (nil: cuDNN refused it).
+    let recurrentPlans = Mutex<[String: CUDNNRecurrentPlan?]>([:])
 
     /// `cudnnBatchNormalizationForwardTraining(handle, mode, alpha, beta, xDesc, x, yDesc, y,
     /// bnDesc, scale, bias, factor, runningMean, runningVariance, epsilon, saveMean, saveInvVariance)`.
@@ -197,13 +202,14 @@ final class CUDNN: @unchecked Sendable {
         heuristics = [.forward: forwardHeuristic, .backwardData: dataHeuristic, .backwardFilter: filterHeuristic]
         computes = [.forward: forward, .backwardData: data, .backwardFilter: filter]
         self.poolingForward = poolingForward; self.poolingBackward = poolingBackward
+        recurrent = CUDNNRecurrentCalls(lib)
         softmaxForwardCall = softmaxForward; softmaxBackwardCall = softmaxBackward
         batchNormForwardCall = batchNormForward; batchNormBackwardCall = batchNormBackward
     }
 
     /// Throws `GPUError.driver` naming `call` and cuDNN's message unless `status` is
     /// CUDNN_STATUS_SUCCESS (0).
-    private func check(_ status: Int32, _ call: String) throws {
+    func check(_ status: Int32, _ call: String) throws {
         guard status == 0 else {
             let message = errorString(status).map { String(cString: $0) } ?? "cuDNN status"
             throw GPUError.driver(call: call, message: "\(message) (\(status))")
@@ -231,7 +237,7 @@ final class CUDNN: @unchecked Sendable {
     final class Descriptor {
         let pointer: OpaquePointer?
         private let destroy: Destroy
-        fileprivate init(_ create: Create, _ destroy: Destroy, _ call: String, _ check: (Int32, String) throws -> Void) throws {
+        init(_ create: Create, _ destroy: Destroy, _ call: String, _ check: (Int32, String) throws -> Void) throws {
             var p: OpaquePointer?
             try check(create(&p), call)
             pointer = p
@@ -252,17 +258,20 @@ final class CUDNN: @unchecked Sendable {
     }
 
     /// cudnnDataType_t of `dtype`: CUDNN_DATA_FLOAT (0) or CUDNN_DATA_DOUBLE (1).
-    private func dataType(_ dtype: DType) -> Int32 { dtype == .float32 ? 0 : 1 }
+    func dataType(_ dtype: DType) -> Int32 { dtype == .float32 ? 0 : 1 }
 
     /// A packed NCHW tensor descriptor of `dims`.
     ///
     ///     let d = try dnn.tensor([3, 4, 5, 1], .float32)
     func tensor(_ dims: [Int32], _ dtype: DType) throws -> Descriptor {
-        let d = try Descriptor(createTensor, destroyTensor, "cudnnCreateTensorDescriptor", check)
+        let d = try emptyTensor()
         try check(setTensor(d.pointer, dataType(dtype), Int32(dims.count), dims, packedStrides(dims)),
                   "cudnnSetTensorNdDescriptor \(dims)")
         return d
     }
+
+    /// A tensor descriptor for cuDNN to fill in (`cudnnGetRNNWeightParams`).
+    func emptyTensor() throws -> Descriptor { try Descriptor(createTensor, destroyTensor, "cudnnCreateTensorDescriptor", check) }
 
     /// Descriptors for `layout` in `dtype`, with FMA math (no TF32 tensor cores: results
     /// then agree with the CPU's to Float32 rounding).

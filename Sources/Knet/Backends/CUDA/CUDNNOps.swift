@@ -101,7 +101,7 @@ extension CUDABackend: NormalizationBackend {
 
     /// `body` with cuDNN and this device's handle, its result; nil when there is no
     /// cuDNN here or `body` declines (returns nil). Errors thrown stop naming `op`.
-    private func withCUDNN<R>(_ op: String, _ body: (CUDNN, CUDNN.Handle) throws -> R?) -> R? {
+    func withCUDNN<R>(_ op: String, _ body: (CUDNN, CUDNN.Handle) throws -> R?) -> R? {
         guard let dnn else { return nil }
         return run(op) { s -> R? in
             guard let h = s.dnnHandle else { return nil }
@@ -133,7 +133,7 @@ extension CUDABackend: NormalizationBackend {
     }
 
     /// Device scratch of at least `bytes` from the caching allocator; nil for none.
-    private func scratch(bytes: Int) -> Tensor? {
+    func scratch(bytes: Int) -> Tensor? {
         bytes > 0 ? Tensor(uninitialized: [(bytes + 3) / 4], dtype: .float32, device: device) : nil
     }
 }
