@@ -89,6 +89,23 @@ final class LSTMReserve {
         self.steps = steps; self.reverse = reverse
     }
 
+    /// A fresh (uninitialised) reserve for a sweep over `n` columns from `state0` `[2H, B]`,
+    /// with the sweep's output `[H, N + 2B]` and its running state, a copy of `state0`:
+    /// what both backends' `lstmSequenceForward` start from.
+    ///
+    ///     let (reserve, out, state) = LSTMReserve.sweep(from: state0, columns: n, steps: steps, reverse: false)
+    static func sweep(from state0: Tensor, columns n: Int, steps: [Int], reverse: Bool) -> (LSTMReserve, out: Tensor, state: Tensor) {
+        let (h, batch, dtype, device) = (state0.shape[0] / 2, state0.shape[1], state0.dtype, state0.device)
+        let reserve = LSTMReserve(gates: Tensor(uninitialized: [4 * h, n], dtype: dtype, device: device),
+                                  previous: Tensor(uninitialized: [2 * h, n], dtype: dtype, device: device),
+                                  tanhCell: Tensor(uninitialized: [h, n], dtype: dtype, device: device),
+                                  steps: steps, reverse: reverse)
+        let out = Tensor(uninitialized: [h, n + 2 * batch], dtype: dtype, device: device)
+        let state = Tensor(uninitialized: [2 * h, batch], dtype: dtype, device: device)
+        Backend.on(device).copy(from: state0, to: state)
+        return (reserve, out, state)
+    }
+
     /// First column of each step.
     var offsets: [Int] { steps.reduce(into: [0]) { $0.append($0.last! + $1) }.dropLast() }
     /// The steps in the order the forward sweep ran them.

@@ -26,14 +26,8 @@ func cpuLSTMSequenceForward(_ pre: Tensor, _ bias: Tensor, _ wh: Tensor, _ state
     // wh contiguous: OpenBLAS runs the per-step [4H, H]·[H, B] products ~7% faster
     // untransposed than on the transposed view the layer passes (1024×128×256, 2 cores).
     let (pre, bias, wh) = (pre.contiguousData(), bias.contiguousData(), wh.contiguousData())
-    let (dtype, device) = (pre.dtype, pre.device)
-    let reserve = LSTMReserve(gates: Tensor(uninitialized: [4 * hidden, n], dtype: dtype, device: device),
-                              previous: Tensor(uninitialized: [2 * hidden, n], dtype: dtype, device: device),
-                              tanhCell: Tensor(uninitialized: [hidden, n], dtype: dtype, device: device),
-                              steps: steps, reverse: reverse)
-    let out = Tensor(uninitialized: [hidden, n + 2 * batch], dtype: dtype, device: device)
-    let state = Tensor(uninitialized: [2 * hidden, batch], dtype: dtype, device: device)
-    Backend.cpu.copy(from: state0, to: state)
+    let dtype = pre.dtype
+    let (reserve, out, state) = LSTMReserve.sweep(from: state0, columns: n, steps: steps, reverse: reverse)
     let offsets = reserve.offsets
     func run<T: KnetFloat>(_: T.Type) {
         let (gp, pp, tp) = (reserve.gates.pointer(T.self), reserve.previous.pointer(T.self), reserve.tanhCell.pointer(T.self))

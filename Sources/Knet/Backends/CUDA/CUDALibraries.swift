@@ -53,7 +53,9 @@ public struct GPUInfo: Sendable {
         for d in devices {
             lines.append("  gpu\(d.ordinal): \(d.name), sm_\(d.computeCapability.major)\(d.computeCapability.minor), \(d.memory >> 20) MiB")
         }
-        return lines + [line("NVRTC", nvrtc), line("cuBLAS", cublas), line("cuDNN", cudnn)]
+        let dnn = line("cuDNN", cudnn) + (cudnn == nil ? "" : CUDNNSetting.current == .off ? ", off (KNET_CUDNN=0)"
+                                          : driver == nil ? "" : ", used for convolution, pooling, softmax, batchnorm and RNNs")
+        return lines + [line("NVRTC", nvrtc), line("cuBLAS", cublas), dnn]
     }
 }
 

@@ -28,14 +28,8 @@ extension CUDABackend {
                              steps: [Int], reverse: Bool) -> (out: Tensor, reserve: LSTMReserve) {
         let (h, batch, n) = (state0.shape[0] / 2, state0.shape[1], pre.shape[1])
         let (pre, bias) = (pre.contiguousData(), bias.contiguousData()), (wh, layout) = gemmOperand(wh)
-        let dtype = pre.dtype, s = suffix(pre)
-        let reserve = LSTMReserve(gates: Tensor(uninitialized: [4 * h, n], dtype: dtype, device: device),
-                                  previous: Tensor(uninitialized: [2 * h, n], dtype: dtype, device: device),
-                                  tanhCell: Tensor(uninitialized: [h, n], dtype: dtype, device: device),
-                                  steps: steps, reverse: reverse)
-        let out = Tensor(uninitialized: [h, n + 2 * batch], dtype: dtype, device: device)
-        let state = Tensor(uninitialized: [2 * h, batch], dtype: dtype, device: device)
-        copy(from: state0, to: state)
+        let s = suffix(pre)
+        let (reserve, out, state) = LSTMReserve.sweep(from: state0, columns: n, steps: steps, reverse: reverse)
         let offsets = reserve.offsets
         for t in reserve.order {
             let (b, o) = (steps[t], offsets[t])
