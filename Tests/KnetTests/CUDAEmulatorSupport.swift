@@ -185,6 +185,12 @@ enum CUDAEmulator {
             throw BuildError(part: "link", output: message)
         }
         guard let opened = DynamicLibrary.open([library]) else { throw BuildError(part: "library", output: String(cString: dlerror())) }
+        // KNET_EMULATOR_LIBRARY_OUT keeps a copy, to run the knet program on the emulated GPU
+        // (KNET_LIBCUDA and KNET_LIBCUBLAS set to it).
+        if let keep = ProcessInfo.processInfo.environment["KNET_EMULATOR_LIBRARY_OUT"] {
+            try? FileManager.default.removeItem(atPath: keep)
+            try FileManager.default.copyItem(atPath: library, toPath: keep)
+        }
         return opened
     }
 
