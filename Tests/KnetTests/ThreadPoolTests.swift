@@ -42,6 +42,40 @@ final class ThreadPoolTests: XCTestCase {
     }
 
     /// Chunks cover the range exactly, in order, for sizes around the split threshold.
+    /// Sums are cut into parts by their size alone and the parts added in order, so the
+    /// rounding is the same on one thread or many (`KNET_THREADS` changes nothing): a
+    /// large sum equals the in-order total of its `reductionParts` slabs.
+    func testSumsRoundAlikeOnAnyThreadCount() {
+        XCTAssertEqual(Parallel.reductionParts(1000), 1)
+        XCTAssertEqual(Parallel.reductionParts(1 << 17), 2)
+        XCTAssertEqual(Parallel.reductionParts(1 << 24), 16)
+        XCTAssertEqual(Parallel.reductionParts(1 << 16, cost: 40), 16)
+        setseed(8)
+        let n = (1 << 20) + 37, x = Tensor.randn(n)
+        let values = [Float](x), parts = Parallel.reductionParts(n)
+        var expected: Float = 0
+        values.withUnsafeBufferPointer { p in
+            for k in 0..<parts {
+                let (lo, hi) = (n * k / parts, n * (k + 1) / parts)
+                expected += reduceRun(.sum, p.baseAddress! + lo, hi - lo, 1)
+            }
+        }
+        XCTAssertEqual(sum(x).scalar, Double(expected))
+        // Row sums over a reduced outermost dim (a bias gradient) likewise.
+        let m = Tensor.randn(64, 1 << 12)
+        let rows = [Float](sum(m, dims: [1])), all = [Float](m)
+        let slabs = Parallel.reductionParts(m.count)
+        for i in [0, 17, 63] {
+            var total: Float = 0
+            for k in 0..<slabs {
+                var part: Float = 0
+                for j in ((1 << 12) * k / slabs)..<((1 << 12) * (k + 1) / slabs) { part += all[i + 64 * j] }
+                total += part
+            }
+            XCTAssertEqual(rows[i], total, "row \(i)")
+        }
+    }
+
     func testChunksCoverRange() {
         for n in [0, 1, Parallel.minimumParallelElements - 1, 3 * Parallel.minimumParallelElements + 5] {
             let seen = Mutex<[(Int, Int)]>([])

@@ -31,7 +31,21 @@ public enum CPUBLAS {
 
     /// The backend `gemm` uses: `KNET_GEMM` if set and usable, else BLAS if one was
     /// loaded, else Swift if the CPU has AVX2+FMA, else naive.
-    public static var backend: GEMMBackend { selectedBackend }
+    public static var backend: GEMMBackend { forcedBackend ?? selectedBackend }
+
+    /// Runs `body` with every product on `backend` (falling back as `gemm(using:)` does),
+    /// for tests that compare the backends in one process. Process-wide: nothing else may
+    /// multiply meanwhile.
+    ///
+    ///     let reference = CPUBLAS.withBackend(.naive) { loss(w) }
+    static func withBackend<R>(_ backend: GEMMBackend, _ body: () throws -> R) rethrows -> R {
+        let saved = forcedBackend
+        forcedBackend = backend
+        defer { forcedBackend = saved }
+        return try body()
+    }
+
+    nonisolated(unsafe) private static var forcedBackend: GEMMBackend?
 
     /// Threads Knet's CPU kernels and large products use: `KNET_THREADS` if set, else
     /// the online cores (the system BLAS itself is kept single-threaded).
@@ -47,7 +61,7 @@ public enum CPUBLAS {
         a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
         beta: T, c: UnsafeMutablePointer<T>, ldc: Int
     ) {
-        gemm(using: selectedBackend, transA: transA, transB: transB, m: m, n: n, k: k,
+        gemm(using: backend, transA: transA, transB: transB, m: m, n: n, k: k,
              alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 

@@ -304,9 +304,10 @@ private func reduceLoop<T: KnetFloat>(_ op: ReduceOp, _ x: Tensor, _ y: Tensor, 
         Parallel.chunks(outer, costPerElement: slab) { lo, hi in run(lo * slab, hi * slab, py) }
         return
     }
-    let parts = Swift.min(Parallel.threads, outer)
-    if parts < 2 || total < Parallel.minimumParallelElements { run(0, total, py); return }
-    // Reduced outermost dim: each thread folds a slab into a private buffer, then combine.
+    let parts = Swift.min(outer, Parallel.reductionParts(total))
+    if parts < 2 { run(0, total, py); return }
+    // Reduced outermost dim: each part folds a slab into a private buffer, then they are
+    // combined in order (the same parts on any number of threads).
     let partials = UnsafeMutablePointer<T>.allocate(capacity: parts * n)
     defer { partials.deallocate() }
     partials.update(repeating: op.identity(T.self), count: parts * n)
@@ -343,10 +344,11 @@ private func reduceLoop<T: KnetFloat>(_ op: ReduceOp, _ x: Tensor, _ y: Tensor, 
 }
 
 extension CPUBackend {
-    /// Σ x² over the elements of `x`, accumulated in Double, over the cores for large tensors.
+    /// Σ x² over the elements of `x`, accumulated in Double, over the cores for large
+    /// tensors (in `Parallel.reductionParts`, so the same on any thread count).
     func sumOfSquares(_ x: Tensor) -> Double {
         let n = x.count
-        let parts = Swift.max(1, Swift.min(Parallel.threads, n / Parallel.minimumParallelElements))
+        let parts = Parallel.reductionParts(n)
         func go<T: KnetFloat>(_ p: UnsafeMutablePointer<T>) -> Double {
             withUnsafeTemporaryAllocation(of: Double.self, capacity: parts) { partial in
                 Parallel.forEach(parts) { k in

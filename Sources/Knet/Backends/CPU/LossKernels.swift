@@ -43,9 +43,10 @@ extension ClassLayout {
     return body(e)
 }
 
-/// Splits `0..<n` over the cores and adds up `part(lo, hi)` (in Double).
+/// Splits `0..<n` into `Parallel.reductionParts` over the cores and adds up `part(lo, hi)`
+/// (in Double, in order: the same on any thread count).
 private func parallelSum(_ n: Int, cost: Int, _ part: (Int, Int) -> Double) -> Double {
-    let parts = Swift.max(1, Swift.min(Parallel.threads, n * cost / Parallel.minimumParallelElements))
+    let parts = Parallel.reductionParts(n, cost: cost)
     let partial = UnsafeMutablePointer<Double>.allocate(capacity: parts)
     defer { partial.deallocate() }
     Parallel.forEach(parts) { p in partial[p] = part(n * p / parts, n * (p + 1) / parts) }

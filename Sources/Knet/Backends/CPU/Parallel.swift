@@ -14,6 +14,16 @@ enum Parallel {
     /// Below this many elements of elementwise work, one thread does it all.
     static let minimumParallelElements = 1 << 16
 
+    /// Into how many parts a sum over `count` elements of `cost` each is cut: a number that
+    /// depends on the size alone (at most 16), never on the thread count, so that the
+    /// partial sums and the order they are added in — and so the rounding — are the same
+    /// on one thread or many.
+    ///
+    ///     let parts = Parallel.reductionParts(n, cost: 1)     // then forEach(parts)
+    static func reductionParts(_ count: Int, cost: Int = 1) -> Int {
+        Swift.max(1, Swift.min(16, count, count * cost / minimumParallelElements))
+    }
+
     /// Calls `body(start, end)` over `0..<count` in contiguous chunks, on several threads
     /// when `count * costPerElement` is large enough.
     @inline(__always)
