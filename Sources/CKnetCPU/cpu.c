@@ -17,8 +17,21 @@ int knet_cpu_has_avx2_fma(void) {
     return (b >> 5) & 1;
 }
 
+int knet_cpu_has_avx512(void) {
+    unsigned int a, b, c, d, xcr0_lo, xcr0_hi;
+    if (!knet_cpu_has_avx2_fma()) return 0;
+    /* XCR0: the OS also saves the opmask (bit 5) and ZMM (bits 6, 7) state. */
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    if ((xcr0_lo & 0xE0) != 0xE0) return 0;
+    /* Leaf 7, EBX: AVX512F (bit 16), DQ (17), BW (30), VL (31). */
+    __cpuid_count(7, 0, a, b, c, d);
+    return ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 30) & 1) && ((b >> 31) & 1);
+}
+
 #else
 
 int knet_cpu_has_avx2_fma(void) { return 0; }
+
+int knet_cpu_has_avx512(void) { return 0; }
 
 #endif

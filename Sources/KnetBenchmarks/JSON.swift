@@ -56,7 +56,7 @@ extension SuiteResult {
         return JSON.object([
             ("date", .string(date)),
             ("machine", .object([("cpu", .string(machine.cpu)), ("cores", .number(Double(machine.cores))),
-                                 ("kernel", .string(machine.kernel)), ("gemm", .string(machine.gemm)), ("swift", .string(machine.swift))])),
+                                 ("kernel", .string(machine.kernel)), ("gemm", .string(machine.gemm)), ("kernels", .string(machine.kernels)), ("swift", .string(machine.swift))])),
             ("scale", .string(options.scale.rawValue)), ("data", source), ("runs", .number(Double(options.runs))),
             ("peers", .object(peerHeaders.sorted { $0.key < $1.key }.map { ($0.key, .object($0.value.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })) })),
             ("rows", .array(rowValues)),

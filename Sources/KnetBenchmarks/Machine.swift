@@ -14,6 +14,8 @@ public struct MachineDescription: Sendable {
     public var kernel: String
     /// Knet's GEMM backend and the system BLAS it found, if any.
     public var gemm: String
+    /// Which CPU kernels ran (`CPUBLAS.kernels`: AVX2+FMA or portable, and AVX-512).
+    public var kernels: String
     /// The Swift compiler and build configuration of this binary ("Swift 6.3, release build").
     public var swift: String
 
@@ -35,6 +37,7 @@ public struct MachineDescription: Sendable {
         let kernel = "\(field(&names.sysname)) \(field(&names.release)) \(field(&names.machine))"
         return MachineDescription(cpu: cpu, cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), kernel: kernel,
                                   gemm: "\(CPUBLAS.backend.rawValue) (\(CPUBLAS.library ?? "no system BLAS"))",
+                                  kernels: CPUBLAS.kernels,
                                   swift: swiftCompilerVersion + ", " + buildConfiguration)
     }
 }

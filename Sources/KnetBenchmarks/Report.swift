@@ -127,7 +127,7 @@ extension SuiteResult {
             "## Machine and versions",
             "",
             "- CPU: \(machine.cpu), \(machine.cores) cores online; \(machine.kernel)",
-            "- Knet for Swift: \(machine.swift); GEMM \(machine.gemm); \(CPUBLAS.threads) threads (`KNET_THREADS`, default: the cores)",
+            "- Knet for Swift: \(machine.swift); GEMM \(machine.gemm); kernels \(machine.kernels); \(CPUBLAS.threads) threads (`KNET_THREADS`, default: the cores)",
         ]
         for p in options.peers {
             if let h = peerHeaders[p] {

@@ -19,6 +19,10 @@ public enum SwiftGEMM {
     /// `sgemm` and `dgemm` can run here. When false, calling them may crash with SIGILL.
     public static let isSupported: Bool = knet_cpu_has_avx2_fma() != 0
 
+    /// True when the CPU also has AVX-512 (F, DQ, BW, VL) with the OS saving its
+    /// registers. No Knet kernel uses it yet; reports say so.
+    public static let cpuHasAVX512: Bool = knet_cpu_has_avx512() != 0
+
     /// The most threads one call may use; defaults to the number of online cores. A call
     /// uses one thread per `parallelThreshold` flops, up to this.
     public static var maxThreads: Int {

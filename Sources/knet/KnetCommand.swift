@@ -31,6 +31,7 @@ struct InfoCommand: ParsableCommand {
         }
         print("Knet for Swift")
         print("  CPU GEMM: \(CPUBLAS.backend.rawValue)\(CPUBLAS.library.map { " (\($0))" } ?? ""), \(CPUBLAS.threads) threads")
+        print("  CPU kernels: \(CPUBLAS.kernels)")
         print("  memory: \(memoryStats())")
         for line in GPUInfo.current.summary { print("  \(line)") }
         print("  active GPU: \(gpu()) (`--device gpu` trains on it; `knet-bench --gpu-check` checks its kernels)")

@@ -20,7 +20,8 @@ final class ReportTests: XCTestCase {
             RowResult(name: "mlp", summary: "MNIST <mlp> & co", ours: runs([1, 1, 1], acc: 0.9712),
                       peers: ["torch": PeerRow(runs: runs([4, 4, 4], acc: 0.969)), "jax": PeerRow(failure: "exit status 1: no jax")]),
         ]
-        let machine = MachineDescription(cpu: "Test CPU", cores: 2, kernel: "Linux 6 x86_64", gemm: "swift (none)", swift: "Swift 6.3, release build")
+        let machine = MachineDescription(cpu: "Test CPU", cores: 2, kernel: "Linux 6 x86_64", gemm: "swift (none)",
+                                         kernels: "AVX2+FMA; the CPU has no AVX-512", swift: "Swift 6.3, release build")
         return SuiteResult(machine: machine, date: "2026-11-26 01:00 UTC", options: options,
                            peerHeaders: ["torch": ["framework": "torch", "version": "2.13.0+cpu", "threads": "2"]], rows: rows,
                            micro: [MicroResult(section: "SGEMM", name: "1024³, Swift", value: 150.04, unit: "GFLOP/s")])
@@ -56,6 +57,7 @@ final class ReportTests: XCTestCase {
         XCTAssert(md.hasPrefix("# Benchmarks\n"))
         XCTAssert(md.contains("knet-bench --vs torch,jax --report BENCHMARKS.md"))
         XCTAssert(md.contains("- CPU: Test CPU, 2 cores online"))
+        XCTAssert(md.contains("GEMM swift (none); kernels AVX2+FMA; the CPU has no AVX-512; "), "which kernels ran")
         XCTAssert(md.contains("- torch 2.13.0+cpu: 2 threads"))
         XCTAssert(md.contains("- jax: not measured"))
         XCTAssert(md.contains("| linreg | 1.000 | 0.2500 | — | 2.000 | 0.2500 | — | ×0.50 | 0.500 | 0.2500 | — | ×2.00 | behind jax: ×2.00 of jax |"))

@@ -47,6 +47,16 @@ public enum CPUBLAS {
 
     nonisolated(unsafe) private static var forcedBackend: GEMMBackend?
 
+    /// Which of Knet's CPU kernels run here — the AVX2+FMA ones (the Swift GEMM, the
+    /// activation and LSTM cell entry points, chosen by CPUID) or the portable ones — and
+    /// whether the CPU has AVX-512, which no Knet kernel uses yet.
+    ///
+    ///     print(CPUBLAS.kernels)    // "AVX2+FMA; the CPU has no AVX-512"
+    public static var kernels: String {
+        (SwiftGEMM.isSupported ? "AVX2+FMA" : "portable (no AVX2+FMA)")
+            + (SwiftGEMM.cpuHasAVX512 ? "; the CPU has AVX-512, unused by Knet" : "; the CPU has no AVX-512")
+    }
+
     /// Threads Knet's CPU kernels and large products use: `KNET_THREADS` if set, else
     /// the online cores (the system BLAS itself is kept single-threaded).
     ///
