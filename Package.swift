@@ -1,14 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// The Swift GEMM kernel and KnetAVX2's entry points are compiled for AVX2+FMA (chosen at
-// run time from CPUID; the generic math they inline lives in KnetMath, built for any CPU);
-// on other architectures they build for the generic target and are never selected.
-#if arch(x86_64)
-let avx2Flags = ["-Ounchecked", "-Xcc", "-march=haswell", "-target-cpu", "haswell"]
-#else
-let avx2Flags = ["-Ounchecked"]
-#endif
+// No target uses unsafe flags, so Knet works as a versioned dependency: the vector kernels
+// (GEMM, activations, LSTM cells) are C in CKnetCPU with one instance per instruction set
+// chosen per function (`__attribute__((target(...)))`), picked at run time from CPUID.
 
 let package = Package(
     name: "Knet",
@@ -22,22 +17,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        .target(name: "CKnetCPU"),
-        .target(
-            name: "KnetGEMM",
-            dependencies: ["CKnetCPU"],
-            swiftSettings: [.unsafeFlags(avx2Flags)]
-        ),
+        .target(name: "CKnetCPU", exclude: ["gemm_kernel.h", "activation_kernel.h"]),
+        .target(name: "KnetGEMM", dependencies: ["CKnetCPU"]),
         .target(name: "KnetMath", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
-        .target(
-            name: "KnetAVX2",
-            dependencies: ["KnetGEMM", "KnetMath"],
-            swiftSettings: [.unsafeFlags(avx2Flags)]
-        ),
+        .target(name: "KnetAVX2", dependencies: ["CKnetCPU", "KnetGEMM", "KnetMath"]),
         .target(
             name: "Knet",
-            dependencies: ["KnetGEMM", "KnetMath", "KnetAVX2", .product(name: "RealModule", package: "swift-numerics")],
-            swiftSettings: [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+            dependencies: ["KnetGEMM", "KnetMath", "KnetAVX2", .product(name: "RealModule", package: "swift-numerics")]
         ),
         .executableTarget(
             name: "knet",

@@ -1,29 +1,69 @@
-// Elementwise activations over Float arrays, compiled for AVX2+FMA: the library's
-// unary `exp`, `sigm` and `tanh` use them where the CPU has AVX2.
+// Elementwise activations over Float arrays in the CPU's vector instructions: the C
+// instances of CKnetCPU's activations.c (AVX2+FMA, or AVX-512 where the CPU has it),
+// chosen at run time; the library's unary `exp`, `sigm` and `tanh` use them where the CPU
+// has AVX2. No compiler flag selects an instruction set.
 
+import CKnetCPU
 import KnetGEMM
-import KnetMath
 
-/// True when the CPU has AVX2 and FMA and the OS saves the YMM registers: the `…AVX2`
-/// entry points and `ActivationKernels` may only be called then (the one CPU check
-/// that also gates the Swift GEMM, `SwiftGEMM.isSupported`).
+/// True when the CPU has AVX2 and FMA and the OS saves the YMM registers: the entry
+/// points of `ActivationKernels` and `LSTMCellKernels.…AVX2` may only be called then (the
+/// CPU check that also picks the GEMM's kernel, `SwiftGEMM.isSupported`).
 public var hasAVX2: Bool { SwiftGEMM.isSupported }
 
-/// `y[i] = f(x[i])` for the activations of `ActivationMath`, on Float, compiled for
-/// AVX2+FMA (only when `hasAVX2`).
+/// The instruction set the vector entry points use by default: AVX-512 where the CPU has
+/// it, else AVX2 (callers check `hasAVX2`).
+public var vectorKernel: SwiftGEMM.Kernel { SwiftGEMM.cpuHasAVX512 ? .avx512 : .avx2 }
+
+/// `y[i] = f(x[i])` for the activations of `ActivationMath` on Float, in vector
+/// instructions (only when `hasAVX2`; `kernel` must be available). Each gives the bits of
+/// the `ActivationMath` definition.
+///
+///     ActivationKernels.sigm(x, y, n)
 public enum ActivationKernels {
     /// `y[i] = eˣ⁽ⁱ⁾` for `i < n`.
-    public static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { y[i] = ActivationMath.exp(x[i]) }
+    public static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
+                           using kernel: SwiftGEMM.Kernel = vectorKernel) {
+        entryPoints(kernel).exp(x, y, n)
     }
 
     /// `y[i] = sigm(x[i])` for `i < n`.
-    public static func sigm(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { y[i] = ActivationMath.sigm(x[i]) }
+    public static func sigm(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
+                            using kernel: SwiftGEMM.Kernel = vectorKernel) {
+        entryPoints(kernel).sigm(x, y, n)
     }
 
     /// `y[i] = tanh(x[i])` for `i < n`.
-    public static func tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { y[i] = ActivationMath.tanh(x[i]) }
+    public static func tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
+                            using kernel: SwiftGEMM.Kernel = vectorKernel) {
+        entryPoints(kernel).tanh(x, y, n)
     }
+}
+
+/// One instance's C entry points.
+struct ActivationEntryPoints {
+    typealias Unary = @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
+    typealias Forward = @convention(c) (UnsafeMutablePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?,
+                                        UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
+    typealias Backward = @convention(c) (UnsafeMutablePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?,
+                                         UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
+    let exp: Unary, sigm: Unary, tanh: Unary, lstmForward: Forward, lstmBackward: Backward
+}
+
+/// The entry points of `kernel` (which must be available on this CPU).
+func entryPoints(_ kernel: SwiftGEMM.Kernel) -> ActivationEntryPoints {
+    precondition(SwiftGEMM.available.contains(kernel), "KnetAVX2: the \(kernel) kernel cannot run on this CPU")
+    #if arch(x86_64)
+    switch kernel {
+    case .portable: break
+    case .avx2:
+        return ActivationEntryPoints(exp: knet_f32_avx2_exp, sigm: knet_f32_avx2_sigm, tanh: knet_f32_avx2_tanh,
+                                     lstmForward: knet_f32_avx2_lstm_forward, lstmBackward: knet_f32_avx2_lstm_backward)
+    case .avx512:
+        return ActivationEntryPoints(exp: knet_f32_avx512_exp, sigm: knet_f32_avx512_sigm, tanh: knet_f32_avx512_tanh,
+                                     lstmForward: knet_f32_avx512_lstm_forward, lstmBackward: knet_f32_avx512_lstm_backward)
+    }
+    #endif
+    return ActivationEntryPoints(exp: knet_f32_portable_exp, sigm: knet_f32_portable_sigm, tanh: knet_f32_portable_tanh,
+                                 lstmForward: knet_f32_portable_lstm_forward, lstmBackward: knet_f32_portable_lstm_backward)
 }

@@ -1,21 +1,26 @@
-// The LSTM cell kernels' Float entry points, compiled for AVX2+FMA.
+// The LSTM cell kernels' Float entry points in the CPU's vector instructions (CKnetCPU's
+// activations.c instances, chosen at run time).
 
+import KnetGEMM
 import KnetMath
 
 extension LSTMCellKernels {
-    /// `forward` for Float, compiled for AVX2+FMA (only when `hasAVX2`).
+    /// `forward` for Float in vector instructions (only when `hasAVX2`; `kernel` must be
+    /// available), with `forward`'s bits.
     public static func forwardAVX2(
         gates: UnsafeMutablePointer<Float>, cell: UnsafePointer<Float>, newHidden: UnsafeMutablePointer<Float>,
-        newCell: UnsafeMutablePointer<Float>, tanhCell: UnsafeMutablePointer<Float>, _ h: Int
+        newCell: UnsafeMutablePointer<Float>, tanhCell: UnsafeMutablePointer<Float>, _ h: Int,
+        using kernel: SwiftGEMM.Kernel = vectorKernel
     ) {
-        forward(gates: gates, cell: cell, newHidden: newHidden, newCell: newCell, tanhCell: tanhCell, h)
+        entryPoints(kernel).lstmForward(gates, cell, newHidden, newCell, tanhCell, h)
     }
 
-    /// `backward` for Float, compiled for AVX2+FMA (only when `hasAVX2`).
+    /// `backward` for Float in vector instructions (only when `hasAVX2`), with `backward`'s bits.
     public static func backwardAVX2(
         activations: UnsafeMutablePointer<Float>, tanhCell: UnsafePointer<Float>, cell: UnsafePointer<Float>,
-        dOutput: UnsafePointer<Float>, dState: UnsafeMutablePointer<Float>, _ h: Int
+        dOutput: UnsafePointer<Float>, dState: UnsafeMutablePointer<Float>, _ h: Int,
+        using kernel: SwiftGEMM.Kernel = vectorKernel
     ) {
-        backward(activations: activations, tanhCell: tanhCell, cell: cell, dOutput: dOutput, dState: dState, h)
+        entryPoints(kernel).lstmBackward(activations, tanhCell, cell, dOutput, dState, h)
     }
 }

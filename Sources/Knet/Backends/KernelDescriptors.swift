@@ -137,7 +137,7 @@ struct ClassLayout {
     /// True when instance `j` has a label in range.
     @inline(__always) func counts(_ j: Int) -> Bool { labels[j] >= 0 && labels[j] < classes }
     /// Element offset of instance `j`'s score for class 0; class `k` is at `+ k * inner`.
-    @inline(__always) func base(_ j: Int) -> Int { j % inner + (j / inner) * inner * classes }
+    @inline(__always) func base(_ j: Int) -> Int { j % inner &+ (j / inner) &* inner &* classes }
 }
 
 /// A contiguous tensor seen as `[inner, n, outer]` around the dims an op normalises over:

@@ -30,7 +30,7 @@ public enum CPUBLAS {
     public static var library: String? { loadedBLAS?.name }
 
     /// The backend `gemm` uses: `KNET_GEMM` if set and usable, else BLAS if one was
-    /// loaded, else Swift if the CPU has AVX2+FMA, else naive.
+    /// loaded, else Knet's own (`swift`, in the CPU's widest kernel: `SwiftGEMM.kernel`).
     public static var backend: GEMMBackend { forcedBackend ?? selectedBackend }
 
     /// Runs `body` with every product on `backend` (falling back as `gemm(using:)` does),
@@ -47,14 +47,14 @@ public enum CPUBLAS {
 
     nonisolated(unsafe) private static var forcedBackend: GEMMBackend?
 
-    /// Which of Knet's CPU kernels run here — the AVX2+FMA ones (the Swift GEMM, the
-    /// activation and LSTM cell entry points, chosen by CPUID) or the portable ones — and
-    /// whether the CPU has AVX-512, which no Knet kernel uses yet.
+    /// Which of Knet's CPU kernels run here (chosen by CPUID): the GEMM's micro-kernel
+    /// (`portable`, `avx2` or `avx512`), the activation and LSTM cell entry points (AVX2+FMA
+    /// or portable), and whether the CPU has AVX-512.
     ///
-    ///     print(CPUBLAS.kernels)    // "AVX2+FMA; the CPU has no AVX-512"
+    ///     print(CPUBLAS.kernels)    // "GEMM avx2, activations and LSTM cells AVX2+FMA; the CPU has no AVX-512"
     public static var kernels: String {
-        (SwiftGEMM.isSupported ? "AVX2+FMA" : "portable (no AVX2+FMA)")
-            + (SwiftGEMM.cpuHasAVX512 ? "; the CPU has AVX-512, unused by Knet" : "; the CPU has no AVX-512")
+        "GEMM \(SwiftGEMM.kernel.rawValue)" + (SwiftGEMM.isSupported ? ", activations and LSTM cells AVX2+FMA" : ", the rest portable")
+            + (SwiftGEMM.cpuHasAVX512 ? "; the CPU has AVX-512" : "; the CPU has no AVX-512")
     }
 
     /// Threads Knet's CPU kernels and large products use: `KNET_THREADS` if set, else
@@ -75,8 +75,8 @@ public enum CPUBLAS {
              alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 
-    /// `gemm` on the given backend. A backend unavailable here (no BLAS loaded, no AVX2,
-    /// or sizes beyond 32-bit BLAS integers) falls back to the next one: blas → swift → naive.
+    /// `gemm` on the given backend. A BLAS unavailable here (none loaded, or sizes beyond
+    /// 32-bit BLAS integers) falls back to Knet's own GEMM.
     public static func gemm<T: BinaryFloatingPoint>(
         using backend: GEMMBackend, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         alpha: T, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
@@ -111,7 +111,7 @@ public enum CPUBLAS {
             }
             return
         }
-        if backend != .naive, SwiftGEMM.isSupported {
+        if backend != .naive {
             if isFloat {
                 SwiftGEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k,
                                 alpha: Float(alpha), a: cast(a), lda: lda, b: cast(b), ldb: ldb,
@@ -148,13 +148,12 @@ private let selectedBackend: GEMMBackend = {
     if let name = getenv("KNET_GEMM"), let forced = GEMMBackend(rawValue: String(cString: name)) {
         switch forced {
         case .blas where loadedBLAS != nil: return .blas
-        case .swift where SwiftGEMM.isSupported: return .swift
+        case .swift: return .swift
         case .naive: return .naive
         default: break
         }
     }
-    if loadedBLAS != nil { return .blas }
-    return SwiftGEMM.isSupported ? .swift : .naive
+    return loadedBLAS != nil ? .blas : .swift
 }()
 
 /// The m, n, k and leading dimensions as BLAS `int`s (leading dimensions at least 1, as

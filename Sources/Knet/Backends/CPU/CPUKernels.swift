@@ -98,7 +98,7 @@ struct CPUBackend: ComputeBackend {
             let v = T(value)
             layout.forEachRun(from: 0, to: layout.count) { off, n in
                 let s = layout.strides[0][0], q = p + off[0]
-                if s == 1 { q.update(repeating: v, count: n) } else { for i in 0..<n { q[i * s] = v } }
+                if s == 1 { q.update(repeating: v, count: n) } else { for i in 0..<n { q[i &* s] = v } }
             }
         }
         dispatchFloat(y.dtype, { go(y.pointer(Float.self)) }, { go(y.pointer(Double.self)) })
@@ -137,9 +137,9 @@ private func map<T>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: In
 private func avx2Loop<T>(_ op: UnaryOp, _: T.Type) -> ((UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? {
     guard T.self == Float.self && hasAVX2 else { return nil }
     switch op {
-    case .exp: return ActivationKernels.exp
-    case .sigm: return ActivationKernels.sigm
-    case .tanh: return ActivationKernels.tanh
+    case .exp: return { ActivationKernels.exp($0, $1, $2) }
+    case .sigm: return { ActivationKernels.sigm($0, $1, $2) }
+    case .tanh: return { ActivationKernels.tanh($0, $1, $2) }
     default: return nil
     }
 }
@@ -173,7 +173,7 @@ private func zip2<T>(_ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafePointer<T>, _ 
     if sa == 1 && sb == 1 { for i in 0..<n { y[i] = f(a[i], b[i]) } }
     else if sa == 1 && sb == 0 { let v = b[0]; for i in 0..<n { y[i] = f(a[i], v) } }
     else if sa == 0 && sb == 1 { let v = a[0]; for i in 0..<n { y[i] = f(v, b[i]) } }
-    else { for i in 0..<n { y[i] = f(a[i * sa], b[i * sb]) } }
+    else { for i in 0..<n { y[i] = f(a[i &* sa], b[i &* sb]) } }
 }
 
 /// y = op(a, b) over flat arrays, `a` and `b` advancing by 1 or 0 (a scalar).
@@ -211,7 +211,7 @@ private func binaryLoop<T: KnetFloat>(_ op: BinaryOp, _ layout: StridedLayout,
         layout.forEachRun(from: lo, to: hi) { off, n in
             let pa = a + off[0], pb = b + off[1], py = y + off[2]
             if sy == 1 { binaryRun(op, UnsafePointer(pa), sa, UnsafePointer(pb), sb, py, n) }
-            else { for i in 0..<n { py[i * sy] = op.scalar(pa[i * sa], pb[i * sb]) } }
+            else { for i in 0..<n { py[i &* sy] = op.scalar(pa[i &* sa], pb[i &* sb]) } }
         }
     }
 }
@@ -223,8 +223,8 @@ private func copyLoop<T: KnetFloat>(_ layout: StridedLayout, _ x: UnsafeMutableP
         layout.forEachRun(from: lo, to: hi) { off, n in
             let px = x + off[0], py = y + off[1]
             if sx == 1 && sy == 1 { py.update(from: px, count: n) }
-            else if sx == 0 { let v = px[0]; for i in 0..<n { py[i * sy] = v } }
-            else { for i in 0..<n { py[i * sy] = px[i * sx] } }
+            else if sx == 0 { let v = px[0]; for i in 0..<n { py[i &* sy] = v } }
+            else { for i in 0..<n { py[i &* sy] = px[i &* sx] } }
         }
     }
 }
@@ -238,8 +238,8 @@ func reduceRun<T: KnetFloat>(_ op: ReduceOp, _ p: UnsafePointer<T>, _ n: Int, _ 
         var v = SIMD8<T>(repeating: acc)
         let raw = UnsafeRawPointer(p)
         var i = 0
-        while i + 8 <= n {
-            let x = raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.stride, as: SIMD8<T>.self)
+        while i &+ 8 <= n {
+            let x = raw.loadUnaligned(fromByteOffset: i &* MemoryLayout<T>.stride, as: SIMD8<T>.self)
             switch op {
             case .sum: v += x
             case .prod: v *= x
@@ -252,7 +252,7 @@ func reduceRun<T: KnetFloat>(_ op: ReduceOp, _ p: UnsafePointer<T>, _ n: Int, _ 
         for j in i..<n { acc = op.combine(acc, p[j]) }
         return acc
     }
-    for j in 0..<n { acc = op.combine(acc, p[j * stride]) }
+    for j in 0..<n { acc = op.combine(acc, p[j &* stride]) }
     return acc
 }
 
@@ -295,7 +295,7 @@ private func reduceLoop<T: KnetFloat>(_ op: ReduceOp, _ x: Tensor, _ y: Tensor, 
             } else if sx == 1 && sy == 1 {
                 combineRun(op, dst, src, m)
             } else {
-                for i in 0..<m { dst[i * sy] = op.combine(dst[i * sy], src[i * sx]) }
+                for i in 0..<m { dst[i &* sy] = op.combine(dst[i &* sy], src[i &* sx]) }
             }
         }
     }

@@ -25,10 +25,10 @@ extension ClassLayout {
     func softmaxTerms<T: KnetFloat>(_ x: UnsafePointer<T>, _ j: Int, _ e: UnsafeMutablePointer<T>) -> (max: T, log: T) {
         let p = x + base(j)
         var m = -T.infinity, at = 0
-        for k in 0..<classes where p[k * inner] > m { m = p[k * inner]; at = k }
+        for k in 0..<classes where p[k &* inner] > m { m = p[k &* inner]; at = k }
         if m == -.infinity { e.update(repeating: .nan, count: classes); return (m, .nan) }
         if inner == 1 { for k in 0..<classes { e[k] = ScalarMath.exp(p[k] - m) } }   // vectorised
-        else { for k in 0..<classes { e[k] = ScalarMath.exp(p[k * inner] - m) } }
+        else { for k in 0..<classes { e[k] = ScalarMath.exp(p[k &* inner] - m) } }
         e[at] = 0
         let rest = reduceRun(.sum, UnsafePointer(e), classes, 1)
         e[at] = 1
@@ -60,7 +60,7 @@ private func nllTotalKernel<T: KnetFloat>(_ x: UnsafePointer<T>, _ c: ClassLayou
             var total = 0.0
             for j in lo..<hi where c.counts(j) {
                 let lse = c.softmaxTerms(x, j, e)
-                total += Double(lse.log - (x[c.base(j) + c.labels[j] * c.inner] - lse.max))
+                total += Double(lse.log - (x[c.base(j) &+ c.labels[j] &* c.inner] - lse.max))
             }
             return total
         }
@@ -75,12 +75,12 @@ private func nllGradientKernel<T: KnetFloat>(_ x: UnsafePointer<T>, _ dx: Unsafe
             for j in lo..<hi {
                 let b = c.base(j)
                 guard c.counts(j) else {
-                    for k in 0..<c.classes { dx[b + k * c.inner] = 0 }
+                    for k in 0..<c.classes { dx[b &+ k &* c.inner] = 0 }
                     continue
                 }
                 let f = scale * T.exp(-c.softmaxTerms(x, j, e).log)
-                for k in 0..<c.classes { dx[b + k * c.inner] = f * e[k] }
-                dx[b + c.labels[j] * c.inner] -= scale
+                for k in 0..<c.classes { dx[b &+ k &* c.inner] = f * e[k] }
+                dx[b &+ c.labels[j] &* c.inner] -= scale
             }
         }
     }

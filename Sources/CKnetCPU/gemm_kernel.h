@@ -1,0 +1,270 @@
+/* One instance of Knet's GEMM, included by gemm.c once per element type and instruction
+ * set. Before including, define:
+ *   KT      the element type (float or double)
+ *   KW      elements per vector register (4/8/16 floats, 2/4/8 doubles)
+ *   KN(x)   the instance's name for x (e.g. knet_sgemm_avx2_ ## x)
+ *   KATTR   the function attribute that selects the instruction set (may be empty)
+ *   KMC, KNC  the row and column blocking (the A block mc×kc stays in L2, B's kc×nc in L3)
+ * A packed-panel GEMM in the style of GotoBLAS/BLIS: panels of op(A) of MR = 2·KW rows
+ * and of op(B) of NR = 6 columns, both k-major, multiplied by a register-blocked
+ * micro-kernel of 12 vector accumulators with fused multiply-adds. Every element of C is
+ * summed over k in the same order by every instance (k in blocks of KKC, in order, one FMA
+ * per k), so all instances give the same bits. */
+
+#define MR (2 * KW)
+
+typedef KT KN(vec) __attribute__((ext_vector_type(KW)));
+typedef KT KN(uvec) __attribute__((ext_vector_type(KW), aligned(sizeof(KT))));
+
+/* Element (i, j) of op(X) for a column-major X with leading dimension ld. */
+#define AT(x, ld, trans, i, j) ((trans) ? (x) + (j) + (i) * (ld) : (x) + (i) + (j) * (ld))
+
+/* Packs the mb×kb block of op(A) at (i0, p0) into panels of MR rows, k-major, zero-padding
+ * the last panel. */
+KATTR static void KN(pack_a)(const KT* a, long lda, int trans, long i0, long p0, long mb, long kb, KT* d) {
+    for (long ir = 0; ir < mb; ir += MR) {
+        long rows = mb - ir < MR ? mb - ir : MR;
+        if (!trans) {
+            const KT* src = AT(a, lda, 0, i0 + ir, p0);
+            for (long p = 0; p < kb; p++, src += lda, d += MR) {
+                if (rows == MR) {
+                    *(KN(uvec)*)d = *(const KN(uvec)*)src;
+                    *(KN(uvec)*)(d + KW) = *(const KN(uvec)*)(src + KW);
+                } else {
+                    long r = 0;
+                    for (; r < rows; r++) d[r] = src[r];
+                    for (; r < MR; r++) d[r] = 0;
+                }
+            }
+        } else {
+            /* Rows of op(A) are contiguous: read them in step, write each k-slice in turn. */
+            const KT* src = AT(a, lda, 1, i0 + ir, p0);
+            for (long p = 0; p < kb; p++, d += MR)
+                for (long r = 0; r < MR; r++) d[r] = r < rows ? src[r * lda + p] : 0;
+        }
+    }
+}
+
+/* Packs the kb×nb block of op(B) at (p0, j0) into panels of 6 columns, k-major,
+ * zero-padding the last panel. */
+KATTR static void KN(pack_b)(const KT* b, long ldb, int trans, long p0, long j0, long kb, long nb, KT* d) {
+    if (trans) {
+        /* Rows of op(B) are contiguous: stream each row once, scattering it over the panels. */
+        long full = nb / 6;
+        for (long p = 0; p < kb; p++) {
+            const KT* src = AT(b, ldb, 1, p0 + p, j0);
+            KT* dp = d + p * 6;
+            for (long q = 0; q < full; q++, dp += 6 * kb)
+                for (long j = 0; j < 6; j++) dp[j] = src[q * 6 + j];
+            if (nb % 6 != 0)
+                for (long j = 0; j < 6; j++) dp[j] = full * 6 + j < nb ? src[full * 6 + j] : 0;
+        }
+        return;
+    }
+    for (long jr = 0; jr < nb; jr += 6) {
+        long cols = nb - jr < 6 ? nb - jr : 6;
+        if (cols == 6) {        /* six columns in step: one contiguous write of six per k */
+            const KT* s0 = AT(b, ldb, 0, p0, j0 + jr);
+            const KT *s1 = s0 + ldb, *s2 = s1 + ldb, *s3 = s2 + ldb, *s4 = s3 + ldb, *s5 = s4 + ldb;
+            for (long p = 0; p < kb; p++, d += 6) {
+                d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]; d[3] = s3[p]; d[4] = s4[p]; d[5] = s5[p];
+            }
+            continue;
+        }
+        for (long j = 0; j < 6; j++) {
+            if (j < cols) {
+                const KT* src = AT(b, ldb, 0, p0, j0 + jr + j);
+                for (long p = 0; p < kb; p++) d[p * 6 + j] = src[p];
+            } else {
+                for (long p = 0; p < kb; p++) d[p * 6 + j] = 0;
+            }
+        }
+        d += 6 * kb;
+    }
+}
+
+/* C[0..<rows, 0..<cols] = alpha·Ã·B̃ + beta·C for one MR×kb panel Ã and one kb×6 panel B̃;
+ * `narrow` (a constant in each caller: at most KW valid rows) skips the second vector of
+ * rows. With beta 0, C is not read. */
+KATTR static inline __attribute__((always_inline))
+void KN(tile)(long k, const KT* a, const KT* b, KT* c, long ldc, long rows, long cols, KT alpha, KT beta, int narrow) {
+    typedef KN(vec) V;
+    V c00 = 0, c10 = 0, c01 = 0, c11 = 0, c02 = 0, c12 = 0, c03 = 0, c13 = 0, c04 = 0, c14 = 0, c05 = 0, c15 = 0;
+    for (long p = 0; p < k; p++, a += MR, b += 6) {
+        V a0 = *(const KN(uvec)*)a, a1 = 0;
+        if (!narrow) a1 = *(const KN(uvec)*)(a + KW);
+        V bj = b[0];
+        c00 = __builtin_elementwise_fma(a0, bj, c00); if (!narrow) c10 = __builtin_elementwise_fma(a1, bj, c10);
+        bj = b[1];
+        c01 = __builtin_elementwise_fma(a0, bj, c01); if (!narrow) c11 = __builtin_elementwise_fma(a1, bj, c11);
+        bj = b[2];
+        c02 = __builtin_elementwise_fma(a0, bj, c02); if (!narrow) c12 = __builtin_elementwise_fma(a1, bj, c12);
+        bj = b[3];
+        c03 = __builtin_elementwise_fma(a0, bj, c03); if (!narrow) c13 = __builtin_elementwise_fma(a1, bj, c13);
+        bj = b[4];
+        c04 = __builtin_elementwise_fma(a0, bj, c04); if (!narrow) c14 = __builtin_elementwise_fma(a1, bj, c14);
+        bj = b[5];
+        c05 = __builtin_elementwise_fma(a0, bj, c05); if (!narrow) c15 = __builtin_elementwise_fma(a1, bj, c15);
+    }
+    if (!narrow && rows == MR && cols == 6) {
+        V va = alpha, vb = beta;
+#define KSTORE(j, x0, x1) do { \
+            KT* col = c + (j) * ldc; \
+            V y0 = (x0) * va, y1 = (x1) * va; \
+            if (beta != 0) { y0 = y0 + vb * *(KN(uvec)*)col; y1 = y1 + vb * *(KN(uvec)*)(col + KW); } \
+            *(KN(uvec)*)col = y0; *(KN(uvec)*)(col + KW) = y1; \
+        } while (0)
+        KSTORE(0, c00, c10); KSTORE(1, c01, c11); KSTORE(2, c02, c12);
+        KSTORE(3, c03, c13); KSTORE(4, c04, c14); KSTORE(5, c05, c15);
+#undef KSTORE
+        return;
+    }
+    /* Edge tile: only the valid part of C. */
+    V acc[12] = {c00, c10, c01, c11, c02, c12, c03, c13, c04, c14, c05, c15};
+    const KT* t = (const KT*)acc;
+    for (long j = 0; j < cols; j++) {
+        KT* col = c + j * ldc;
+        for (long i = 0; i < rows; i++)
+            col[i] = beta == 0 ? alpha * t[j * MR + i] : alpha * t[j * MR + i] + beta * col[i];
+    }
+}
+
+/* `tile` for a full panel of MR rows, and for a last one of at most KW rows (half the
+ * arithmetic); not inlined, so that each keeps its 12 (or 6) accumulators in registers. */
+KATTR static __attribute__((noinline))
+void KN(tile_full)(long k, const KT* a, const KT* b, KT* c, long ldc, long rows, long cols, KT alpha, KT beta) {
+    KN(tile)(k, a, b, c, ldc, rows, cols, alpha, beta, 0);
+}
+KATTR static __attribute__((noinline))
+void KN(tile_narrow)(long k, const KT* a, const KT* b, KT* c, long ldc, long rows, long cols, KT alpha, KT beta) {
+    KN(tile)(k, a, b, c, ldc, rows, cols, alpha, beta, 1);
+}
+
+/* The block size that cuts `total` into as few blocks of at most `limit` as possible, of
+ * near-equal sizes rounded up to a multiple of `unit`. */
+static inline long KN(divide)(long total, long limit, long unit) {
+    long blocks = (total + limit - 1) / limit;
+    long size = (total + blocks - 1) / blocks;
+    return (size + unit - 1) / unit * unit;
+}
+
+/* C = beta·C (not read when beta is 0). */
+KATTR static void KN(scale)(long m, long n, KT beta, KT* c, long ldc) {
+    if (beta == 1) return;
+    if (ldc == m) {             /* contiguous: one loop (a row vector would otherwise cost a loop per element) */
+        if (beta == 0) memset(c, 0, (size_t)(m * n) * sizeof(KT));
+        else for (long i = 0; i < m * n; i++) c[i] = beta * c[i];
+        return;
+    }
+    for (long j = 0; j < n; j++)
+        for (long i = 0; i < m; i++) c[i + j * ldc] = beta == 0 ? 0 : beta * c[i + j * ldc];
+}
+
+/* y[i] += s·x[i] over `count` contiguous elements, eight at a time, then the tail in
+ * halving widths (short rows cost a few instructions). */
+KATTR static inline __attribute__((always_inline)) void KN(axpy)(KT s, const KT* x, KT* y, long count) {
+    typedef KT U8 __attribute__((ext_vector_type(8), aligned(sizeof(KT))));
+    typedef KT U4 __attribute__((ext_vector_type(4), aligned(sizeof(KT))));
+    typedef KT U2 __attribute__((ext_vector_type(2), aligned(sizeof(KT))));
+    long i = 0;
+    for (; i + 8 <= count; i += 8) *(U8*)(y + i) += s * *(const U8*)(x + i);
+    if (count - i >= 4) { *(U4*)(y + i) += s * *(const U4*)(x + i); i += 4; }
+    if (count - i >= 2) { *(U2*)(y + i) += s * *(const U2*)(x + i); i += 2; }
+    if (count - i >= 1) y[i] += s * x[i];
+}
+
+/* A small or thin product without packing, in the loop order whose inner loop runs over
+ * contiguous memory: columns of op(A), else rows of op(A) against columns of op(B) (dot
+ * products), else rows of op(B) into a row of C. */
+KATTR static void KN(direct)(int ta, int tb, long m, long n, long k, KT alpha, const KT* a, long lda,
+                             const KT* b, long ldb, KT beta, KT* c, long ldc) {
+    KN(scale)(m, n, beta, c, ldc);
+    int columnsOfA = !ta || m == 1, rowsOfA = ta || lda == 1 || k == 1;
+    int columnsOfB = !tb || ldb == 1 || k == 1, rowsOfB = tb || ldb == 1 || n == 1;
+    if (columnsOfA && (m >= 8 || (!(rowsOfA && columnsOfB) && !rowsOfB))) {
+        for (long j = 0; j < n; j++) {
+            KT* cj = c + j * ldc;
+            for (long p = 0; p < k; p++) {
+                KN(axpy)(alpha * *AT(b, ldb, tb, p, j), AT(a, lda, ta, 0, p), cj, m);
+            }
+        }
+    } else if (rowsOfA && columnsOfB) {
+        for (long j = 0; j < n; j++) {
+            const KT* bj = AT(b, ldb, tb, 0, j);
+            for (long i = 0; i < m; i++) {
+                const KT* ai = AT(a, lda, ta, i, 0);
+                /* Eight partial sums whatever the vector width, so every instance adds alike. */
+                typedef KT V8 __attribute__((ext_vector_type(8)));
+                typedef KT U8 __attribute__((ext_vector_type(8), aligned(sizeof(KT))));
+                typedef KT V4 __attribute__((ext_vector_type(4)));
+                typedef KT U4 __attribute__((ext_vector_type(4), aligned(sizeof(KT))));
+                V8 acc = 0;
+                long p = 0;
+                for (; p + 8 <= k; p += 8) acc += *(const U8*)(ai + p) * *(const U8*)(bj + p);
+                V4 half = acc.lo + acc.hi;
+                if (p + 4 <= k) { half += *(const U4*)(ai + p) * *(const U4*)(bj + p); p += 4; }
+                KT total = (half.x + half.z) + (half.y + half.w);
+                for (; p < k; p++) total += ai[p] * bj[p];
+                c[i + j * ldc] += alpha * total;
+            }
+        }
+    } else {
+        /* The rows of op(B) are contiguous: accumulate each row of C, directly when it is
+         * contiguous (m == 1), else in a contiguous scratch row. */
+        KT* scratch = ldc == 1 ? 0 : (KT*)knet_gemm_buffer((size_t)n * sizeof(KT));
+        for (long i = 0; i < m; i++) {
+            KT* row = ldc == 1 ? c + i : scratch;
+            if (ldc != 1) for (long j = 0; j < n; j++) row[j] = c[i + j * ldc];
+            for (long p = 0; p < k; p++) {
+                KN(axpy)(alpha * *AT(a, lda, ta, i, p), AT(b, ldb, tb, p, 0), row, n);
+            }
+            if (ldc != 1) for (long j = 0; j < n; j++) c[i + j * ldc] = row[j];
+        }
+    }
+}
+
+/* The packed product, single-threaded: callers split large products by rows or columns
+ * into calls of this (whole panels each), which sums every element as one call would. */
+KATTR void KN(blocked)(int ta, int tb, long m, long n, long k, KT alpha, const KT* a, long lda,
+                       const KT* b, long ldb, KT beta, KT* c, long ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k == 0 || alpha == 0) { KN(scale)(m, n, beta, c, ldc); return; }
+    long kc = KN(divide)(k, 256, 1), mc = KN(divide)(m, KMC, MR), nc = KN(divide)(n, KNC, 6);
+    KT* packedA = (KT*)knet_gemm_buffer((size_t)(mc + nc) * kc * sizeof(KT));
+    KT* packedB = packedA + mc * kc;
+    for (long jc = 0; jc < n; jc += nc) {
+        long nb = n - jc < nc ? n - jc : nc;
+        for (long pc = 0; pc < k; pc += kc) {
+            long kb = k - pc < kc ? k - pc : kc;
+            KN(pack_b)(b, ldb, tb, pc, jc, kb, nb, packedB);
+            KT betaBlock = pc == 0 ? beta : 1;
+            for (long ic = 0; ic < m; ic += mc) {
+                long mb = m - ic < mc ? m - ic : mc;
+                KN(pack_a)(a, lda, ta, ic, pc, mb, kb, packedA);
+                for (long jr = 0; jr < nb; jr += 6)
+                    for (long ir = 0; ir < mb; ir += MR) {
+                        long rows = mb - ir < MR ? mb - ir : MR, cols = nb - jr < 6 ? nb - jr : 6;
+                        (rows > KW ? KN(tile_full) : KN(tile_narrow))(kb, packedA + ir * kb, packedB + jr * kb,
+                                                                      c + (ic + ir) + (jc + jr) * ldc, ldc, rows, cols, alpha, betaBlock);
+                    }
+            }
+        }
+    }
+}
+
+/* C = alpha·op(A)·op(B) + beta·C, column-major, single-threaded: small or thin products
+ * (at most 16K multiply-adds, or a matrix-vector product below 5 MFLOP) directly, others
+ * packed. With beta 0, C is not read; with k 0 or alpha 0, A and B are not read. */
+KATTR void KN(gemm)(int ta, int tb, long m, long n, long k, KT alpha, const KT* a, long lda,
+                    const KT* b, long ldb, KT beta, KT* c, long ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k == 0 || alpha == 0) { KN(scale)(m, n, beta, c, ldc); return; }
+    long products = m * n * k;
+    if (products <= 16384 || ((m == 1 || n == 1) && 2 * products < 5000000))
+        KN(direct)(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else
+        KN(blocked)(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+#undef MR
+#undef AT
