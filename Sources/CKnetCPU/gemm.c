@@ -35,82 +35,34 @@ static void* knet_gemm_buffer(size_t bytes) {
     return b->p;
 }
 
+#define KISA portable
 #define KATTR
-#define KT float
-#define KW 4
-#define KMC 192
-#define KNC 3072
-#define KN(x) knet_sgemm_portable_##x
-#include "gemm_kernel.h"
-#undef KN
-#undef KT
-#undef KW
-#undef KMC
-#undef KNC
-
-#define KT double
-#define KW 2
-#define KMC 96
-#define KNC 1536
-#define KN(x) knet_dgemm_portable_##x
-#include "gemm_kernel.h"
-#undef KN
-#undef KT
-#undef KW
-#undef KMC
-#undef KNC
+#define KWF 4
+#define KWD 2
+#include "gemm_instances.h"
+#undef KISA
 #undef KATTR
+#undef KWF
+#undef KWD
 
 #if defined(__x86_64__)
+#define KISA avx2
 #define KATTR __attribute__((target("avx2,fma")))
-#define KT float
-#define KW 8
-#define KMC 192
-#define KNC 3072
-#define KN(x) knet_sgemm_avx2_##x
-#include "gemm_kernel.h"
-#undef KN
-#undef KT
-#undef KW
-#undef KMC
-#undef KNC
-
-#define KT double
-#define KW 4
-#define KMC 96
-#define KNC 1536
-#define KN(x) knet_dgemm_avx2_##x
-#include "gemm_kernel.h"
-#undef KN
-#undef KT
-#undef KW
-#undef KMC
-#undef KNC
+#define KWF 8
+#define KWD 4
+#include "gemm_instances.h"
+#undef KISA
 #undef KATTR
+#undef KWF
+#undef KWD
 
+#define KISA avx512
 #define KATTR __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
-#define KT float
-#define KW 16
-#define KMC 192
-#define KNC 3072
-#define KN(x) knet_sgemm_avx512_##x
-#include "gemm_kernel.h"
-#undef KN
-#undef KT
-#undef KW
-#undef KMC
-#undef KNC
-
-#define KT double
-#define KW 8
-#define KMC 96
-#define KNC 1536
-#define KN(x) knet_dgemm_avx512_##x
-#include "gemm_kernel.h"
-#undef KN
-#undef KT
-#undef KW
-#undef KMC
-#undef KNC
+#define KWF 16
+#define KWD 8
+#include "gemm_instances.h"
+#undef KISA
 #undef KATTR
+#undef KWF
+#undef KWD
 #endif
