@@ -1,6 +1,7 @@
 // Matrix products on the CPU: a system BLAS opened with dlopen at run time (so building
-// needs no BLAS headers or libraries), else the AVX2 Swift kernel, else a plain loop.
+// needs no BLAS headers or libraries), else Knet's own GEMM (KnetGEMM), or a plain loop.
 
+import KnetAVX2
 import KnetGEMM
 #if canImport(Glibc)
 import Glibc
@@ -51,9 +52,9 @@ public enum CPUBLAS {
     /// (`portable`, `avx2` or `avx512`), the activation and LSTM cell entry points (AVX2+FMA
     /// or portable), and whether the CPU has AVX-512.
     ///
-    ///     print(CPUBLAS.kernels)    // "GEMM avx2, activations and LSTM cells AVX2+FMA; the CPU has no AVX-512"
+    ///     print(CPUBLAS.kernels)    // "GEMM avx2, activations and LSTM cells avx2; the CPU has no AVX-512"
     public static var kernels: String {
-        "GEMM \(SwiftGEMM.kernel.rawValue)" + (SwiftGEMM.isSupported ? ", activations and LSTM cells AVX2+FMA" : ", the rest portable")
+        "GEMM \(SwiftGEMM.kernel.rawValue), activations and LSTM cells \(hasAVX2 ? vectorKernel.rawValue : "portable")"
             + (SwiftGEMM.cpuHasAVX512 ? "; the CPU has AVX-512" : "; the CPU has no AVX-512")
     }
 
