@@ -13,7 +13,7 @@ public var hasAVX2: Bool { SwiftGEMM.isSupported }
 
 /// The instruction set the vector entry points use by default: AVX-512 where the CPU has
 /// it, else AVX2 (callers check `hasAVX2`).
-public var vectorKernel: SwiftGEMM.Kernel { SwiftGEMM.cpuHasAVX512 ? .avx512 : .avx2 }
+public let vectorKernel: SwiftGEMM.Kernel = SwiftGEMM.cpuHasAVX512 ? .avx512 : .avx2
 
 /// `y[i] = f(x[i])` for the activations of `ActivationMath` on Float, in vector
 /// instructions (only when `hasAVX2`; `kernel` must be available). Each gives the bits of
@@ -50,20 +50,28 @@ struct ActivationEntryPoints {
     let exp: Unary, sigm: Unary, tanh: Unary, lstmForward: Forward, lstmBackward: Backward
 }
 
-/// The entry points of `kernel` (which must be available on this CPU).
+/// The entry points of `kernel` (which must be available on this CPU); called per LSTM
+/// column, so it only picks among prebuilt tables.
+@inline(__always)
 func entryPoints(_ kernel: SwiftGEMM.Kernel) -> ActivationEntryPoints {
-    precondition(SwiftGEMM.available.contains(kernel), "KnetAVX2: the \(kernel) kernel cannot run on this CPU")
-    #if arch(x86_64)
+    precondition(kernel.isAvailable, "KnetAVX2: the \(kernel) kernel cannot run on this CPU")
     switch kernel {
-    case .portable: break
-    case .avx2:
-        return ActivationEntryPoints(exp: knet_f32_avx2_exp, sigm: knet_f32_avx2_sigm, tanh: knet_f32_avx2_tanh,
-                                     lstmForward: knet_f32_avx2_lstm_forward, lstmBackward: knet_f32_avx2_lstm_backward)
-    case .avx512:
-        return ActivationEntryPoints(exp: knet_f32_avx512_exp, sigm: knet_f32_avx512_sigm, tanh: knet_f32_avx512_tanh,
-                                     lstmForward: knet_f32_avx512_lstm_forward, lstmBackward: knet_f32_avx512_lstm_backward)
+    case .portable: return portableEntryPoints
+    case .avx2: return avx2EntryPoints
+    case .avx512: return avx512EntryPoints
     }
-    #endif
-    return ActivationEntryPoints(exp: knet_f32_portable_exp, sigm: knet_f32_portable_sigm, tanh: knet_f32_portable_tanh,
-                                 lstmForward: knet_f32_portable_lstm_forward, lstmBackward: knet_f32_portable_lstm_backward)
 }
+
+private let portableEntryPoints = ActivationEntryPoints(
+    exp: knet_f32_portable_exp, sigm: knet_f32_portable_sigm, tanh: knet_f32_portable_tanh,
+    lstmForward: knet_f32_portable_lstm_forward, lstmBackward: knet_f32_portable_lstm_backward)
+#if arch(x86_64)
+private let avx2EntryPoints = ActivationEntryPoints(
+    exp: knet_f32_avx2_exp, sigm: knet_f32_avx2_sigm, tanh: knet_f32_avx2_tanh,
+    lstmForward: knet_f32_avx2_lstm_forward, lstmBackward: knet_f32_avx2_lstm_backward)
+private let avx512EntryPoints = ActivationEntryPoints(
+    exp: knet_f32_avx512_exp, sigm: knet_f32_avx512_sigm, tanh: knet_f32_avx512_tanh,
+    lstmForward: knet_f32_avx512_lstm_forward, lstmBackward: knet_f32_avx512_lstm_backward)
+#else
+private let avx2EntryPoints = portableEntryPoints, avx512EntryPoints = portableEntryPoints   // never available
+#endif

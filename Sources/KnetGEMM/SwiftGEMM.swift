@@ -27,6 +27,17 @@ public enum SwiftGEMM {
         case avx2
         /// AVX-512 F, DQ, BW and VL (512-bit vectors).
         case avx512
+
+        /// Whether this CPU can run the kernel.
+        ///
+        ///     if SwiftGEMM.Kernel.avx512.isAvailable { … }
+        public var isAvailable: Bool {
+            switch self {
+            case .portable: return true
+            case .avx2: return SwiftGEMM.isSupported
+            case .avx512: return SwiftGEMM.cpuHasAVX512
+            }
+        }
     }
 
     /// True when the CPU has AVX2 and FMA and the OS saves the YMM registers: the AVX2
@@ -37,7 +48,7 @@ public enum SwiftGEMM {
     public static let cpuHasAVX512: Bool = knet_cpu_has_avx512() != 0
 
     /// The kernels this CPU can run, narrowest first.
-    public static let available: [Kernel] = [.portable] + (isSupported ? [.avx2] : []) + (cpuHasAVX512 ? [.avx512] : [])
+    public static let available: [Kernel] = Kernel.allCases.filter(\.isAvailable)
 
     /// The kernel `sgemm`/`dgemm` use: `KNET_GEMM_KERNEL` when it names an available one,
     /// else the widest available.
@@ -60,15 +71,6 @@ public enum SwiftGEMM {
     /// The flops (2·m·n·k) each thread must get for a product to be split across threads:
     /// below about 10 MFLOP, waking a second thread costs more than it saves.
     public static let parallelThreshold = 5_000_000
-
-    /// Whether a product is small or thin enough to be computed with direct
-    /// single-threaded loops instead of packed panels: at most 16K multiply-adds, or a
-    /// matrix-vector product below the size worth splitting over threads (gemm.c decides
-    /// the same way).
-    static func prefersDirect(m: Int, n: Int, k: Int) -> Bool {
-        let products = m * n * k
-        return products <= 16_384 || ((m == 1 || n == 1) && 2 * products < parallelThreshold)
-    }
 
     /// Single precision: `C = alpha * op(A) * op(B) + beta * C`, column-major, where
     /// `op(X)` is `X` or `Xᵀ`, `op(A)` is m×k and `op(B)` is k×n, on `kernel` (default: the
@@ -122,7 +124,7 @@ private func vectorWidth(_ kernel: SwiftGEMM.Kernel, bytes: Int) -> Int {
 
 /// `kernel`'s Float entry points (the whole product; one slice of a split one).
 private func floatEntryPoints(_ kernel: SwiftGEMM.Kernel) -> (FloatEntry, FloatEntry) {
-    precondition(SwiftGEMM.available.contains(kernel), "SwiftGEMM: the \(kernel) kernel cannot run on this CPU")
+    precondition(kernel.isAvailable, "SwiftGEMM: the \(kernel) kernel cannot run on this CPU")
     #if arch(x86_64)
     switch kernel {
     case .portable: return (knet_sgemm_portable_gemm, knet_sgemm_portable_blocked)
@@ -136,7 +138,7 @@ private func floatEntryPoints(_ kernel: SwiftGEMM.Kernel) -> (FloatEntry, FloatE
 
 /// `kernel`'s Double entry points.
 private func doubleEntryPoints(_ kernel: SwiftGEMM.Kernel) -> (DoubleEntry, DoubleEntry) {
-    precondition(SwiftGEMM.available.contains(kernel), "SwiftGEMM: the \(kernel) kernel cannot run on this CPU")
+    precondition(kernel.isAvailable, "SwiftGEMM: the \(kernel) kernel cannot run on this CPU")
     #if arch(x86_64)
     switch kernel {
     case .portable: return (knet_dgemm_portable_gemm, knet_dgemm_portable_blocked)
@@ -163,7 +165,9 @@ private func split(m: Int, n: Int, k: Int, rowsPerPanel mr: Int, _ call: (Bool, 
     if m <= 0 || n <= 0 { return }
     let flops = 2.0 * Double(m) * Double(n) * Double(k)
     let threads = Int(min(flops / Double(SwiftGEMM.parallelThreshold), Double(SwiftGEMM.maxThreads)))
-    if threads <= 1 || SwiftGEMM.prefersDirect(m: m, n: n, k: k) {
+    // (gemm.c computes small and matrix-vector products directly; those never get here
+    // with more than one thread, being below parallelThreshold.)
+    if threads <= 1 {
         call(false, 0, 0, m, n)
         return
     }

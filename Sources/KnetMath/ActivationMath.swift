@@ -1,8 +1,8 @@
 // The activation functions' scalar definitions, shared by the library's elementwise
-// table (through `ScalarMath`), the LSTM cell kernels and KnetAVX2's entry points. They
-// are `@inlinable`, so each caller compiles them into its own loops: for the portable
-// library code that is SSE, for KnetAVX2's entry points AVX2. This target is built for
-// the generic CPU, so a call that is not inlined (a debug build) is still safe anywhere.
+// table (through `ScalarMath`) and the LSTM cell kernels. They are `@inlinable`, so each
+// caller compiles them into its own loops (for the library, the generic CPU). The vector
+// entry points of KnetAVX2 are C instances of the same operations (CKnetCPU's
+// activation_kernel.h), which tests hold to these definitions' bits.
 
 import RealModule
 

@@ -1,7 +1,7 @@
 // cuDNN's LSTM cell on one column of a batch, forward and backward, as generic
 // `@inlinable` functions: the library instantiates them for Double and for Float on CPUs
-// without AVX2, and KnetAVX2 compiles its Float entry points from them for AVX2+FMA.
-// This target is built for the generic CPU, so nothing here can trap on an older one.
+// without AVX2. KnetAVX2's Float entry points are C instances of the same operations
+// (CKnetCPU's activation_kernel.h), held to these functions' bits by the tests.
 
 import RealModule
 
