@@ -31,10 +31,10 @@ let package = Package(
             exclude: ["Resources/README.md"],
             resources: [.copy("Resources/boston_house_prices.csv")]
         ),
-        .target(name: "KnetBenchmarks", dependencies: ["Knet"]),
+        .target(name: "KnetBenchmarks", dependencies: ["Knet", "KnetGEMM"]),
         .executableTarget(name: "knet-bench", dependencies: ["Knet", "KnetBenchmarks"]),
         .testTarget(name: "KnetTests", dependencies: ["Knet", "KnetGEMM", "KnetMath", "KnetAVX2"], exclude: ["Fixtures", "CUDAEmulator"]),
-        .testTarget(name: "KnetBenchmarksTests", dependencies: ["KnetBenchmarks", "Knet"]),
+        .testTarget(name: "KnetBenchmarksTests", dependencies: ["KnetBenchmarks", "Knet", "KnetGEMM"]),
     ],
     swiftLanguageModes: [.v5]
 )

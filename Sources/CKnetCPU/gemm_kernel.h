@@ -83,28 +83,35 @@ KATTR static void KN(pack_b)(const KT* b, long ldb, int trans, long p0, long j0,
     }
 }
 
-/* C[0..<rows, 0..<cols] = alpha·Ã·B̃ + beta·C for one MR×kb panel Ã and one kb×6 panel B̃;
- * `narrow` (a constant in each caller: at most KW valid rows) skips the second vector of
- * rows. With beta 0, C is not read. */
+/* C[0..<rows, 0..<cols] = alpha·Ã·B̃ + beta·C for one MR×kb panel Ã and six columns of
+ * B̃ whose element (p, j) is b[p·bk + j·bj]: a packed kb×6 panel (bk 6, bj 1), or op(B)
+ * itself where packing would not pay; columns past `cols` are never read. `narrow` (a
+ * constant in each caller: at most KW valid rows) skips the second vector of rows. With
+ * beta 0, C is not read. */
 KATTR static inline __attribute__((always_inline))
-void KN(tile)(long k, const KT* a, const KT* b, KT* c, long ldc, long rows, long cols, KT alpha, KT beta, int narrow) {
+void KN(tile)(long k, const KT* a, const KT* b, long bk, long bj, KT* c, long ldc, long rows, long cols, KT alpha, KT beta, int narrow) {
     typedef KN(vec) V;
     V c00 = 0, c10 = 0, c01 = 0, c11 = 0, c02 = 0, c12 = 0, c03 = 0, c13 = 0, c04 = 0, c14 = 0, c05 = 0, c15 = 0;
-    for (long p = 0; p < k; p++, a += MR, b += 6) {
+    /* Short edges of an unpacked B read column 0 again in place of the missing ones
+     * (their sums are discarded). */
+    const KT *b0 = b, *b1 = cols > 1 ? b + bj : b, *b2 = cols > 2 ? b + 2 * bj : b;
+    const KT *b3 = cols > 3 ? b + 3 * bj : b, *b4 = cols > 4 ? b + 4 * bj : b, *b5 = cols > 5 ? b + 5 * bj : b;
+    if (bk == 6 && bj == 1) { b1 = b + 1; b2 = b + 2; b3 = b + 3; b4 = b + 4; b5 = b + 5; }
+    for (long p = 0, q = 0; p < k; p++, q += bk, a += MR) {
         V a0 = *(const KN(uvec)*)a, a1 = 0;
         if (!narrow) a1 = *(const KN(uvec)*)(a + KW);
-        V bj = b[0];
-        c00 = __builtin_elementwise_fma(a0, bj, c00); if (!narrow) c10 = __builtin_elementwise_fma(a1, bj, c10);
-        bj = b[1];
-        c01 = __builtin_elementwise_fma(a0, bj, c01); if (!narrow) c11 = __builtin_elementwise_fma(a1, bj, c11);
-        bj = b[2];
-        c02 = __builtin_elementwise_fma(a0, bj, c02); if (!narrow) c12 = __builtin_elementwise_fma(a1, bj, c12);
-        bj = b[3];
-        c03 = __builtin_elementwise_fma(a0, bj, c03); if (!narrow) c13 = __builtin_elementwise_fma(a1, bj, c13);
-        bj = b[4];
-        c04 = __builtin_elementwise_fma(a0, bj, c04); if (!narrow) c14 = __builtin_elementwise_fma(a1, bj, c14);
-        bj = b[5];
-        c05 = __builtin_elementwise_fma(a0, bj, c05); if (!narrow) c15 = __builtin_elementwise_fma(a1, bj, c15);
+        V bv = b0[q];
+        c00 = __builtin_elementwise_fma(a0, bv, c00); if (!narrow) c10 = __builtin_elementwise_fma(a1, bv, c10);
+        bv = b1[q];
+        c01 = __builtin_elementwise_fma(a0, bv, c01); if (!narrow) c11 = __builtin_elementwise_fma(a1, bv, c11);
+        bv = b2[q];
+        c02 = __builtin_elementwise_fma(a0, bv, c02); if (!narrow) c12 = __builtin_elementwise_fma(a1, bv, c12);
+        bv = b3[q];
+        c03 = __builtin_elementwise_fma(a0, bv, c03); if (!narrow) c13 = __builtin_elementwise_fma(a1, bv, c13);
+        bv = b4[q];
+        c04 = __builtin_elementwise_fma(a0, bv, c04); if (!narrow) c14 = __builtin_elementwise_fma(a1, bv, c14);
+        bv = b5[q];
+        c05 = __builtin_elementwise_fma(a0, bv, c05); if (!narrow) c15 = __builtin_elementwise_fma(a1, bv, c15);
     }
     if (!narrow && rows == MR && cols == 6) {
         V va = alpha, vb = beta;
@@ -129,15 +136,24 @@ void KN(tile)(long k, const KT* a, const KT* b, KT* c, long ldc, long rows, long
     }
 }
 
-/* `tile` for a full panel of MR rows, and for a last one of at most KW rows (half the
- * arithmetic); not inlined, so that each keeps its 12 (or 6) accumulators in registers. */
+/* `tile` on a packed B panel for a full panel of MR rows, and for a last one of at most KW
+ * rows (half the arithmetic), and the same on an unpacked B; not inlined, so that each
+ * keeps its 12 (or 6) accumulators in registers. */
 KATTR static __attribute__((noinline))
 void KN(tile_full)(long k, const KT* a, const KT* b, KT* c, long ldc, long rows, long cols, KT alpha, KT beta) {
-    KN(tile)(k, a, b, c, ldc, rows, cols, alpha, beta, 0);
+    KN(tile)(k, a, b, 6, 1, c, ldc, rows, cols, alpha, beta, 0);
 }
 KATTR static __attribute__((noinline))
 void KN(tile_narrow)(long k, const KT* a, const KT* b, KT* c, long ldc, long rows, long cols, KT alpha, KT beta) {
-    KN(tile)(k, a, b, c, ldc, rows, cols, alpha, beta, 1);
+    KN(tile)(k, a, b, 6, 1, c, ldc, rows, cols, alpha, beta, 1);
+}
+KATTR static __attribute__((noinline))
+void KN(tile_full_strided)(long k, const KT* a, const KT* b, long bk, long bj, KT* c, long ldc, long rows, long cols, KT alpha, KT beta) {
+    KN(tile)(k, a, b, bk, bj, c, ldc, rows, cols, alpha, beta, 0);
+}
+KATTR static __attribute__((noinline))
+void KN(tile_narrow_strided)(long k, const KT* a, const KT* b, long bk, long bj, KT* c, long ldc, long rows, long cols, KT alpha, KT beta) {
+    KN(tile)(k, a, b, bk, bj, c, ldc, rows, cols, alpha, beta, 1);
 }
 
 /* The block size that cuts `total` into as few blocks of at most `limit` as possible, of
@@ -232,6 +248,20 @@ KATTR void KN(blocked)(int ta, int tb, long m, long n, long k, KT alpha, const K
     long kc = KN(divide)(k, 256, 1), mc = KN(divide)(m, KMC, MR), nc = KN(divide)(n, KNC, 6);
     KT* packedA = (KT*)knet_gemm_buffer((size_t)(mc + nc) * kc * sizeof(KT));
     KT* packedB = packedA + mc * kc;
+    if (m <= MR) {
+        /* One panel of A: each element of B is used once, so B is read in place, not packed. */
+        long bk = tb ? ldb : 1, bj = tb ? 1 : ldb;
+        for (long pc = 0; pc < k; pc += kc) {
+            long kb = k - pc < kc ? k - pc : kc;
+            KN(pack_a)(a, lda, ta, 0, pc, m, kb, packedA);
+            for (long jr = 0; jr < n; jr += 6) {
+                long cols = n - jr < 6 ? n - jr : 6;
+                (m > KW ? KN(tile_full_strided) : KN(tile_narrow_strided))(kb, packedA, AT(b, ldb, tb, pc, jr), bk, bj,
+                                                                          c + jr * ldc, ldc, m, cols, alpha, pc == 0 ? beta : 1);
+            }
+        }
+        return;
+    }
     for (long jc = 0; jc < n; jc += nc) {
         long nb = n - jc < nc ? n - jc : nc;
         for (long pc = 0; pc < k; pc += kc) {

@@ -61,7 +61,8 @@ extension SuiteResult {
             ("peers", .object(peerHeaders.sorted { $0.key < $1.key }.map { ($0.key, .object($0.value.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })) })),
             ("rows", .array(rowValues)),
             ("micro", .array(micro.map { .object([("section", .string($0.section)), ("name", .string($0.name)),
-                                                  ("value", .num($0.value)), ("unit", .string($0.unit))]) })),
+                                                  ("value", .num($0.value)), ("unit", .string($0.unit)),
+                                                  ("of_peak", .num($0.fractionOfPeak))]) })),
         ]).text + "\n"
     }
 }

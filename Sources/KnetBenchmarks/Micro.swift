@@ -1,4 +1,6 @@
 import Knet
+import KnetGEMM
+import Dispatch
 
 /// One micro-benchmark figure: what was measured, the value and its unit.
 public struct MicroResult: Sendable, Equatable {
@@ -10,11 +12,16 @@ public struct MicroResult: Sendable, Equatable {
     public var value: Double
     /// Its unit ("µs", "GFLOP/s", "GB/s").
     public var unit: String
+    /// For a GEMM: the value over the measured FMA peak of its instruction set (the widest
+    /// for a BLAS) on as many threads; nil otherwise.
+    public var fractionOfPeak: Double? = nil
 }
 
 /// The micro-benchmarks: per-op overhead of a small `.+` with and without recording,
-/// SGEMM GFLOP/s of the system BLAS and the Swift kernel on the MLP's shapes and a
-/// large square, and elementwise/reduction GB/s. Each figure is the median of `runs`.
+/// the measured FMA peak of each vector instruction set, SGEMM GFLOP/s of the system BLAS
+/// and of the Swift GEMM in each instruction set on the table's shapes (MLP layer and
+/// gradient, LSTM step, LeNet's per-image convolutions) and a large square, with their
+/// fraction of that peak, and elementwise/reduction GB/s. Each figure is the median of `runs`.
 ///
 ///     for r in microBenchmarks(runs: 5, scale: .full) { print(r.name, r.value, r.unit) }
 public func microBenchmarks(runs: Int, scale: BenchmarkScale) -> [MicroResult] {
@@ -37,35 +44,75 @@ private func perOpOverhead(runs: Int, scale: BenchmarkScale) -> [MicroResult] {
 }
 
 private func gemmThroughput(runs: Int, scale: BenchmarkScale) -> [MicroResult] {
-    func gflops(_ backend: GEMMBackend, m: Int, n: Int, k: Int, transB: Bool) -> Double {
+    _ = CPUBLAS.backend                       // installs Knet's thread pool as SwiftGEMM's runner
+    let threads = CPUBLAS.threads
+    let simd = SwiftGEMM.available.filter { $0 != .portable }
+    let peaks = Dictionary(uniqueKeysWithValues: simd.compactMap { k in SwiftGEMM.fmaPeak(using: k, threads: threads).map { (k, $0) } })
+    var results = simd.compactMap { k in
+        peaks[k].map { MicroResult(section: "FMA peak", name: "Float32 FMAs, \(k.title), \(threads) threads", value: $0, unit: "GFLOP/s") }
+    }
+    /// GFLOP/s of `product` (a GEMM with C = op(A)·op(B) on 0.5s and 0.25s): one call at a
+    /// time, or (`perThread`) one independent call on each thread at once, as the
+    /// convolution runs its per-image GEMMs.
+    func gflops(m: Int, n: Int, k: Int, transB: Bool, perThread: Bool,
+                _ product: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> Double {
+        let copies = perThread ? threads : 1
         let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
-        var c = [Float](repeating: 0, count: m * n)
-        let reps = Swift.max(1, Int((scale == .full ? 2e9 : 2e6) / Double(2 * m * n * k)))
+        var c = [Float](repeating: 0, count: m * n * copies)
+        let reps = Swift.max(1, Int((scale == .full ? 2e9 : 2e6) / Double(2 * m * n * k * copies)))
         let t = median(runs: runs) {
             a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
-                for _ in 0..<reps {
-                    CPUBLAS.gemm(using: backend, transA: false, transB: transB, m: m, n: n, k: k, alpha: Float(1),
-                                 a: pa.baseAddress!, lda: m, b: pb.baseAddress!, ldb: transB ? n : k, beta: Float(0),
-                                 c: pc.baseAddress!, ldc: m)
+                let base = pc.baseAddress!
+                if perThread {
+                    let body: (Int) -> Void = { i in for _ in 0..<reps { product(pa.baseAddress!, pb.baseAddress!, base + i * m * n) } }
+                    if let run = SwiftGEMM.parallelRunner { run(copies, body) } else { DispatchQueue.concurrentPerform(iterations: copies, execute: body) }
+                } else {
+                    for _ in 0..<reps { product(pa.baseAddress!, pb.baseAddress!, base) }
                 }
             } } }
         }
-        return 2 * Double(m * n * k) * Double(reps) / t / 1e9
+        return 2 * Double(m * n * k) * Double(reps * copies) / t / 1e9
     }
     let square = scale == .full ? 1024 : 64
-    var results: [MicroResult] = []
-    for (name, m, n, k, transB) in [("(64×784)·(784×100), the MLP's layer", 64, 100, 784, false),
-                                    ("(64×100)·(784×100)ᵀ, the MLP's dW", 64, 784, 100, true),
-                                    ("(1024×256)·(256×128), an LSTM step", 1024, 128, 256, false),
-                                    ("\(square)×\(square)×\(square)", square, square, square, false)] {
-        var backends: [GEMMBackend] = [.swift]
-        if CPUBLAS.library != nil { backends.insert(.blas, at: 0) }
-        for backend in backends {
-            results.append(MicroResult(section: "SGEMM", name: "\(name), \(backend == .blas ? "BLAS" : "Swift GEMM")",
-                                       value: gflops(backend, m: m, n: n, k: k, transB: transB), unit: "GFLOP/s"))
+    let shapes: [(String, Int, Int, Int, Bool, Bool)] = [
+        ("(64×784)·(784×100), the MLP's layer", 64, 100, 784, false, false),
+        ("(64×100)·(784×100)ᵀ, the MLP's dW", 64, 784, 100, true, false),
+        ("(1024×256)·(256×128), an LSTM step", 1024, 128, 256, false, false),
+        ("(576×25)·(25×20), LeNet conv1 per image, one per thread", 576, 20, 25, false, true),
+        ("(64×500)·(500×50), LeNet conv2 per image, one per thread", 64, 50, 500, false, true),
+        ("\(square)×\(square)×\(square)", square, square, square, false, false),
+    ]
+    for (name, m, n, k, transB, perThread) in shapes {
+        let ldb = transB ? n : k
+        if CPUBLAS.library != nil {
+            let v = gflops(m: m, n: n, k: k, transB: transB, perThread: perThread) { a, b, c in
+                CPUBLAS.gemm(using: .blas, transA: false, transB: transB, m: m, n: n, k: k, alpha: Float(1),
+                             a: a, lda: m, b: b, ldb: ldb, beta: Float(0), c: c, ldc: m)
+            }
+            results.append(MicroResult(section: "SGEMM", name: "\(name), BLAS", value: v, unit: "GFLOP/s",
+                                       fractionOfPeak: simd.last.flatMap { peaks[$0] }.map { v / $0 }))
+        }
+        for kernel in simd {
+            let v = gflops(m: m, n: n, k: k, transB: transB, perThread: perThread) { a, b, c in
+                SwiftGEMM.sgemm(transA: false, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: m, b: b, ldb: ldb,
+                                beta: 0, c: c, ldc: m, using: kernel)
+            }
+            results.append(MicroResult(section: "SGEMM", name: "\(name), Swift GEMM \(kernel.title)", value: v, unit: "GFLOP/s",
+                                       fractionOfPeak: peaks[kernel].map { v / $0 }))
         }
     }
     return results
+}
+
+extension SwiftGEMM.Kernel {
+    /// The instruction set's usual name ("AVX2+FMA", "AVX-512").
+    var title: String {
+        switch self {
+        case .portable: return "portable"
+        case .avx2: return "AVX2+FMA"
+        case .avx512: return "AVX-512"
+        }
+    }
 }
 
 private func elementwiseBandwidth(runs: Int, scale: BenchmarkScale) -> [MicroResult] {

@@ -117,6 +117,21 @@ if synthetic {
     fputs("knet-bench: ../shared/data not found; using synthetic data (give --data DIR for the real files)\n", stderr)
 }
 
+/// The text of the report at `path` (its other sections are kept), nil when there is none.
+func existingReport(_ path: String) throws -> String? {
+    guard access(path, F_OK) == 0 else { return nil }
+    guard let file = fopen(path, "rb") else { throw FileIOError("open", path) }
+    defer { fclose(file) }
+    var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&chunk, 1, chunk.count, file)
+        bytes += chunk.prefix(n)
+        if n < chunk.count { break }
+    }
+    if ferror(file) != 0 { throw FileIOError("read", path) }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
 let result: SuiteResult
 do {
     result = try runSuite(options) { fputs($0 + "\n", stderr) }
@@ -132,13 +147,15 @@ do {
         if path == "-" { print(result.json, terminator: "") } else { try writeFileAtomically(Array(result.json.utf8), to: path) }
     }
     if let path = reportPath {
-        let chartPath = (path.hasSuffix(".md") ? String(path.dropLast(3)) : path) + ".svg"
+        let chartPath = (path.hasSuffix(".md") ? String(path.dropLast(3)) : path) + "-\(result.reportKey).svg"
         let chart = result.ratioChart
         if let chart { try writeFileAtomically(Array(chart.utf8), to: chartPath) }
         let chartName = chartPath.split(separator: "/").last.map(String.init)
-        let command = "swift build -c release --product knet-bench && .build/release/knet-bench " +
+        let command = "swift build -c release --product knet-bench && KNET_GEMM=\(result.reportKey) .build/release/knet-bench " +
             CommandLine.arguments.dropFirst().joined(separator: " ")
-        try writeFileAtomically(Array(result.markdown(command: command, chartFile: chart == nil ? nil : chartName).utf8), to: path)
+        let section = result.markdown(command: command, chartFile: chart == nil ? nil : chartName)
+        let existing = try existingReport(path)
+        try writeFileAtomically(Array(mergeReport(existing, key: result.reportKey, section: section).utf8), to: path)
         fputs("knet-bench: wrote \(path)\(chart == nil ? "" : " and \(chartPath)")\n", stderr)
     }
 } catch {

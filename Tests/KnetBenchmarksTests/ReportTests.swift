@@ -24,7 +24,7 @@ final class ReportTests: XCTestCase {
                                          kernels: "AVX2+FMA; the CPU has no AVX-512", swift: "Swift 6.3, release build")
         return SuiteResult(machine: machine, date: "2026-11-26 01:00 UTC", options: options,
                            peerHeaders: ["torch": ["framework": "torch", "version": "2.13.0+cpu", "threads": "2"]], rows: rows,
-                           micro: [MicroResult(section: "SGEMM", name: "1024³, Swift", value: 150.04, unit: "GFLOP/s")])
+                           micro: [MicroResult(section: "SGEMM", name: "1024³, Swift", value: 150.04, unit: "GFLOP/s", fractionOfPeak: 0.7504)])
     }
 
     func testMediansRatiosAndVerdicts() {
@@ -52,9 +52,26 @@ final class ReportTests: XCTestCase {
         XCTAssert(lines[1].hasPrefix("linreg   1.000"), String(lines[1]))
     }
 
+    func testReportKeepsOneSectionPerGEMMBackend() {
+        let swift1 = "## Without a BLAS\nRUN-ONE\n", blas = "## With a system BLAS\nb\n", swift2 = "## Without a BLAS\nRUN-TWO\n"
+        let one = mergeReport(nil, key: "swift", section: swift1)
+        XCTAssert(one.hasPrefix("# Benchmarks\n"))
+        XCTAssert(one.contains("<!-- knet-bench section: swift -->\n" + swift1 + "<!-- knet-bench end: swift -->\n"))
+        // A BLAS run adds its section after the headline; a later Swift run replaces only its own.
+        let two = mergeReport(one, key: "blas", section: blas)
+        let three = mergeReport(two, key: "swift", section: swift2)
+        XCTAssertFalse(three.contains("RUN-ONE"))
+        let s = three.range(of: "RUN-TWO")!, b = three.range(of: "## With a system BLAS\nb")!
+        XCTAssertLessThan(s.lowerBound, b.lowerBound, "the Swift GEMM's section comes first")
+        XCTAssertEqual(three.components(separatedBy: "<!-- knet-bench section:").count, 3)
+        XCTAssertEqual(mergeReport(three, key: "blas", section: blas), three, "a rerun is a fixed point")
+        // A file in the old one-section layout has no markers: it is replaced.
+        XCTAssertEqual(mergeReport("# Benchmarks\nold table\n", key: "swift", section: swift1), one)
+    }
+
     func testMarkdownReport() {
         let md = sampleResult().markdown(command: "knet-bench --vs torch,jax --report BENCHMARKS.md", chartFile: "BENCHMARKS.svg")
-        XCTAssert(md.hasPrefix("# Benchmarks\n"))
+        XCTAssert(md.hasPrefix("## Without a BLAS: Knet's own GEMM\n"), md)
         XCTAssert(md.contains("knet-bench --vs torch,jax --report BENCHMARKS.md"))
         XCTAssert(md.contains("- CPU: Test CPU, 2 cores online"))
         XCTAssert(md.contains("GEMM swift (none); kernels AVX2+FMA; the CPU has no AVX-512; "), "which kernels ran")
@@ -63,7 +80,7 @@ final class ReportTests: XCTestCase {
         XCTAssert(md.contains("| linreg | 1.000 | 0.2500 | — | 2.000 | 0.2500 | — | ×0.50 | 0.500 | 0.2500 | — | ×2.00 | behind jax: ×2.00 of jax |"))
         XCTAssert(md.contains("![ours/peer time per row"))
         XCTAssert(md.contains("(BENCHMARKS.svg)"))
-        XCTAssert(md.contains("| SGEMM | 1024³, Swift | 150.0 | GFLOP/s |"))
+        XCTAssert(md.contains("| SGEMM | 1024³, Swift | 150.0 | GFLOP/s | 75% |"))
         XCTAssert(md.contains("- Peer not measured: jax (mlp): exit status 1: no jax"))
         XCTAssert(md.contains("a quiet machine"))
     }

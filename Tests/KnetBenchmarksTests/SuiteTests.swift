@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import KnetBenchmarks
+import KnetGEMM
 import Knet
 
 /// The benchmark suite in smoke mode (every case's real code on tiny synthetic data, so
@@ -45,8 +46,13 @@ final class SuiteTests: XCTestCase {
         XCTAssertEqual(losses[0], losses[1])
         XCTAssertEqual(losses[0], losses[2])
         XCTAssertNotNil(result.recordingTable)
-        XCTAssertEqual(Set(result.micro.map(\.section)), ["per-op overhead", "SGEMM", "elementwise"])
+        let peak: Set<String> = SwiftGEMM.isSupported ? ["FMA peak"] : []
+        XCTAssertEqual(Set(result.micro.map(\.section)), peak.union(["per-op overhead", "SGEMM", "elementwise"]))
         for m in result.micro { XCTAssert(m.value > 0 && m.value.isFinite, "\(m.name): \(m.value)") }
+        // Each SIMD GEMM row is a fraction of its instruction set's measured peak.
+        for m in result.micro where m.name.contains("Swift GEMM AVX") {
+            XCTAssert((m.fractionOfPeak ?? -1) > 0, "\(m.name): \(String(describing: m.fractionOfPeak))")
+        }
     }
 
     func testPeerOutputParsing() {

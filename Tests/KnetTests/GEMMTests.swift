@@ -36,11 +36,12 @@ final class GEMMTests: XCTestCase {
     /// (m, n, k): edge tiles, k == 0, several k/m/n cache blocks, and (last) products
     /// large enough to be split across threads by rows and by columns; the small and
     /// matrix-vector ones (linear regression's 1×506×13 and its gradient 1×13×506, an
-    /// outer product, a 3×1 gemv) take the direct, unpacked path.
+    /// outer product, a 3×1 gemv) take the direct, unpacked path; those of at most one
+    /// panel of rows (5×3100×4, 10×100×784, 30×50×300: softmax's shapes) read B unpacked.
     private let sizes = [
         (1, 1, 1), (7, 5, 3), (16, 6, 1), (17, 7, 2), (4, 3, 0), (33, 17, 65),
         (1, 506, 13), (1, 13, 506), (13, 506, 1), (3, 1, 40), (9, 8, 30),
-        (200, 30, 300), (5, 3100, 4), (100, 64, 784), (64, 100, 784),
+        (200, 30, 300), (5, 3100, 4), (100, 64, 784), (64, 100, 784), (10, 100, 784), (30, 50, 300),
     ]
 
     private var backends: [GEMMBackend] {

@@ -41,6 +41,12 @@ KNET_CPU_KERNELS(portable)
 #if defined(__x86_64__)
 KNET_CPU_KERNELS(avx2)
 KNET_CPU_KERNELS(avx512)
+
+/// `iterations` × 12 independent vector FMAs (8 or 16 floats each: 192 or 384 flops per
+/// iteration) and nothing else, for measuring a core's peak; returns a value depending on
+/// every FMA. x86-64 only; call only where the instruction set is available.
+float knet_f32_avx2_fma_chains(long iterations);
+float knet_f32_avx512_fma_chains(long iterations);
 #endif
 
 #endif
