@@ -21,13 +21,16 @@ usage: knet-bench [--only NAMES] [--runs N] [--vs torch,jax] [--peers DIR] [--da
   --smoke          tiny sizes and one run: checks that every case works (CI)
   --device DEVICE  cpu (default), gpu or gpu<n>: data, parameters and every op live there
   --json FILE      write every measurement as JSON (- for stdout)
-  --report FILE    write the Markdown report (BENCHMARKS.md) and its chart beside it (FILE with .svg)
+  --report FILE    write this GEMM backend's section of the Markdown report (BENCHMARKS.md), keeping the
+                   other backends' sections, and its chart beside it (FILE-swift.svg, FILE-blas.svg)
   --gpu-check      run every generated elementwise kernel on each GPU (through the GPU backend) against
                    the CPU formulas and measure x .+ y's bandwidth on 100M floats (exit 1 on a
                    mismatch or without a GPU)
 
-The report of the repository is made by:
-  swift build -c release --product knet-bench && .build/release/knet-bench --vs torch,jax --report BENCHMARKS.md
+The report of the repository is made by (the second run needs a system BLAS):
+  swift build -c release --product knet-bench
+  KNET_GEMM=swift .build/release/knet-bench --vs torch,jax --report BENCHMARKS.md
+  KNET_GEMM=blas .build/release/knet-bench --vs torch,jax --report BENCHMARKS.md
 
 """
 
