@@ -84,19 +84,21 @@ KATTR static void KN(pack_b)(const KT* b, long ldb, int trans, long p0, long j0,
 }
 
 /* C[0..<rows, 0..<cols] = alpha·Ã·B̃ + beta·C for one MR×kb panel Ã and six columns of
- * B̃ whose element (p, j) is b[p·bk + j·bj]: a packed kb×6 panel (bk 6, bj 1), or op(B)
- * itself where packing would not pay; columns past `cols` are never read. `narrow` (a
- * constant in each caller: at most KW valid rows) skips the second vector of rows. With
- * beta 0, C is not read. */
+ * B̃ whose element (p, j) is b[p·bk + j·bj]: a `packed` kb×6 panel (bk 6, bj 1), or
+ * op(B) itself where packing would not pay, whose columns past `cols` are never read.
+ * `packed` and `narrow` (at most KW valid rows: skips the second vector of rows) are
+ * constants in each caller. With beta 0, C is not read. */
 KATTR static inline __attribute__((always_inline))
-void KN(tile)(long k, const KT* a, const KT* b, long bk, long bj, KT* c, long ldc, long rows, long cols, KT alpha, KT beta, int narrow) {
+void KN(tile)(long k, const KT* a, const KT* b, long bk, long bj, int packed, KT* c, long ldc, long rows, long cols, KT alpha, KT beta,
+              int narrow) {
     typedef KN(vec) V;
     V c00 = 0, c10 = 0, c01 = 0, c11 = 0, c02 = 0, c12 = 0, c03 = 0, c13 = 0, c04 = 0, c14 = 0, c05 = 0, c15 = 0;
-    /* Short edges of an unpacked B read column 0 again in place of the missing ones
-     * (their sums are discarded). */
-    const KT *b0 = b, *b1 = cols > 1 ? b + bj : b, *b2 = cols > 2 ? b + 2 * bj : b;
-    const KT *b3 = cols > 3 ? b + 3 * bj : b, *b4 = cols > 4 ? b + 4 * bj : b, *b5 = cols > 5 ? b + 5 * bj : b;
-    if (bk == 6 && bj == 1) { b1 = b + 1; b2 = b + 2; b3 = b + 3; b4 = b + 4; b5 = b + 5; }
+    /* A packed panel is zero-padded, so its six columns are read at fixed offsets; a short
+     * edge of an unpacked B reads column 0 again in place of the missing ones (their sums
+     * are discarded). */
+    const KT *b0 = b, *b1 = packed || cols > 1 ? b + bj : b, *b2 = packed || cols > 2 ? b + 2 * bj : b;
+    const KT *b3 = packed || cols > 3 ? b + 3 * bj : b, *b4 = packed || cols > 4 ? b + 4 * bj : b;
+    const KT *b5 = packed || cols > 5 ? b + 5 * bj : b;
     for (long p = 0, q = 0; p < k; p++, q += bk, a += MR) {
         V a0 = *(const KN(uvec)*)a, a1 = 0;
         if (!narrow) a1 = *(const KN(uvec)*)(a + KW);
@@ -141,19 +143,19 @@ void KN(tile)(long k, const KT* a, const KT* b, long bk, long bj, KT* c, long ld
  * keeps its 12 (or 6) accumulators in registers. */
 KATTR static __attribute__((noinline))
 void KN(tile_full)(long k, const KT* a, const KT* b, KT* c, long ldc, long rows, long cols, KT alpha, KT beta) {
-    KN(tile)(k, a, b, 6, 1, c, ldc, rows, cols, alpha, beta, 0);
+    KN(tile)(k, a, b, 6, 1, 1, c, ldc, rows, cols, alpha, beta, 0);
 }
 KATTR static __attribute__((noinline))
 void KN(tile_narrow)(long k, const KT* a, const KT* b, KT* c, long ldc, long rows, long cols, KT alpha, KT beta) {
-    KN(tile)(k, a, b, 6, 1, c, ldc, rows, cols, alpha, beta, 1);
+    KN(tile)(k, a, b, 6, 1, 1, c, ldc, rows, cols, alpha, beta, 1);
 }
 KATTR static __attribute__((noinline))
 void KN(tile_full_strided)(long k, const KT* a, const KT* b, long bk, long bj, KT* c, long ldc, long rows, long cols, KT alpha, KT beta) {
-    KN(tile)(k, a, b, bk, bj, c, ldc, rows, cols, alpha, beta, 0);
+    KN(tile)(k, a, b, bk, bj, 0, c, ldc, rows, cols, alpha, beta, 0);
 }
 KATTR static __attribute__((noinline))
 void KN(tile_narrow_strided)(long k, const KT* a, const KT* b, long bk, long bj, KT* c, long ldc, long rows, long cols, KT alpha, KT beta) {
-    KN(tile)(k, a, b, bk, bj, c, ldc, rows, cols, alpha, beta, 1);
+    KN(tile)(k, a, b, bk, bj, 0, c, ldc, rows, cols, alpha, beta, 1);
 }
 
 /* The block size that cuts `total` into as few blocks of at most `limit` as possible, of
@@ -246,10 +248,9 @@ KATTR void KN(blocked)(int ta, int tb, long m, long n, long k, KT alpha, const K
     if (m <= 0 || n <= 0) return;
     if (k == 0 || alpha == 0) { KN(scale)(m, n, beta, c, ldc); return; }
     long kc = KN(divide)(k, 256, 1), mc = KN(divide)(m, KMC, MR), nc = KN(divide)(n, KNC, 6);
-    KT* packedA = (KT*)knet_gemm_buffer((size_t)(mc + nc) * kc * sizeof(KT));
-    KT* packedB = packedA + mc * kc;
     if (m <= MR) {
         /* One panel of A: each element of B is used once, so B is read in place, not packed. */
+        KT* packedA = (KT*)knet_gemm_buffer((size_t)MR * kc * sizeof(KT));
         long bk = tb ? ldb : 1, bj = tb ? 1 : ldb;
         for (long pc = 0; pc < k; pc += kc) {
             long kb = k - pc < kc ? k - pc : kc;
@@ -262,6 +263,8 @@ KATTR void KN(blocked)(int ta, int tb, long m, long n, long k, KT alpha, const K
         }
         return;
     }
+    KT* packedA = (KT*)knet_gemm_buffer((size_t)(mc + nc) * kc * sizeof(KT));
+    KT* packedB = packedA + mc * kc;
     for (long jc = 0; jc < n; jc += nc) {
         long nb = n - jc < nc ? n - jc : nc;
         for (long pc = 0; pc < k; pc += kc) {

@@ -47,7 +47,7 @@ private func gemmThroughput(runs: Int, scale: BenchmarkScale) -> [MicroResult] {
     _ = CPUBLAS.backend                       // installs Knet's thread pool as SwiftGEMM's runner
     let threads = CPUBLAS.threads
     let simd = SwiftGEMM.available.filter { $0 != .portable }
-    let peaks = Dictionary(uniqueKeysWithValues: simd.compactMap { k in SwiftGEMM.fmaPeak(using: k, threads: threads).map { (k, $0) } })
+    let peaks = Dictionary(uniqueKeysWithValues: simd.compactMap { k in fmaPeak(k, threads: threads).map { (k, $0) } })
     var results = simd.compactMap { k in
         peaks[k].map { MicroResult(section: "FMA peak", name: "Float32 FMAs, \(k.title), \(threads) threads", value: $0, unit: "GFLOP/s") }
     }
@@ -64,8 +64,7 @@ private func gemmThroughput(runs: Int, scale: BenchmarkScale) -> [MicroResult] {
             a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
                 let base = pc.baseAddress!
                 if perThread {
-                    let body: (Int) -> Void = { i in for _ in 0..<reps { product(pa.baseAddress!, pb.baseAddress!, base + i * m * n) } }
-                    if let run = SwiftGEMM.parallelRunner { run(copies, body) } else { DispatchQueue.concurrentPerform(iterations: copies, execute: body) }
+                    concurrently(copies) { i in for _ in 0..<reps { product(pa.baseAddress!, pb.baseAddress!, base + i * m * n) } }
                 } else {
                     for _ in 0..<reps { product(pa.baseAddress!, pb.baseAddress!, base) }
                 }
@@ -102,6 +101,22 @@ private func gemmThroughput(runs: Int, scale: BenchmarkScale) -> [MicroResult] {
         }
     }
     return results
+}
+
+/// Runs `body(i)` for i < `copies` on that many threads at once.
+private func concurrently(_ copies: Int, _ body: (Int) -> Void) {
+    withoutActuallyEscaping(body) { body in
+        if let run = SwiftGEMM.parallelRunner { run(copies, body) } else { DispatchQueue.concurrentPerform(iterations: copies, execute: body) }
+    }
+}
+
+/// The Float32 FMA peak of `threads` cores in `kernel`'s instruction set, GFLOP/s: the
+/// best of three timings of every thread running `SwiftGEMM.fmaChains` at once.
+private func fmaPeak(_ kernel: SwiftGEMM.Kernel, threads: Int) -> Double? {
+    let iterations = 10_000_000
+    guard let flops = SwiftGEMM.fmaChains(using: kernel, iterations: 1).map({ $0 * Double(iterations) }) else { return nil }
+    let best = (0..<3).map { _ in timed { concurrently(threads) { _ in _ = SwiftGEMM.fmaChains(using: kernel, iterations: iterations) } } }.min()!
+    return flops * Double(threads) / best / 1e9
 }
 
 extension SwiftGEMM.Kernel {

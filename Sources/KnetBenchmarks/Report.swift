@@ -123,7 +123,7 @@ extension SuiteResult {
         let title: String
         switch reportKey {
         case "swift": title = "Without a BLAS: Knet's own GEMM"
-        case "blas": title = "With a system BLAS: \(CPUBLAS.library ?? "none")"
+        case "blas": title = "With a system BLAS: " + machine.gemm.dropFirst("blas (".count).dropLast()
         default: title = "GEMM \(machine.gemm)"
         }
         var lines = [

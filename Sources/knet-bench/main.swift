@@ -123,15 +123,7 @@ if synthetic {
 /// The text of the report at `path` (its other sections are kept), nil when there is none.
 func existingReport(_ path: String) throws -> String? {
     guard access(path, F_OK) == 0 else { return nil }
-    guard let file = fopen(path, "rb") else { throw FileIOError("open", path) }
-    defer { fclose(file) }
-    var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, file)
-        bytes += chunk.prefix(n)
-        if n < chunk.count { break }
-    }
-    if ferror(file) != 0 { throw FileIOError("read", path) }
+    let bytes = try ReadOnlyFile(path) { _, _ in FileIOError("read", path, code: EIO) }.readAll()
     return String(decoding: bytes, as: UTF8.self)
 }
 

@@ -15,7 +15,7 @@ public struct FileIOError: Error, CustomStringConvertible, Equatable {
     public let code: Int32
 
     /// A `FileIOError` for `operation` on `path` with the current `errno` (or `code`).
-    public init(_ operation: String, _ path: String, code: Int32 = errno) {
+    package init(_ operation: String, _ path: String, code: Int32 = errno) {
         self.operation = operation
         self.path = path
         self.code = code

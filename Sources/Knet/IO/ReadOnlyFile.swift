@@ -8,13 +8,13 @@ import Glibc
 /// expected)` makes, so that each format reports it in its own terms.
 ///
 ///     let bytes = try ReadOnlyFile("data.bin") { at, _ in MyError.truncated(at) }.readAll()
-final class ReadOnlyFile {
+package final class ReadOnlyFile {
     let path: String
     let size: Int
     private let fd: Int32
     private let endOfFile: (_ at: Int, _ expected: Int) -> Error
 
-    init(_ path: String, endOfFile: @escaping (_ at: Int, _ expected: Int) -> Error) throws {
+    package init(_ path: String, endOfFile: @escaping (_ at: Int, _ expected: Int) -> Error) throws {
         self.path = path
         self.endOfFile = endOfFile
         fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -42,7 +42,7 @@ final class ReadOnlyFile {
     }
 
     /// The whole file (its size when opened).
-    func readAll() throws -> [UInt8] {
+    package func readAll() throws -> [UInt8] {
         try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
             try read(into: UnsafeMutableRawBufferPointer(buffer), at: 0)
             initialized = size
