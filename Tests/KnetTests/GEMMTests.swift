@@ -36,8 +36,10 @@ final class GEMMTests: XCTestCase {
     /// (m, n, k): edge tiles, k == 0, several k/m/n cache blocks, and (last) products
     /// large enough to be split across threads by rows and by columns; the small and
     /// matrix-vector ones (linear regression's 1×506×13 and its gradient 1×13×506, an
-    /// outer product, a 3×1 gemv) take the direct, unpacked path; those of at most one
-    /// panel of rows (5×3100×4, 10×100×784, 30×50×300: softmax's shapes) read B unpacked.
+    /// outer product, a 3×1 gemv) take the direct, unpacked path; those of at most eight
+    /// panels of rows (m ≤ 64…256 by instance and type: one panel in softmax's 5×3100×4,
+    /// 10×100×784, 30×50×300, several in 33×17×65 and the MLP's 64×100×784) read B in
+    /// place, larger ones (200×30×300 on some instances, 300×200×257 on all) pack it.
     private let sizes = [
         (1, 1, 1), (7, 5, 3), (16, 6, 1), (17, 7, 2), (4, 3, 0), (33, 17, 65),
         (1, 506, 13), (1, 13, 506), (13, 506, 1), (3, 1, 40), (9, 8, 30),
