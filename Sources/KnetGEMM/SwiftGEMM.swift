@@ -157,8 +157,8 @@ private func at<T>(_ x: UnsafePointer<T>, _ ld: Int, _ trans: Bool, _ i: Int, _ 
 }
 
 /// Runs a product on one thread (`call(false, 0, 0, m, n)`: the instance's `…_gemm`) or,
-/// above `parallelThreshold` flops per thread, splits the larger of m and n into slices of
-/// whole panels (`rowsPerPanel` rows or 6 columns) handed out to the threads, each run as
+/// above `parallelThreshold` flops per thread, splits m (where `rowsFit`) or else the larger
+/// of m and n into slices of whole panels (`rowsPerPanel` rows or 6 columns) handed out to the threads, each run as
 /// `call(true, i, j, rows, cols)` (the packed path alone, which sums every element as the
 /// whole product would).
 private func split(m: Int, n: Int, k: Int, rowsPerPanel mr: Int, _ call: (Bool, Int, Int, Int, Int) -> Void) {
@@ -173,7 +173,12 @@ private func split(m: Int, n: Int, k: Int, rowsPerPanel mr: Int, _ call: (Bool, 
     }
     // Products too small to hide a late worker's wake-up get two slices per thread: the
     // calling thread then takes over the slices a late worker has not begun.
-    let splitN = n >= m
+    // By rows where every thread gets a near-equal number of whole panels of at most eight
+    // (its slice then reads B in place, so nothing is copied twice) and B stays in cache (at
+    // most 256K elements: every thread reads all of it); else along the longer side.
+    let rowsEach = (m + threads - 1) / threads, panelRowsEach = (rowsEach + mr - 1) / mr * mr
+    let rowsFit = m >= threads * mr && 5 * rowsEach >= 4 * panelRowsEach && panelRowsEach <= 8 * mr && k * n <= 1 << 18
+    let splitN = !rowsFit && n >= m
     let total = splitN ? n : m
     let slices = flops < 1e8 ? 2 * threads : threads
     let unit = splitN ? 6 : mr
