@@ -68,9 +68,11 @@ public enum SwiftGEMM {
     /// here. When nil, Dispatch's `concurrentPerform` is used.
     nonisolated(unsafe) public static var parallelRunner: ((Int, (Int) -> Void) -> Void)?
 
-    /// The flops (2·m·n·k) each thread must get for a product to be split across threads:
-    /// below about 10 MFLOP, waking a second thread costs more than it saves.
-    public static let parallelThreshold = 5_000_000
+    /// The flops (2·m·n·k) each thread must get for a product to be split across threads.
+    /// The pool's workers spin between jobs, so a hand-off costs about a µs: splitting from
+    /// 1 MFLOP on took softmax's 10×100×784 products onto both cores (row 0.565 → 0.445 s on
+    /// a 2-core Zen 4; 5 MFLOP was the limit before, 0.25 MFLOP gained nothing more).
+    public static let parallelThreshold = 500_000
 
     /// Single precision: `C = alpha * op(A) * op(B) + beta * C`, column-major, where
     /// `op(X)` is `X` or `Xᵀ`, `op(A)` is m×k and `op(B)` is k×n, on `kernel` (default: the
