@@ -35,6 +35,11 @@ static void* knet_gemm_buffer(size_t bytes) {
     return b->p;
 }
 
+int knet_gemm_is_direct(long m, long n, long k) {
+    long products = m * n * k;
+    return products <= 16384 || ((m == 1 || n == 1) && 2 * products < 5000000);
+}
+
 #define KISA portable
 #define KATTR
 #define KWF 4

@@ -293,14 +293,12 @@ KATTR void KN(blocked)(int ta, int tb, long m, long n, long k, KT alpha, const K
 }
 
 /* C = alpha·op(A)·op(B) + beta·C, column-major, single-threaded: small or thin products
- * (at most 16K multiply-adds, or a matrix-vector product below 5 MFLOP) directly, others
- * packed. With beta 0, C is not read; with k 0 or alpha 0, A and B are not read. */
+ * (`knet_gemm_is_direct`) directly, others packed. With beta 0, C is not read; with k 0 or alpha 0, A and B are not read. */
 KATTR void KN(gemm)(int ta, int tb, long m, long n, long k, KT alpha, const KT* a, long lda,
                     const KT* b, long ldb, KT beta, KT* c, long ldc) {
     if (m <= 0 || n <= 0) return;
     if (k == 0 || alpha == 0) { KN(scale)(m, n, beta, c, ldc); return; }
-    long products = m * n * k;
-    if (products <= 16384 || ((m == 1 || n == 1) && 2 * products < 5000000))
+    if (knet_gemm_is_direct(m, n, k))
         KN(direct)(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     else
         KN(blocked)(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

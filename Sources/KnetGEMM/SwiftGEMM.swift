@@ -167,9 +167,7 @@ private func split(m: Int, n: Int, k: Int, rowsPerPanel mr: Int, _ call: (Bool, 
     if m <= 0 || n <= 0 { return }
     let flops = 2.0 * Double(m) * Double(n) * Double(k)
     let threads = Int(min(flops / Double(SwiftGEMM.parallelThreshold), Double(SwiftGEMM.maxThreads)))
-    // (gemm.c computes small and matrix-vector products directly; those never get here
-    // with more than one thread, being below parallelThreshold.)
-    if threads <= 1 {
+    if threads <= 1 || knet_gemm_is_direct(m, n, k) != 0 {
         call(false, 0, 0, m, n)
         return
     }

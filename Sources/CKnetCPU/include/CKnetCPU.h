@@ -20,6 +20,12 @@ int knet_cpu_has_avx512(void);
 /// - `knet_f32_<isa>_exp|sigm|tanh`: `y[i] = f(x[i])` for i < n, with the bits of
 ///   KnetMath's Swift definitions; `…_lstm_forward`/`…_lstm_backward`: one column of the
 ///   LSTM cell (gates `[4h]` activated in place; c', tanh c', h') and its backward pass.
+/// Nonzero when `knet_[sd]gemm_<isa>_gemm` computes an m×n×k product directly, without
+/// packing (at most 16K multiply-adds, or a matrix-vector product below 5 MFLOP): such
+/// products sum in another order than the packed path, so they must never be split into
+/// packed slices (the sums would then depend on the thread count).
+int knet_gemm_is_direct(long m, long n, long k);
+
 #define KNET_CPU_KERNELS(isa)                                                                                       \
     void knet_sgemm_##isa##_gemm(int transA, int transB, long m, long n, long k, float alpha, const float* a,        \
                                  long lda, const float* b, long ldb, float beta, float* c, long ldc);                \
