@@ -191,6 +191,33 @@ KATTR static inline __attribute__((always_inline)) void KN(axpy)(KT s, const KT*
     if (count - i >= 1) y[i] += s * x[i];
 }
 
+/* Four axpys in one pass, y[i] = (((y[i] + s0·x0[i]) + s1·x1[i]) + s2·x2[i]) + s3·x3[i]:
+ * the adds in the order of four `axpy` calls (the same bits), y loaded and stored once, so
+ * a short y is not a chain of store-to-load forwards. */
+KATTR static inline __attribute__((always_inline))
+void KN(axpy4)(const KT* s, const KT* x0, const KT* x1, const KT* x2, const KT* x3, KT* y, long count) {
+    typedef KT U8 __attribute__((ext_vector_type(8), aligned(sizeof(KT))));
+    typedef KT U4 __attribute__((ext_vector_type(4), aligned(sizeof(KT))));
+#define KAXPY4(U, i) *(U*)(y + (i)) = (((*(U*)(y + (i)) + s[0] * *(const U*)(x0 + (i))) + s[1] * *(const U*)(x1 + (i))) \
+                                        + s[2] * *(const U*)(x2 + (i))) + s[3] * *(const U*)(x3 + (i))
+    long i = 0;
+    for (; i + 8 <= count; i += 8) KAXPY4(U8, i);
+    if (count - i >= 4) { KAXPY4(U4, i); i += 4; }
+    for (; i < count; i++) y[i] = (((y[i] + s[0] * x0[i]) + s[1] * x1[i]) + s[2] * x2[i]) + s[3] * x3[i];
+#undef KAXPY4
+}
+
+/* y += Σ_p s(p)·x(p) over p < k as k axpys in order (four at a time), for a column of op(A)
+ * or a row of op(B): `X(p)` is the vector of step p, `S(p)` its scale. */
+#define KAXPY_SUM(k, S, X, y, count) do { \
+        long p_ = 0; \
+        for (; p_ + 4 <= (k); p_ += 4) { \
+            KT s_[4] = {S(p_), S(p_ + 1), S(p_ + 2), S(p_ + 3)}; \
+            KN(axpy4)(s_, X(p_), X(p_ + 1), X(p_ + 2), X(p_ + 3), (y), (count)); \
+        } \
+        for (; p_ < (k); p_++) KN(axpy)(S(p_), X(p_), (y), (count)); \
+    } while (0)
+
 /* A small or thin product without packing, in the loop order whose inner loop runs over
  * contiguous memory: columns of op(A), else rows of op(A) against columns of op(B) (dot
  * products), else rows of op(B) into a row of C. */
@@ -202,9 +229,11 @@ KATTR static void KN(direct)(int ta, int tb, long m, long n, long k, KT alpha, c
     if (columnsOfA && (m >= 8 || (!(rowsOfA && columnsOfB) && !rowsOfB))) {
         for (long j = 0; j < n; j++) {
             KT* cj = c + j * ldc;
-            for (long p = 0; p < k; p++) {
-                KN(axpy)(alpha * *AT(b, ldb, tb, p, j), AT(a, lda, ta, 0, p), cj, m);
-            }
+#define KS(p) (alpha * *AT(b, ldb, tb, p, j))
+#define KX(p) AT(a, lda, ta, 0, p)
+            KAXPY_SUM(k, KS, KX, cj, m);
+#undef KS
+#undef KX
         }
     } else if (rowsOfA && columnsOfB) {
         for (long j = 0; j < n; j++) {
@@ -233,9 +262,11 @@ KATTR static void KN(direct)(int ta, int tb, long m, long n, long k, KT alpha, c
         for (long i = 0; i < m; i++) {
             KT* row = ldc == 1 ? c + i : scratch;
             if (ldc != 1) for (long j = 0; j < n; j++) row[j] = c[i + j * ldc];
-            for (long p = 0; p < k; p++) {
-                KN(axpy)(alpha * *AT(a, lda, ta, i, p), AT(b, ldb, tb, p, 0), row, n);
-            }
+#define KS(p) (alpha * *AT(a, lda, ta, i, p))
+#define KX(p) AT(b, ldb, tb, p, 0)
+            KAXPY_SUM(k, KS, KX, row, n);
+#undef KS
+#undef KX
             if (ldc != 1) for (long j = 0; j < n; j++) c[i + j * ldc] = row[j];
         }
     }
@@ -304,5 +335,6 @@ KATTR void KN(gemm)(int ta, int tb, long m, long n, long k, KT alpha, const KT* 
         KN(blocked)(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+#undef KAXPY_SUM
 #undef MR
 #undef AT
