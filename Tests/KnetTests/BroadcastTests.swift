@@ -32,7 +32,14 @@ private let comparisons: [BinarySpec] = [
 ]
 
 /// Broadcast directions: (a shape, b shape, result shape); each is also tried swapped.
+/// Both CPU paths: cuts into blocks (`BlockBroadcast`: [3, 1], [1, 4], [3], scalars and the
+/// 3-D [1, 3, 4], [2, 1, 1], [1, 1, 4], [2, 3]) and the strided layout ([3, 1, 5] against
+/// [1, 4, 1], [2, 1, 4]).
 private let directions: [([Int], [Int], [Int])] = [
+    ([2, 3, 4], [1, 3, 4], [2, 3, 4]),
+    ([2, 3, 4], [2, 1, 1], [2, 3, 4]),
+    ([2, 3, 4], [1, 1, 4], [2, 3, 4]),
+    ([2, 3, 4], [2, 1, 4], [2, 3, 4]),
     ([3, 4], [3, 1], [3, 4]),
     ([3, 4], [1, 4], [3, 4]),
     ([3, 4], [3], [3, 4]),

@@ -25,6 +25,14 @@ struct CPUBackend: ComputeBackend {
                 { binaryFlat(op, a.pointer(Double.self), sa, b.pointer(Double.self), sb, y.pointer(Double.self), n) })
             return
         }
+        if let blocks = BlockBroadcast(a, b, y) {
+            // A bias-like broadcast ([m, n] .+ [m, 1], [m, n] .* [1, n]): runs of whole blocks,
+            // no layout to build.
+            dispatchFloat(y.dtype,
+                { binaryBlocks(op, blocks, a.pointer(Float.self), b.pointer(Float.self), y.pointer(Float.self)) },
+                { binaryBlocks(op, blocks, a.pointer(Double.self), b.pointer(Double.self), y.pointer(Double.self)) })
+            return
+        }
         let layout = StridedLayout(shape: y.shape, strides: [broadcastStrides(a, to: y.shape),
                                                              broadcastStrides(b, to: y.shape),
                                                              y.strides])
@@ -197,6 +205,55 @@ private func binaryRun<T: KnetFloat>(_ op: BinaryOp, _ pa: UnsafePointer<T>, _ s
     case .sigmback: zip2(pa, sa, pb, sb, py, n) { BinaryOp.sigmback.scalar($0, $1) }
     case .tanhback: zip2(pa, sa, pb, sb, py, n) { BinaryOp.tanhback.scalar($0, $1) }
     default: zip2(pa, sa, pb, sb, py, n) { op.scalar($0, $1) }
+    }
+}
+
+/// A broadcast of contiguous operands into a contiguous y that cuts y at one dim into
+/// `outer` blocks of `inner` elements, where each operand is whole (it advances with y), the
+/// same block for every block (`[m, 1]` against `[m, n]`), one value per block (`[1, n]`),
+/// or a scalar: every run is then a flat loop over one block.
+struct BlockBroadcast {
+    /// Elements per block and blocks.
+    let inner: Int, outer: Int
+    /// Per operand (a, b): its stride within a block (0 or 1) and its offset step from one
+    /// block to the next.
+    let within: (Int, Int), step: (Int, Int)
+
+    init?(_ a: Tensor, _ b: Tensor, _ y: Tensor) {
+        guard y.isContiguous && a.isContiguous && b.isContiguous && y.ndims >= 2 else { return nil }
+        for cut in 1..<y.ndims {
+            let inner = y.shape[..<cut].reduce(1, *)
+            // (within, step) for an operand, if it has one of the four forms at this cut.
+            func form(_ x: Tensor) -> (Int, Int)? {
+                let leading = (0..<cut).allSatisfy { x.size($0) == y.shape[$0] }
+                let leadingOnes = (0..<cut).allSatisfy { x.size($0) == 1 }
+                let trailing = (cut..<y.ndims).allSatisfy { x.size($0) == y.shape[$0] }
+                let trailingOnes = (cut..<y.ndims).allSatisfy { x.size($0) == 1 }
+                guard x.ndims <= y.ndims else { return nil }
+                if leading && trailing { return (1, inner) }
+                if leading && trailingOnes { return (1, 0) }
+                if leadingOnes && trailing { return (0, 1) }
+                if leadingOnes && trailingOnes { return (0, 0) }
+                return nil
+            }
+            if let fa = form(a), let fb = form(b) {
+                self.inner = inner; outer = y.count / Swift.max(inner, 1)
+                within = (fa.0, fb.0); step = (fa.1, fb.1)
+                return
+            }
+        }
+        return nil
+    }
+}
+
+/// y = op(a, b) over the blocks of a `BlockBroadcast`, split over the cores by blocks.
+private func binaryBlocks<T: KnetFloat>(_ op: BinaryOp, _ l: BlockBroadcast, _ a: UnsafeMutablePointer<T>,
+                                        _ b: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>) {
+    Parallel.chunks(l.outer, costPerElement: l.inner * (op == .pow ? 16 : 1)) { lo, hi in
+        for j in lo..<hi {
+            binaryRun(op, UnsafePointer(a + j * l.step.0), l.within.0, UnsafePointer(b + j * l.step.1), l.within.1,
+                      y + j * l.inner, l.inner)
+        }
     }
 }
 
