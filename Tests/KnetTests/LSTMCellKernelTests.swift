@@ -52,9 +52,21 @@ final class LSTMCellKernelTests: XCTestCase {
                 case "sigm": ActivationKernels.sigm(xs, &y, xs.count, using: kernel)
                 default: ActivationKernels.tanh(xs, &y, xs.count, using: kernel)
                 }
+                // In place too (x and y the same array): the vector loop, not a scalar fallback.
+                var z = xs
+                z.withUnsafeMutableBufferPointer { p in
+                    let (x, n) = (UnsafePointer(p.baseAddress!), p.count)
+                    switch name {
+                    case "exp": ActivationKernels.exp(x, p.baseAddress!, n, using: kernel)
+                    case "sigm": ActivationKernels.sigm(x, p.baseAddress!, n, using: kernel)
+                    default: ActivationKernels.tanh(x, p.baseAddress!, n, using: kernel)
+                    }
+                }
                 let expected = xs.map(f)
-                let mismatch = zip(xs, zip(y, expected)).first { $1.0.bitPattern != $1.1.bitPattern && !($1.0.isNaN && $1.1.isNaN) }
-                XCTAssertNil(mismatch.map { "x \($0.0): \($0.1.0) vs \($0.1.1)" }, "\(kernel) \(name)")
+                for (what, result) in [("", y), (" in place", z)] {
+                    let mismatch = zip(xs, zip(result, expected)).first { $1.0.bitPattern != $1.1.bitPattern && !($1.0.isNaN && $1.1.isNaN) }
+                    XCTAssertNil(mismatch.map { "x \($0.0): \($0.1.0) vs \($0.1.1)" }, "\(kernel) \(name)\(what)")
+                }
             }
         }
     }

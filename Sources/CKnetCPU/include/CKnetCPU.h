@@ -17,8 +17,8 @@ int knet_cpu_has_avx512(void);
 ///   single-threaded, small products directly, others with packed panels and a
 ///   register-blocked FMA micro-kernel; with beta 0, C is not read. `…_blocked` is the
 ///   packed path alone, for the slices of a product split over threads.
-/// - `knet_f32_<isa>_exp|sigm|tanh`: `y[i] = f(x[i])` for i < n, with the bits of
-///   KnetMath's Swift definitions; `…_lstm_forward`/`…_lstm_backward`: one column of the
+/// - `knet_f32_<isa>_exp|sigm|tanh`: `y[i] = f(x[i])` for i < n (x and y the same array or
+///   disjoint), with the bits of KnetMath's Swift definitions; `…_lstm_forward`/`…_lstm_backward`: one column of the
 ///   LSTM cell (gates `[4h]` activated in place; c', tanh c', h') and its backward pass.
 /// Nonzero when `knet_[sd]gemm_<isa>_gemm` computes an m×n×k product directly, without
 /// packing (at most 16K multiply-adds, or a matrix-vector product below 5 MFLOP): such

@@ -1,3 +1,5 @@
+import KnetAVX2
+
 // The CPU kernels of `nll`: one pass per instance with a stable log-sum-exp, split over
 // the cores.
 
@@ -36,11 +38,47 @@ extension ClassLayout {
     }
 }
 
-/// Runs `body` with a scratch buffer of `n` elements.
-@inline(__always) private func withScratch<T, R>(_: T.Type, _ n: Int, _ body: (UnsafeMutablePointer<T>) -> R) -> R {
-    let e = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(n, 1))
+/// Instances per block of `forEachSoftmax`'s class-contiguous path (its scratch stays in L1).
+private let softmaxBlockInstances = 64
+
+/// Calls `body(j, e, terms)` for each instance `j` in `lo..<hi` in order, with `e` its
+/// softmax numerators and `terms` its `softmaxTerms`. Class-contiguous scores (inner 1)
+/// go in blocks of instances whose exps are taken in one vector pass (the AVX2/AVX-512
+/// instance for Float where the CPU has it: the same bits as `ScalarMath.exp`).
+private func forEachSoftmax<T: KnetFloat>(_ x: UnsafePointer<T>, _ c: ClassLayout, _ lo: Int, _ hi: Int,
+                                          _ body: (Int, UnsafeMutablePointer<T>, (max: T, log: T)) -> Void) {
+    let block = c.inner == 1 ? softmaxBlockInstances : 1
+    let e = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(block * c.classes, 1))
     defer { e.deallocate() }
-    return body(e)
+    if c.inner != 1 {
+        for j in lo..<hi { body(j, e, c.softmaxTerms(x, j, e)) }
+        return
+    }
+    var maxima = [(max: T, at: Int)](repeating: (0, 0), count: block)
+    for first in stride(from: lo, to: hi, by: block) {
+        let count = Swift.min(block, hi - first), n = c.classes
+        for b in 0..<count {
+            let p = x + (first + b) * n, q = e + b * n
+            var m = -T.infinity, at = 0
+            for k in 0..<n where p[k] > m { m = p[k]; at = k }
+            maxima[b] = (m, at)
+            for k in 0..<n { q[k] = p[k] - m }
+        }
+        if T.self == Float.self && hasAVX2 {
+            let f: UnsafeMutablePointer<Float> = cast(e)
+            ActivationKernels.exp(UnsafePointer(f), f, count * n)
+        } else {
+            for i in 0..<(count * n) { e[i] = ScalarMath.exp(e[i]) }
+        }
+        for b in 0..<count {
+            let q = e + b * n, (m, at) = maxima[b]
+            if m == -.infinity { q.update(repeating: .nan, count: n); body(first + b, q, (m, .nan)); continue }
+            q[at] = 0
+            let rest = reduceRun(.sum, UnsafePointer(q), n, 1)
+            q[at] = 1
+            body(first + b, q, (m, T.log(onePlus: rest)))
+        }
+    }
 }
 
 /// Splits `0..<n` into `Parallel.reductionParts` over the cores and adds up `part(lo, hi)`
@@ -56,14 +94,11 @@ private func parallelSum(_ n: Int, cost: Int, _ part: (Int, Int) -> Double) -> D
 /// Σ over counted instances of logsumexp(x) − x[label].
 private func nllTotalKernel<T: KnetFloat>(_ x: UnsafePointer<T>, _ c: ClassLayout) -> Double {
     parallelSum(c.labels.count, cost: 16 * c.classes) { lo, hi in
-        withScratch(T.self, c.classes) { e in
-            var total = 0.0
-            for j in lo..<hi where c.counts(j) {
-                let lse = c.softmaxTerms(x, j, e)
-                total += Double(lse.log - (x[c.base(j) &+ c.labels[j] &* c.inner] - lse.max))
-            }
-            return total
+        var total = 0.0
+        forEachSoftmax(x, c, lo, hi) { j, _, lse in
+            if c.counts(j) { total += Double(lse.log - (x[c.base(j) &+ c.labels[j] &* c.inner] - lse.max)) }
         }
+        return total
     }
 }
 
@@ -71,17 +106,15 @@ private func nllTotalKernel<T: KnetFloat>(_ x: UnsafePointer<T>, _ c: ClassLayou
 private func nllGradientKernel<T: KnetFloat>(_ x: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>,
                                              _ c: ClassLayout, _ scale: T) {
     Parallel.chunks(c.labels.count, costPerElement: 16 * c.classes) { lo, hi in
-        withScratch(T.self, c.classes) { e in
-            for j in lo..<hi {
-                let b = c.base(j)
-                guard c.counts(j) else {
-                    for k in 0..<c.classes { dx[b &+ k &* c.inner] = 0 }
-                    continue
-                }
-                let f = scale * T.exp(-c.softmaxTerms(x, j, e).log)
-                for k in 0..<c.classes { dx[b &+ k &* c.inner] = f * e[k] }
-                dx[b &+ c.labels[j] &* c.inner] -= scale
+        forEachSoftmax(UnsafePointer(x), c, lo, hi) { j, e, lse in
+            let b = c.base(j)
+            guard c.counts(j) else {
+                for k in 0..<c.classes { dx[b &+ k &* c.inner] = 0 }
+                return
             }
+            let f = scale * T.exp(-lse.log)
+            for k in 0..<c.classes { dx[b &+ k &* c.inner] = f * e[k] }
+            dx[b &+ c.labels[j] &* c.inner] -= scale
         }
     }
 }
