@@ -17,7 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        .target(name: "CKnetCPU", exclude: ["gemm_kernel.h", "gemm_instances.h", "activation_kernel.h"]),
+        .target(name: "CKnetCPU", exclude: ["gemm_kernel.h", "gemm_instances.h", "activation_kernel.h", "elementwise_kernel.h", "isa_instances.h"]),
         .target(name: "KnetGEMM", dependencies: ["CKnetCPU"]),
         .target(name: "KnetMath", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "KnetAVX2", dependencies: ["CKnetCPU", "KnetGEMM", "KnetMath"]),

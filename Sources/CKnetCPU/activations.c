@@ -12,22 +12,10 @@
 static inline uint32_t knet_float_bits(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
 static inline float knet_bits_float(uint32_t u) { float x; memcpy(&x, &u, 4); return x; }
 
-#define KATTR
-#define KN(x) knet_f32_portable_##x
-#include "activation_kernel.h"
+#define KPASTE3(a, b, c) a##b##c
+#define KPASTE(a, b, c) KPASTE3(a, b, c)
+#define KN(x) KPASTE(knet_f32_, KISA, _##x)
+#define KINSTANCE "activation_kernel.h"
+#include "isa_instances.h"
+#undef KINSTANCE
 #undef KN
-#undef KATTR
-
-#if defined(__x86_64__)
-#define KATTR __attribute__((target("avx2,fma")))
-#define KN(x) knet_f32_avx2_##x
-#include "activation_kernel.h"
-#undef KN
-#undef KATTR
-
-#define KATTR __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
-#define KN(x) knet_f32_avx512_##x
-#include "activation_kernel.h"
-#undef KN
-#undef KATTR
-#endif

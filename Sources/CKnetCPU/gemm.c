@@ -40,34 +40,6 @@ int knet_gemm_is_direct(long m, long n, long k) {
     return products <= 16384 || ((m == 1 || n == 1) && 2 * products < 5000000);
 }
 
-#define KISA portable
-#define KATTR
-#define KWF 4
-#define KWD 2
-#include "gemm_instances.h"
-#undef KISA
-#undef KATTR
-#undef KWF
-#undef KWD
-
-#if defined(__x86_64__)
-#define KISA avx2
-#define KATTR __attribute__((target("avx2,fma")))
-#define KWF 8
-#define KWD 4
-#include "gemm_instances.h"
-#undef KISA
-#undef KATTR
-#undef KWF
-#undef KWD
-
-#define KISA avx512
-#define KATTR __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
-#define KWF 16
-#define KWD 8
-#include "gemm_instances.h"
-#undef KISA
-#undef KATTR
-#undef KWF
-#undef KWD
-#endif
+#define KINSTANCE "gemm_instances.h"
+#include "isa_instances.h"
+#undef KINSTANCE

@@ -1,6 +1,6 @@
 /* Instantiates gemm_kernel.h for Float and Double in the instruction set KISA (a name:
  * portable, avx2, avx512) with attribute KATTR and vector widths KWF (floats) and KWD
- * (doubles), as knet_sgemm_<KISA>_… and knet_dgemm_<KISA>_…; included by gemm.c. */
+ * (doubles), as knet_sgemm_<KISA>_… and knet_dgemm_<KISA>_…; included by gemm.c through isa_instances.h. */
 #define KPASTE3(a, b, c) a##b##c
 #define KPASTE(a, b, c) KPASTE3(a, b, c)
 

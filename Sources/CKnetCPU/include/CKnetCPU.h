@@ -43,10 +43,27 @@ int knet_gemm_is_direct(long m, long n, long k);
     void knet_f32_##isa##_lstm_backward(float* activations, const float* tanhCell, const float* cell,                \
                                         const float* dOutput, float* dState, long h);
 
+/// Operation codes of `knet_f32|f64_<isa>_binary` and `…_unary`.
+enum { KNET_ADD, KNET_SUB, KNET_MUL, KNET_DIV, KNET_MAX, KNET_MIN, KNET_RELUBACK, KNET_SIGMBACK, KNET_TANHBACK };
+enum { KNET_RELU, KNET_ABS, KNET_ABS2, KNET_NEG };
+
+/// The elementwise loops of one element type `t` (f32: float, f64: double) and instruction
+/// set `isa`, with the bits of the formulas of Knet's op tables:
+/// - `…_binary`: `y[i] = op(a[i·sa], b[i·sb])` for i < n (sa, sb 0 or 1, not both 0; y may
+///   be a or b); returns 0 (and does nothing) for an op it lacks.
+/// - `…_unary`: `y[i] = op(x[i])` (x and y the same array or disjoint); 0 for an op it lacks.
+#define KNET_ELEMENTWISE_KERNELS(t, T, isa)                                                                          \
+    int knet_##t##_##isa##_binary(int op, const T* a, long sa, const T* b, long sb, T* y, long n);                \
+    int knet_##t##_##isa##_unary(int op, const T* x, T* y, long n);
+#define KNET_ELEMENTWISE_ISA(isa) KNET_ELEMENTWISE_KERNELS(f32, float, isa) KNET_ELEMENTWISE_KERNELS(f64, double, isa)
+
+KNET_ELEMENTWISE_ISA(portable)
 KNET_CPU_KERNELS(portable)
 #if defined(__x86_64__)
 KNET_CPU_KERNELS(avx2)
 KNET_CPU_KERNELS(avx512)
+KNET_ELEMENTWISE_ISA(avx2)
+KNET_ELEMENTWISE_ISA(avx512)
 
 /// `iterations` × 12 independent vector FMAs (8 or 16 floats each: 192 or 384 flops per
 /// iteration) and nothing else, for measuring a core's peak; returns a value depending on

@@ -152,19 +152,17 @@ private func avx2Loop<T>(_ op: UnaryOp, _: T.Type) -> ((UnsafePointer<Float>, Un
     }
 }
 
-/// y[i] = op(x[i]). Cheap functions get a loop of their own (constant-folded from the
-/// table, so they vectorise); the rest share one loop. Float exp, sigm and tanh run on
-/// AVX2 where the CPU has it.
+/// y[i] = op(x[i]). relu, abs, abs2 and neg run in the C loops of `ElementwiseKernels`,
+/// Float exp, sigm and tanh in the activation kernels where the CPU has AVX2 (both in its
+/// widest vector instructions); sqrt, invx and Double exp/sigm/tanh get Swift loops of
+/// their own (constant-folded from the table, so they vectorise); the rest share one loop.
 private func unaryLoop<T: KnetFloat>(_ op: UnaryOp, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int) {
     let avx2 = avx2Loop(op, T.self)
     Parallel.chunks(n, costPerElement: cost(op)) { lo, hi in
         let xs = UnsafePointer(x + lo), ys = y + lo, m = hi - lo
         if let avx2 { avx2(cast(xs), cast(ys), m); return }
+        if let c = ElementwiseKernels.Unary(op) { ElementwiseKernels.unary(c, xs, ys, m); return }
         switch op {
-        case .relu: map(xs, ys, m) { UnaryOp.relu.scalar($0) }
-        case .abs: map(xs, ys, m) { UnaryOp.abs.scalar($0) }
-        case .abs2: map(xs, ys, m) { UnaryOp.abs2.scalar($0) }
-        case .neg: map(xs, ys, m) { UnaryOp.neg.scalar($0) }
         case .sqrt: map(xs, ys, m) { UnaryOp.sqrt.scalar($0) }
         case .invx: map(xs, ys, m) { UnaryOp.invx.scalar($0) }
         case .exp: map(xs, ys, m) { UnaryOp.exp.scalar($0) }
@@ -192,19 +190,46 @@ private func binaryFlat<T: KnetFloat>(_ op: BinaryOp, _ a: UnsafeMutablePointer<
     }
 }
 
-/// One contiguous run of y; the common ops get constant-folded (vectorised) loops.
+/// One contiguous run of y: the common ops with unit or zero strides in the C loops of
+/// the CPU's widest vector instructions (`ElementwiseKernels`), the rest in Swift.
 @inline(__always)
 private func binaryRun<T: KnetFloat>(_ op: BinaryOp, _ pa: UnsafePointer<T>, _ sa: Int, _ pb: UnsafePointer<T>, _ sb: Int,
                                      _ py: UnsafeMutablePointer<T>, _ n: Int) {
-    switch op {
-    case .add: zip2(pa, sa, pb, sb, py, n) { BinaryOp.add.scalar($0, $1) }
-    case .sub: zip2(pa, sa, pb, sb, py, n) { BinaryOp.sub.scalar($0, $1) }
-    case .mul: zip2(pa, sa, pb, sb, py, n) { BinaryOp.mul.scalar($0, $1) }
-    case .div: zip2(pa, sa, pb, sb, py, n) { BinaryOp.div.scalar($0, $1) }
-    case .reluback: zip2(pa, sa, pb, sb, py, n) { BinaryOp.reluback.scalar($0, $1) }
-    case .sigmback: zip2(pa, sa, pb, sb, py, n) { BinaryOp.sigmback.scalar($0, $1) }
-    case .tanhback: zip2(pa, sa, pb, sb, py, n) { BinaryOp.tanhback.scalar($0, $1) }
-    default: zip2(pa, sa, pb, sb, py, n) { op.scalar($0, $1) }
+    if let c = ElementwiseKernels.Binary(op), sa == 0 || sa == 1, sb == 0 || sb == 1, sa + sb > 0 || n <= 1 {
+        ElementwiseKernels.binary(c, pa, sa, pb, sb, py, n)
+        return
+    }
+    zip2(pa, sa, pb, sb, py, n) { op.scalar($0, $1) }
+}
+
+extension ElementwiseKernels.Binary {
+    /// The C loop of `op`, if it has one.
+    init?(_ op: BinaryOp) {
+        switch op {
+        case .add: self = .add
+        case .sub: self = .sub
+        case .mul: self = .mul
+        case .div: self = .div
+        case .max: self = .max
+        case .min: self = .min
+        case .reluback: self = .reluback
+        case .sigmback: self = .sigmback
+        case .tanhback: self = .tanhback
+        default: return nil
+        }
+    }
+}
+
+extension ElementwiseKernels.Unary {
+    /// The C loop of `op`, if it has one.
+    init?(_ op: UnaryOp) {
+        switch op {
+        case .relu: self = .relu
+        case .abs: self = .abs
+        case .abs2: self = .abs2
+        case .neg: self = .neg
+        default: return nil
+        }
     }
 }
 
