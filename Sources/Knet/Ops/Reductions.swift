@@ -4,13 +4,19 @@ func reducedShape(_ op: String, _ shape: [Int], _ dims: [Int]) -> [Int] {
     return shape.indices.map { dims.contains($0) ? 1 : shape[$0] }
 }
 
-/// A reduction primitive over `dims` (nil: all elements, giving a 0-d tensor).
-private func reduction(_ op: ReduceOp, _ name: String, _ x: Tensor, _ dims: [Int]?) -> Tensor {
+/// A reduction primitive over `dims` (nil: all elements, giving a 0-d tensor); a sum
+/// divided by `divisor` when given (`mean`: one primitive on the tape, not a sum and a
+/// division, with the same values).
+private func reduction(_ op: ReduceOp, _ name: String, _ x: Tensor, _ dims: [Int]?, divisor: Double? = nil) -> Tensor {
     let keep = dims.map { reducedShape(name, x.shape, $0) } ?? x.shape.map { _ in 1 }
     let outShape = dims == nil ? [] : keep
     let gradient: Primitive.Gradient
     switch op {
-    case .sum: gradient = { dy, _, xs in broadcast(dy.ndims == 0 ? dy : reshape(dy, keep), to: xs[0].shape) }
+    case .sum:
+        gradient = { dy, _, xs in
+            let g = divisor.map { dy ./ $0 } ?? dy
+            return broadcast(g.ndims == 0 ? g : reshape(g, keep), to: xs[0].shape)
+        }
     case .prod: gradient = { dy, y, xs in prodGradient(dy, y, xs[0], dims: dims) }
     case .max, .min: gradient = { dy, y, xs in dy .* (xs[0] .== y) }
     }
@@ -18,6 +24,7 @@ private func reduction(_ op: ReduceOp, _ name: String, _ x: Tensor, _ dims: [Int
         let x = xs[0].contiguousData()
         let y = Tensor(uninitialized: keep, dtype: x.dtype, device: x.device)
         Backend.on(x.device).reduce(op, x, into: y)
+        if let divisor { Backend.on(x.device).binary(.div, y, Tensor(scalar: divisor, dtype: y.dtype, device: y.device), into: y) }
         return outShape == keep ? y : y.view(shape: outShape, strides: [], offset: 0)
     }, gradients: [gradient]), [x])
 }
@@ -58,7 +65,7 @@ public func minimum(_ x: Tensor) -> Tensor { reduction(.min, "minimum", x, nil) 
 public func minimum(_ x: Tensor, dims: Int...) -> Tensor { reduction(.min, "minimum", x, dims) }
 
 /// Mean of all elements.
-public func mean(_ x: Tensor) -> Tensor { sum(x) ./ Double(Swift.max(x.count, 1)) }
+public func mean(_ x: Tensor) -> Tensor { reduction(.sum, "mean", x, nil, divisor: Double(Swift.max(x.count, 1))) }
 /// Mean over `dims`.
 ///
 ///     let colMeans = mean(x, dims: 0)
@@ -66,7 +73,7 @@ public func mean(_ x: Tensor, dims: Int...) -> Tensor { mean(x, dims: dims) }
 /// Mean over an array of dims.
 public func mean(_ x: Tensor, dims: [Int]) -> Tensor {
     let n = Set(dims).filter { $0 < x.ndims }.map { x.shape[$0] }.reduce(1, *)
-    return sum(x, dims: dims) ./ Double(Swift.max(n, 1))
+    return reduction(.sum, "mean", x, dims, divisor: Double(Swift.max(n, 1)))
 }
 /// Sum of absolute values.
 public func sumabs(_ x: Tensor) -> Tensor { sum(abs(x)) }
