@@ -136,6 +136,22 @@ KATTR static inline __attribute__((always_inline)) void KN(pool_2x2_block)(
     }
 }
 
+/* The same where the maxima are located in the values themselves: the maximum, found
+ * without tracking its position (which would select among loads: a gather). */
+KATTR static inline __attribute__((always_inline)) void KN(pool_2x2_max_block)(
+    const KT* restrict top, const KT* restrict bottom, KT* restrict out, long i, long count, KT alpha,
+    int propagate_nan) {
+#pragma clang loop unroll(disable)
+    for (long t = i; t < i + count; t++) {
+        KT v0 = top[2 * t], m = -INFINITY;
+        m = KN(wins)(v0, m, propagate_nan) ? v0 : m;
+        m = KN(wins)(top[2 * t + 1], m, propagate_nan) ? top[2 * t + 1] : m;
+        m = KN(wins)(bottom[2 * t], m, propagate_nan) ? bottom[2 * t] : m;
+        m = KN(wins)(bottom[2 * t + 1], m, propagate_nan) ? bottom[2 * t + 1] : m;
+        out[t] = alpha * (m == -INFINITY ? v0 : m);
+    }
+}
+
 /* Its adjoint: each window gets alpha·dy at its argmax and +0 elsewhere (a gradient of -0
  * lands as +0, as the general path's 0 + g gives). */
 KATTR static inline __attribute__((always_inline)) void KN(pool_2x2_backward_block)(
@@ -179,7 +195,13 @@ KATTR static void KN(pool_2x2)(const struct knet_pool* q, const void* v_, const 
     const KT alpha = (KT)q->alpha;
     const long r = q->x_stride1;
 #define BLOCK(i, count, nan) KN(pool_2x2_block)(v + in, v + in + r, s + in, s + in + r, y + o, i, count, alpha, nan)
-    KNET_2X2_ROWS(BLOCK)
+#define MAX_BLOCK(i, count, nan) KN(pool_2x2_max_block)(v + in, v + in + r, y + o, i, count, alpha, nan)
+    if (s == v) {
+        KNET_2X2_ROWS(MAX_BLOCK)
+    } else {
+        KNET_2X2_ROWS(BLOCK)
+    }
+#undef MAX_BLOCK
 #undef BLOCK
 }
 
