@@ -15,31 +15,34 @@ KATTR static inline int KN(wins)(KT v, KT m, int propagate_nan) {
  * lo..<hi in each of the three spatial dims. */
 struct KN(window) { long lo0, hi0, lo1, hi1, lo2, hi2; };
 
+/* Runs the statement that follows for each real element of window w in column-major order,
+ * with `i` its offset within a plane. */
+#define KNET_FOR_WINDOW(q, w, i)                                                                               \
+    for (long c_ = (w).lo2; c_ < (w).hi2; c_++)                                                                \
+        for (long b_ = (w).lo1; b_ < (w).hi1; b_++)                                                            \
+            for (long a_ = (w).lo0, i = c_ * (q)->x_stride2 + b_ * (q)->x_stride1 + a_; a_ < (w).hi0; a_++, i++)
+
 /* The offset (within a plane) of the window's maximum in `p`: the first in column-major
  * order, or the first NaN when NaNs propagate (the first element when nothing exceeds -Inf). */
 KATTR static inline long KN(argmax)(const struct knet_pool* q, const KT* p, struct KN(window) w) {
     long best = w.lo0 + w.lo1 * q->x_stride1 + w.lo2 * q->x_stride2;
     KT m = -INFINITY;
-    for (long c = w.lo2; c < w.hi2; c++)
-        for (long b = w.lo1; b < w.hi1; b++)
-            for (long a = w.lo0, i = c * q->x_stride2 + b * q->x_stride1 + a; a < w.hi0; a++, i++) {
-                KT v = p[i];
-                int take = KN(wins)(v, m, q->propagate_nan);
-                m = take ? v : m;
-                best = take ? i : best;
-            }
+    KNET_FOR_WINDOW(q, w, i) {
+        KT v = p[i];
+        int take = KN(wins)(v, m, q->propagate_nan);
+        m = take ? v : m;
+        best = take ? i : best;
+    }
     return best;
 }
 
 /* The value at argmax(q, p, w), found without tracking the position. */
 KATTR static inline KT KN(maximum)(const struct knet_pool* q, const KT* p, struct KN(window) w) {
     KT m = -INFINITY;
-    for (long c = w.lo2; c < w.hi2; c++)
-        for (long b = w.lo1; b < w.hi1; b++)
-            for (long a = w.lo0, i = c * q->x_stride2 + b * q->x_stride1 + a; a < w.hi0; a++, i++) {
-                KT v = p[i];
-                m = KN(wins)(v, m, q->propagate_nan) ? v : m;
-            }
+    KNET_FOR_WINDOW(q, w, i) {
+        KT v = p[i];
+        m = KN(wins)(v, m, q->propagate_nan) ? v : m;
+    }
     return m == -INFINITY ? p[w.lo0 + w.lo1 * q->x_stride1 + w.lo2 * q->x_stride2] : m;
 }
 
@@ -71,9 +74,7 @@ KATTR static void KN(pool)(const struct knet_pool* q, const void* v_, const void
                         r = selector == v ? KN(maximum)(q, p, w) : p[KN(argmax)(q, s, w)];
                     } else {
                         KT sum = 0;
-                        for (long c = w.lo2; c < w.hi2; c++)
-                            for (long b = w.lo1; b < w.hi1; b++)
-                                for (long a = w.lo0; a < w.hi0; a++) sum += p[c * q->x_stride2 + b * q->x_stride1 + a];
+                        KNET_FOR_WINDOW(q, w, e) sum += p[e];
                         r = sum / (KT)KN(divisor)(q, w);
                     }
                     *out++ = alpha * r;
@@ -100,9 +101,7 @@ KATTR static void KN(pool_backward)(const struct knet_pool* q, const void* dy_, 
                         continue;
                     }
                     KT share = gradient / (KT)KN(divisor)(q, w);
-                    for (long c = w.lo2; c < w.hi2; c++)
-                        for (long b = w.lo1; b < w.hi1; b++)
-                            for (long a = w.lo0; a < w.hi0; a++) p[c * q->x_stride2 + b * q->x_stride1 + a] += share;
+                    KNET_FOR_WINDOW(q, w, e) p[e] += share;
                 }
     }
 }
@@ -217,5 +216,6 @@ KATTR static void KN(pool_2x2_backward)(const struct knet_pool* q, const void* d
 #undef BLOCK
 }
 
+#undef KNET_FOR_WINDOW
 #undef KNET_2X2_ROWS
 #undef KNET_2X2_BLOCKS
