@@ -2,7 +2,7 @@
 import PackageDescription
 
 // No target uses unsafe flags, so Knet works as a versioned dependency: the vector kernels
-// (GEMM, activations, LSTM cells) are C in CKnetCPU with one instance per instruction set
+// (GEMM, activations, LSTM cells, convolution lowering, pooling) are C in CKnetCPU with one instance per instruction set
 // chosen per function (`__attribute__((target(...)))`), picked at run time from CPUID.
 
 let package = Package(
@@ -17,13 +17,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        .target(name: "CKnetCPU", exclude: ["gemm_kernel.h", "gemm_instances.h", "activation_kernel.h", "elementwise_kernel.h", "isa_instances.h"]),
+        .target(name: "CKnetCPU", exclude: ["gemm_kernel.h", "gemm_instances.h", "activation_kernel.h", "elementwise_kernel.h", "isa_instances.h",
+                                           "window_instances.h", "lowering_kernel.h", "pooling_kernel.h"]),
         .target(name: "KnetGEMM", dependencies: ["CKnetCPU"]),
         .target(name: "KnetMath", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "KnetAVX2", dependencies: ["CKnetCPU", "KnetGEMM", "KnetMath"]),
         .target(
             name: "Knet",
-            dependencies: ["KnetGEMM", "KnetMath", "KnetAVX2", .product(name: "RealModule", package: "swift-numerics")]
+            dependencies: ["CKnetCPU", "KnetGEMM", "KnetMath", "KnetAVX2", .product(name: "RealModule", package: "swift-numerics")]
         ),
         .executableTarget(
             name: "knet",

@@ -322,13 +322,15 @@ final class PoolingTests: DeviceTestCase {
 
 /// The CPU's 2×2 max-pooling fast path against its general path, on the CPU only.
 final class CPUPoolingTests: XCTestCase {
-    /// 2×2 max pooling of even planes takes a direct path (eight windows at a time for
-    /// Float rows of at least eight); pooling the same planes as 3-D volumes of depth 1
-    /// takes the general one. Values with ties, NaNs and -Inf (whole windows of them too),
-    /// both NaN options and a scale give the same pooled values, gradients and poolx
-    /// routing, in both dtypes, for rows of 3 windows, of 8, and of 10 (8 + an overlapping 8).
+    /// 2×2 max pooling of even planes takes a direct path (blocks of eight windows for rows
+    /// of at least eight, else of four, the last block overlapping the one before); pooling
+    /// the same planes as 3-D volumes of depth 1 takes the general one. Values with ties, NaNs
+    /// and -Inf (whole windows of them too), both NaN options and a scale give the same pooled
+    /// values, gradients and poolx routing, in both dtypes, for rows of 3 windows, of 4, of 7
+    /// (4 + an overlapping 4), of 8, and of 10 (8 + an overlapping 8).
     func testTwoByTwoPathMatchesTheGeneralOne() {
-        for (width, dtype) in [(6, DType.float64), (6, .float32), (16, .float32), (20, .float64), (20, .float32)] {
+        for (width, dtype) in [(6, DType.float64), (6, .float32), (8, .float32), (14, .float64), (16, .float32),
+                               (20, .float64), (20, .float32)] {
             let count = width * 4 * 3 * 2
             var values: [Double] = (0..<count).map { (i: Int) -> Double in Double((i * 7919) % 13 - 6) }
             let special: [Double] = [.nan, -.infinity, 2, 2, .infinity, .nan, 7, 7]

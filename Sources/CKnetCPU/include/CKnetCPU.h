@@ -58,12 +58,76 @@ enum { KNET_RELU, KNET_ABS, KNET_ABS2, KNET_NEG };
 #define KNET_ELEMENTWISE_ISA(isa) KNET_ELEMENTWISE_KERNELS(f32, float, isa) KNET_ELEMENTWISE_KERNELS(f64, double, isa)
 
 KNET_ELEMENTWISE_ISA(portable)
+/// The geometry of one convolution's lowering (im2col/col2im) for the channels of one
+/// group of one image, all sizes in elements, three spatial dims (unused ones of size 1,
+/// padding 0, stride and dilation 1). The lowered matrix has a column per kernel tap and
+/// channel, (k1, k2, k3, c) in column-major order, and a row per output position.
+struct knet_lowering {
+    long x[3];              ///< input sizes
+    long y[3];              ///< output sizes
+    long kernel[3];         ///< kernel sizes
+    long padding[3];        ///< zero padding at both ends
+    long stride[3];         ///< step between output positions
+    long dilation[3];       ///< step between kernel taps
+    long channels;          ///< channels of the group; they are x[0]·x[1]·x[2] elements apart
+    int flipped;            ///< nonzero: taps mirrored (convolution rather than cross-correlation)
+    /// A valid convolution (no padding, unit strides and dilations): the output positions'
+    /// runs along dim 1, the same for every tap (else NULL, and the bounds are checked per
+    /// tap and run).
+    const struct knet_run* runs;
+    long run_count;         ///< the number of `runs`
+};
+
+/// A run of output positions along dim 1 of a valid convolution: `count` rows of the
+/// lowered matrix from row `target` meet the input elements from offset `source` on (plus
+/// the tap's offset).
+struct knet_run { long source, target, count; };
+
+/// One pooling over planes (channels × batch) of three spatial dims, in elements.
+struct knet_pool {
+    long x_stride1, x_stride2;  ///< input strides of spatial dims 1 and 2
+    long x_plane, y_plane;      ///< elements per input and output plane
+    long y[3];                  ///< output sizes
+    /// Per output position, the window's clipped range `lo..<hi` in each dim: dim 0's
+    /// `lo, hi` pairs for its y[0] positions, then dim 1's, then dim 2's.
+    const long* bounds;
+    int mode;                   ///< 0: max, 1: average including padding, 2: average excluding it
+    int propagate_nan;          ///< max mode: a window's first NaN wins (else NaNs are skipped)
+    long window_size;           ///< elements of a whole window (mode 1's divisor)
+    double alpha;               ///< the scale of the output and of the gradient
+};
+
+/// The lowering and pooling loops of one instruction set and element type (`void*`:
+/// arrays of that type), `knet_<f32|f64>_<isa>_windows`; every instance gives the same bits.
+/// - `im2col`: fills `col` (`count` rows, column-major) with the input elements the taps
+///   meet at output positions `first ..< first + count` of `x` (the group's first channel),
+///   zeros outside it; `col2im` adds such a matrix back into `x`, the adjoint.
+/// - `pool`: `y = alpha · pool(v)` for planes `lo ..< hi`, max mode's maxima located in
+///   `selector` (the first in column-major order, NaNs as `propagate_nan` says; the window's
+///   first element where nothing exceeds -Inf); `pool_backward`: `dx` = its adjoint applied
+///   to `dy` (planes zeroed first; `selector` unused, may be NULL, in the average modes).
+/// - `pool_2x2`, `pool_2x2_backward`: the same for max pooling by 2×2 windows with stride 2
+///   and no padding over 2-D planes they tile exactly.
+struct knet_window_kernels {
+    void (*im2col)(const struct knet_lowering* g, const void* x, void* col, long first, long count);
+    void (*col2im)(const struct knet_lowering* g, void* x, const void* col, long first, long count);
+    void (*pool)(const struct knet_pool* p, const void* v, const void* selector, void* y, long lo, long hi);
+    void (*pool_backward)(const struct knet_pool* p, const void* dy, const void* selector, void* dx, long lo, long hi);
+    void (*pool_2x2)(const struct knet_pool* p, const void* v, const void* selector, void* y, long lo, long hi);
+    void (*pool_2x2_backward)(const struct knet_pool* p, const void* dy, const void* selector, void* dx, long lo, long hi);
+};
+
+#define KNET_CPU_WINDOW_KERNELS(isa) extern const struct knet_window_kernels knet_f32_##isa##_windows, knet_f64_##isa##_windows;
+
 KNET_CPU_KERNELS(portable)
+KNET_CPU_WINDOW_KERNELS(portable)
 #if defined(__x86_64__)
 KNET_CPU_KERNELS(avx2)
 KNET_CPU_KERNELS(avx512)
 KNET_ELEMENTWISE_ISA(avx2)
 KNET_ELEMENTWISE_ISA(avx512)
+KNET_CPU_WINDOW_KERNELS(avx2)
+KNET_CPU_WINDOW_KERNELS(avx512)
 
 /// `iterations` × 12 independent vector FMAs (8 or 16 floats each: 192 or 384 flops per
 /// iteration) and nothing else, for measuring a core's peak; returns a value depending on

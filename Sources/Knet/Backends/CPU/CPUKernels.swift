@@ -399,19 +399,6 @@ private func reduceLoop<T: KnetFloat>(_ op: ReduceOp, _ x: Tensor, _ y: Tensor, 
     for p in 0..<parts { combineRun(op, py, partials + p * n, n) }
 }
 
-/// Copies `count` contiguous elements, eight at a time, then the rest (for short runs,
-/// such as rows of an image, where a memmove call would cost more).
-@inline(__always) func copyRun<T: KnetFloat>(from source: UnsafePointer<T>, to target: UnsafeMutablePointer<T>,
-                                                     _ count: Int) {
-    var t = 0
-    while t + 8 <= count {
-        UnsafeMutableRawPointer(target + t).storeBytes(of: UnsafeRawPointer(source + t).loadUnaligned(as: SIMD8<T>.self),
-                                                       as: SIMD8<T>.self)
-        t += 8
-    }
-    while t < count { target[t] = source[t]; t += 1 }
-}
-
 /// Adds `count` contiguous elements of `source` into `target`, eight at a time, then the rest.
 @inline(__always) func addRun<T: KnetFloat>(from source: UnsafePointer<T>, to target: UnsafeMutablePointer<T>,
                                                     _ count: Int) {

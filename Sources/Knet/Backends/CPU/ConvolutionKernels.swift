@@ -2,9 +2,8 @@
 // filter) behind `ConvolutionBackend`, and their CPU implementation by lowering
 // (im2col / col2im) plus one GEMM per image, group and row tile.
 
+import CKnetCPU
 import KnetGEMM
-
-
 
 extension CPUBackend: ConvolutionBackend {
     func convolution(_ w: Tensor, _ x: Tensor, into y: Tensor, _ g: ConvGeometry, alpha: Double) {
@@ -168,99 +167,52 @@ private func convBackwardFilter<T: KnetFloat>(_ g: ConvGeometry, _ x: UnsafeMuta
 
 // MARK: - lowering
 
-/// Ceiling of a / b for b > 0.
-@inline(__always) private func ceilDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? (a + b - 1) / b : -((-a) / b) }
+private extension ConvGeometry {
+    /// Whether every kernel tap lies inside the image (no padding, unit strides and dilations).
+    var isValid: Bool {
+        padding.allSatisfy { $0 == 0 } && stride.allSatisfy { $0 == 1 } && dilation.allSatisfy { $0 == 1 }
+    }
+
+    /// The geometry of the C lowering loops for the channels of one group, with `runs` (none:
+    /// the general loops).
+    func lowering(_ runs: UnsafeBufferPointer<knet_run>) -> knet_lowering {
+        func dims(_ a: [Int]) -> (Int, Int, Int) { (a[0], a[1], a[2]) }
+        return knet_lowering(x: dims(xSize), y: dims(ySize), kernel: dims(kernel), padding: dims(padding),
+                             stride: dims(stride), dilation: dims(dilation), channels: groupChannels,
+                             flipped: flipped ? 1 : 0, runs: runs.isEmpty ? nil : runs.baseAddress, run_count: runs.count)
+    }
+
+    /// For a valid convolution, the runs along dim 1 of output positions `rows` (the same
+    /// for every tap, found once); else none.
+    func runs(_ rows: Range<Int>) -> [knet_run] {
+        guard isValid else { return [] }
+        let (Y1, Y2, X1, X2) = (ySize[0], ySize[1], xSize[0], xSize[1])
+        var runs: [knet_run] = []
+        var pos = rows.lowerBound
+        while pos < rows.upperBound {
+            let i1 = pos % Y1, i2 = (pos / Y1) % Y2, i3 = pos / (Y1 * Y2), len = min(Y1 - i1, rows.upperBound - pos)
+            runs.append(knet_run(source: (i3 * X2 + i2) * X1 + i1, target: pos - rows.lowerBound, count: len))
+            pos += len
+        }
+        return runs
+    }
+}
 
 /// Moves data between image `x` (channels of group `group`, zero outside its bounds) and
 /// the lowered matrix `col` [rows.count, groupK] (column-major): column k = (k1, k2, k3, c)
 /// holds, for each output position of `rows`, the input element that kernel tap k meets
 /// there (taps mirrored when `g.flipped`). `scatter == false` fills col (im2col);
-/// `scatter == true` adds col back into x (col2im, the adjoint).
+/// `scatter == true` adds col back into x (col2im, the adjoint). The loops are
+/// `WindowKernels`'; a valid convolution's copy whole runs of positions per tap.
 private func lower<T: KnetFloat>(_ g: ConvGeometry, image x: UnsafeMutablePointer<T>, group: Int,
                                  rows: Range<Int>, col: UnsafeMutablePointer<T>, scatter: Bool) {
-    let (X1, X2, X3) = (g.xSize[0], g.xSize[1], g.xSize[2])
-    let (Y1, Y2) = (g.ySize[0], g.ySize[1])
-    let (K1, K2, K3) = (g.kernel[0], g.kernel[1], g.kernel[2])
-    let (s1, s2, s3) = (g.stride[0], g.stride[1], g.stride[2])
-    let (d1, d2, d3) = (g.dilation[0], g.dilation[1], g.dilation[2])
-    let (p1, p2, p3) = (g.padding[0], g.padding[1], g.padding[2])
-    let m = rows.count, firstChannel = group * g.groupChannels
-    @inline(__always) func tap(_ k: Int, _ size: Int) -> Int { g.flipped ? size - 1 - k : k }
-    if g.padding.allSatisfy({ $0 == 0 }) && g.stride.allSatisfy({ $0 == 1 }) && g.dilation.allSatisfy({ $0 == 1 }) {
-        // A valid convolution (every tap inside the image): the rows' runs along dim 1
-        // are found once, then each column copies them from (or adds them back to) its
-        // tap's shifted position.
-        var runs: [(source: Int, target: Int, count: Int)] = []
-        var pos = rows.lowerBound
-        while pos < rows.upperBound {
-            let i1 = pos % Y1, i2 = (pos / Y1) % Y2, i3 = pos / (Y1 * Y2), len = min(Y1 - i1, rows.upperBound - pos)
-            runs.append(((i3 * X2 + i2) * X1 + i1, pos - rows.lowerBound, len))
-            pos += len
+    let channels = x + group * g.groupChannels * g.xSpatial, loops = WindowKernels.entryPoints(T.self)
+    g.runs(rows).withUnsafeBufferPointer { runs in
+        var geometry = g.lowering(runs)
+        if scatter {
+            loops.col2im(&geometry, channels, col, rows.lowerBound, rows.count)
+        } else {
+            loops.im2col(&geometry, channels, col, rows.lowerBound, rows.count)
         }
-        var column = col
-        for c in 0..<g.groupChannels {
-            let channel = x + (firstChannel + c) * g.xSpatial
-            for k3 in 0..<K3 {
-                for k2 in 0..<K2 {
-                    for k1 in 0..<K1 {
-                        let shifted = channel + (tap(k3, K3) * X2 + tap(k2, K2)) * X1 + tap(k1, K1)
-                        if scatter {
-                            for run in runs { addRun(from: column + run.target, to: shifted + run.source, run.count) }
-                        } else {
-                            for run in runs { copyRun(from: shifted + run.source, to: column + run.target, run.count) }
-                        }
-                        column += m
-                    }
-                }
-            }
-        }
-        return
-    }
-    var pos = rows.lowerBound
-    while pos < rows.upperBound {
-        // One run of output positions along dim 1: (i1 ..< i1 + len, i2, i3).
-        let i1 = pos % Y1, i2 = (pos / Y1) % Y2, i3 = pos / (Y1 * Y2)
-        let len = min(Y1 - i1, rows.upperBound - pos)
-        var column = col + (pos - rows.lowerBound)
-        for c in 0..<g.groupChannels {
-            let channel = x + (firstChannel + c) * g.xSpatial
-            for k3 in 0..<K3 {
-                let x3 = i3 * s3 - p3 + tap(k3, K3) * d3
-                for k2 in 0..<K2 {
-                    let x2 = i2 * s2 - p2 + tap(k2, K2) * d2
-                    let inside = x3 >= 0 && x3 < X3 && x2 >= 0 && x2 < X2
-                    for k1 in 0..<K1 {
-                        defer { column += m }
-                        guard inside else {
-                            if !scatter { for t in 0..<len { column[t] = 0 } }
-                            continue
-                        }
-                        // x1 = start + t * s1 for t in 0..<len; keep 0 <= x1 < X1.
-                        let start = i1 * s1 - p1 + tap(k1, K1) * d1
-                        let lo = min(len, max(0, s1 == 1 ? -start : ceilDiv(-start, s1)))   // no div
-                        let hi = max(lo, min(len, s1 == 1 ? X1 - start : ceilDiv(X1 - start, s1)))
-                        let line = channel + (x3 * X2 + x2) * X1 + start
-                        if scatter {
-                            if s1 == 1 {
-                                addRun(from: column + lo, to: line + lo, hi - lo)
-                            } else {
-                                for t in lo..<hi { line[t * s1] += column[t] }
-                            }
-                        } else {
-                            // Runs are short (a row of the output): plain loops beat
-                            // memmove/memset calls here.
-                            for t in 0..<lo { column[t] = 0 }
-                            if s1 == 1 {
-                                copyRun(from: line + lo, to: column + lo, hi - lo)
-                            } else {
-                                for t in lo..<hi { column[t] = line[t * s1] }
-                            }
-                            for t in hi..<len { column[t] = 0 }
-                        }
-                    }
-                }
-            }
-        }
-        pos += len
     }
 }
