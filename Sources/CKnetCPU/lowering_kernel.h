@@ -93,6 +93,8 @@ KATTR static inline __attribute__((always_inline)) void KN(lower_general)(const 
     }
 }
 
+/* The runs path for a valid convolution, else the general one; inlined into im2col and
+ * col2im, so that `scatter` is a constant in each. */
 KATTR static inline __attribute__((always_inline)) void KN(lower)(const struct knet_lowering* g, KT* x, KT* col, long first, long count, int scatter) {
     if (g->runs) KN(lower_valid)(g, x, col, count, scatter);
     else KN(lower_general)(g, x, col, first, count, scatter);

@@ -117,6 +117,7 @@ struct knet_window_kernels {
     void (*pool_2x2_backward)(const struct knet_pool* p, const void* dy, const void* selector, void* dx, long lo, long hi);
 };
 
+/// Declares the float and double lowering and pooling tables of instruction set `isa`.
 #define KNET_CPU_WINDOW_KERNELS(isa) extern const struct knet_window_kernels knet_f32_##isa##_windows, knet_f64_##isa##_windows;
 
 KNET_CPU_KERNELS(portable)
