@@ -1,6 +1,7 @@
 /* Instantiates lowering_kernel.h and pooling_kernel.h for float and double in the
  * instruction set KISA (a name: portable, avx2, avx512) with attribute KATTR, with their
- * tables knet_f32_<KISA>_windows and knet_f64_<KISA>_windows; included by window_kernels.c. */
+ * tables knet_f32_<KISA>_windows and knet_f64_<KISA>_windows; included by window_kernels.c
+ * through isa_instances.h. */
 #define KPASTE3(a, b, c) a##b##c
 #define KPASTE(a, b, c) KPASTE3(a, b, c)
 #define KTABLE(t)                                                                                         \

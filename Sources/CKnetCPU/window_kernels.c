@@ -19,22 +19,8 @@ static inline long knet_tap(const struct knet_lowering* g, long k, long size) { 
 /* Ceiling of a / b for b > 0. */
 static inline long knet_ceil_div(long a, long b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
-#define KISA portable
-#define KATTR __attribute__((KNOCALLS))
-#include "window_instances.h"
-#undef KISA
-#undef KATTR
-
-#if defined(__x86_64__)
-#define KISA avx2
-#define KATTR __attribute__((target("avx2,fma"), KNOCALLS))
-#include "window_instances.h"
-#undef KISA
-#undef KATTR
-
-#define KISA avx512
-#define KATTR __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma"), KNOCALLS))
-#include "window_instances.h"
-#undef KISA
-#undef KATTR
-#endif
+#define KATTR_EXTRA __attribute__((KNOCALLS))
+#define KINSTANCE "window_instances.h"
+#include "isa_instances.h"
+#undef KINSTANCE
+#undef KATTR_EXTRA

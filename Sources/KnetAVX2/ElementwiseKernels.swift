@@ -5,8 +5,10 @@
 import CKnetCPU
 import KnetGEMM
 
-/// The instance the elementwise loops use by default: the widest this CPU runs.
-public let elementwiseKernel: SwiftGEMM.Kernel = SwiftGEMM.available.last!
+/// The instance the elementwise loops use by default: the GEMM's (`SwiftGEMM.kernel`, the
+/// widest this CPU runs unless `KNET_GEMM_KERNEL` names another), as the lowering and
+/// pooling loops do.
+public let elementwiseKernel: SwiftGEMM.Kernel = SwiftGEMM.kernel
 
 /// Contiguous elementwise loops of Float or Double arrays in C, per instruction set.
 ///

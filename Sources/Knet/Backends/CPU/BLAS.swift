@@ -50,12 +50,14 @@ public enum CPUBLAS {
 
     /// Which of Knet's CPU kernels run here (chosen by CPUID): the instance (`portable`,
     /// `avx2` or `avx512`) of the GEMM's micro-kernel, of the activation and LSTM cell
-    /// entry points and of the elementwise loops, and whether the CPU has AVX-512.
+    /// entry points, of the elementwise loops and of the convolution lowering and pooling
+    /// loops, and whether the CPU has AVX-512.
     ///
-    ///     print(CPUBLAS.kernels)    // "GEMM avx2, activations and LSTM cells avx2, elementwise avx2; the CPU has no AVX-512"
+    ///     print(CPUBLAS.kernels)    // "GEMM avx2, activations and LSTM cells avx2, elementwise avx2, lowering and pooling avx2; the CPU has no AVX-512"
     public static var kernels: String {
         "GEMM \(SwiftGEMM.kernel.rawValue), activations and LSTM cells \(hasAVX2 ? vectorKernel.rawValue : "portable"), "
-            + "elementwise \(elementwiseKernel.rawValue)" + (SwiftGEMM.cpuHasAVX512 ? "; the CPU has AVX-512" : "; the CPU has no AVX-512")
+            + "elementwise \(elementwiseKernel.rawValue), lowering and pooling \(WindowKernels.kernel.rawValue)"
+            + (SwiftGEMM.cpuHasAVX512 ? "; the CPU has AVX-512" : "; the CPU has no AVX-512")
     }
 
     /// Threads Knet's CPU kernels and large products use: `KNET_THREADS` if set, else

@@ -20,7 +20,8 @@ extension CPUBackend {
 }
 
 extension ClassLayout {
-    /// Instance `j`'s softmax numerators `e[k] = exp(x[k] − max)` (in `e`, `classes`
+    /// Instance `j`'s softmax numerators (for strided scores; class-contiguous ones go
+    /// through `forEachSoftmax`'s blocks) `e[k] = exp(x[k] − max)` (in `e`, `classes`
     /// long) and its log-sum-exp as `max + log`, where `log = log1p(Σ e[k], k ≠ argmax)`:
     /// leaving out the maximum's 1 keeps a confident prediction's tiny loss in Float32.
     @inline(__always)
@@ -29,8 +30,7 @@ extension ClassLayout {
         var m = -T.infinity, at = 0
         for k in 0..<classes where p[k &* inner] > m { m = p[k &* inner]; at = k }
         if m == -.infinity { e.update(repeating: .nan, count: classes); return (m, .nan) }
-        if inner == 1 { for k in 0..<classes { e[k] = ScalarMath.exp(p[k] - m) } }   // vectorised
-        else { for k in 0..<classes { e[k] = ScalarMath.exp(p[k &* inner] - m) } }
+        for k in 0..<classes { e[k] = ScalarMath.exp(p[k &* inner] - m) }
         e[at] = 0
         let rest = reduceRun(.sum, UnsafePointer(e), classes, 1)
         e[at] = 1
