@@ -27,7 +27,7 @@ func nnNumber(_ entry: Any?) -> Double { (entry as! NSNumber).doubleValue }
 
 /// The reference loss `-Σ logp(x)[label] / count` written with core ops only.
 private func referenceNLL(_ x: Tensor, _ labels: [Int], dims d: Int, average: Bool = true) -> Double {
-    let c = ClassLayout("test", x.shape, labels, dims: d)
+    let c = ClassLayout("test", x.shape, labels, dims: d, ignoreIndex: -1)
     let total = -sum(logp(x, dims: [d]) .* c.onehot(x.shape, like: x)).scalar
     return average ? total / Double(c.counted) : total
 }
@@ -39,20 +39,20 @@ final class LossTests: DeviceTestCase {
         let f = nnFixture("nll.json")
         let labels = (f["labels"] as! [NSNumber]).map(\.intValue)
         let scores = nnTensor(f["scores"])
-        XCTAssertEqual(nll(scores, labels).shape, [])
-        XCTAssertEqual(nll(scores, labels).scalar, nnNumber(f["mean"]), accuracy: 1e-12)
-        XCTAssertEqual(nll(scores, labels, average: false).scalar, nnNumber(f["sum"]), accuracy: 1e-12)
-        let g = grad { (x: Tensor) in nll(x, labels) }
+        XCTAssertEqual(nll(scores, labels, ignoreIndex: -1).shape, [])
+        XCTAssertEqual(nll(scores, labels, ignoreIndex: -1).scalar, nnNumber(f["mean"]), accuracy: 1e-12)
+        XCTAssertEqual(nll(scores, labels, average: false, ignoreIndex: -1).scalar, nnNumber(f["sum"]), accuracy: 1e-12)
+        let g = grad { (x: Tensor) in nll(x, labels, ignoreIndex: -1) }
         assertClose(g(scores), nnTensor(f["grad"]), rtol: 1e-10, atol: 1e-13)
-        let gs = grad { (x: Tensor) in nll(x, labels, average: false) }
+        let gs = grad { (x: Tensor) in nll(x, labels, average: false, ignoreIndex: -1) }
         assertClose(gs(scores), nnTensor(f["gradsum"]), rtol: 1e-10, atol: 1e-13)
         // instances in rows: [N, C] with dims 1
         let rows = nnTensor(f["scores1"])
-        XCTAssertEqual(nll(rows, labels, dims: 1).scalar, nnNumber(f["mean1"]), accuracy: 1e-12)
-        let g1 = grad { (x: Tensor) in nll(x, labels, dims: 1) }
+        XCTAssertEqual(nll(rows, labels, dims: 1, ignoreIndex: -1).scalar, nnNumber(f["mean1"]), accuracy: 1e-12)
+        let g1 = grad { (x: Tensor) in nll(x, labels, dims: 1, ignoreIndex: -1) }
         assertClose(g1(rows), nnTensor(f["grad1"]), rtol: 1e-10, atol: 1e-13)
         // Float32 agrees too
-        XCTAssertEqual(nll(convert(scores, to: .float32), labels).scalar, nnNumber(f["mean"]), accuracy: 1e-5)
+        XCTAssertEqual(nll(convert(scores, to: .float32), labels, ignoreIndex: -1).scalar, nnNumber(f["mean"]), accuracy: 1e-5)
     }
 
     func testNllKnetDocumentationExample() {
@@ -67,23 +67,38 @@ final class LossTests: DeviceTestCase {
         XCTAssertEqual(nll(big, [0, 0]).scalar, 1500, accuracy: 1e-3)
     }
 
-    func testNllSkipsLabelsOutsideTheClasses() {
+    func testNllSkipsTheIgnoredLabel() {
         let x = rand64(4, 5)
-        let skipped = nll(x, [1, -1, 3, 2, 0]).scalar
-        XCTAssertEqual(nll(x, [1, 4, 3, 2, 0]).scalar, skipped, accuracy: 1e-14, "label 4 of 4 classes is skipped")
+        let skipped = nll(x, [1, -1, 3, 2, 0], ignoreIndex: -1).scalar
         let kept = nll(x[.all, [0, 2, 3, 4]], [1, 3, 2, 0]).scalar
         XCTAssertEqual(skipped, kept, accuracy: 1e-14)
-        XCTAssertEqual(nll(x, [1, -1, 3, 2, 0], average: false).scalar, 4 * kept, accuracy: 1e-13)
+        XCTAssertEqual(nll(x, [1, -1, 3, 2, 0], average: false, ignoreIndex: -1).scalar, 4 * kept, accuracy: 1e-13)
+        // an ignored index inside the classes (a padding class, as PyTorch allows)
+        XCTAssertEqual(nll(x, [1, 0, 3, 2, 0], ignoreIndex: 0).scalar,
+                       nll(x[.all, [0, 2, 3]], [1, 3, 2]).scalar, accuracy: 1e-14)
+        XCTAssertEqual(nll(x, Tensor([1, -100, 3, 2, 0]), ignoreIndex: -100).scalar, skipped, accuracy: 1e-14)
         // the skipped column gets no gradient
-        let g = grad { (x: Tensor) in nll(x, [1, -1, 3, 2, 0]) }(x)
+        let g = grad { (x: Tensor) in nll(x, [1, -1, 3, 2, 0], ignoreIndex: -1) }(x)
         XCTAssertEqual([Double](g[.all, 1]), [0, 0, 0, 0])
-        XCTAssertTrue(nll(x, [-1, -1, -1, -1, -1]).scalar.isNaN, "no counted instance: 0/0 as Knet")
+        XCTAssertTrue(nll(x, [-1, -1, -1, -1, -1], ignoreIndex: -1).scalar.isNaN, "no counted instance: 0/0 as Knet")
+    }
+
+    /// As PyTorch's "Target 10 is out of bounds": a label outside the classes that is not
+    /// the ignored one stops with an error naming it and the class count (Knet.jl's
+    /// labels are 1-based, so a port that forgets to shift them fails here).
+    func testOutOfRangeLabelsAreRefused() {
+        let x = rand64(10, 3)
+        assertKnetError("nll", "label 10", "10 classes", "0-based", "ignoreIndex") { _ = nll(x, [3, 10, 0]) }
+        assertKnetError("nll", "label -1", "instance 2") { _ = nll(x, Tensor([3, 9, -1])) }
+        assertKnetError("nll", "label -1") { _ = nll(x, [3, -1, 0], ignoreIndex: -100) }
+        assertKnetError("accuracy", "label 10", "10 classes") { _ = accuracy(x, [10, 1, 2]) }
+        assertKnetError("accuracy", "label 11") { _ = zeroone(x, [1, 11, 2]) }
     }
 
     func testNllAlongAnyDim() {
         let x = rand64(3, 4, 2)        // classes along dim 1: 6 instances
         let labels = [0, 3, 2, -1, 1, 1]
-        XCTAssertEqual(nll(x, labels, dims: 1).scalar, referenceNLL(x, labels, dims: 1), accuracy: 1e-12)
+        XCTAssertEqual(nll(x, labels, dims: 1, ignoreIndex: -1).scalar, referenceNLL(x, labels, dims: 1), accuracy: 1e-12)
         XCTAssertEqual(nll(x, [2, 0, 1, 1, 2, 0, 0, 1], dims: 0, average: false).scalar,
                        referenceNLL(x, [2, 0, 1, 1, 2, 0, 0, 1], dims: 0, average: false), accuracy: 1e-12)
         XCTAssertEqual(nll(x, Array(repeating: 1, count: 12), dims: 2).scalar,
@@ -100,10 +115,11 @@ final class LossTests: DeviceTestCase {
         let labels = (0..<150).map { $0 % 9 == 4 ? -1 : ($0 * 5) % 7 }
         for (dtype, tolerance) in [(DType.float64, 1e-12), (.float32, 2e-6)] {
             let x = convert(rand64(7, 150) * 6, to: dtype)
-            let c = ClassLayout("test", x.shape, labels, dims: 0)
+            let c = ClassLayout("test", x.shape, labels, dims: 0, ignoreIndex: -1)
             let reference = { (x: Tensor) in sum(logp(x, dims: [0]) .* c.onehot(x.shape, like: x)) * (-1 / Double(c.counted)) }
-            XCTAssertEqual(nll(x, labels).scalar, reference(x).scalar, accuracy: tolerance * 10, "\(dtype)")
-            assertClose(grad { (x: Tensor) in nll(x, labels) }(x), grad(reference)(x), rtol: tolerance * 100, atol: tolerance)
+            XCTAssertEqual(nll(x, labels, ignoreIndex: -1).scalar, reference(x).scalar, accuracy: tolerance * 10, "\(dtype)")
+            assertClose(grad { (x: Tensor) in nll(x, labels, ignoreIndex: -1) }(x), grad(reference)(x),
+                        rtol: tolerance * 100, atol: tolerance)
         }
         var scores = [Double](repeating: 0.5, count: 7 * 70)
         for k in 0..<7 { scores[7 * 66 + k] = -.infinity }
@@ -115,23 +131,23 @@ final class LossTests: DeviceTestCase {
         for dims in [0, 1] {
             for average in [true, false] {
                 let x = dims == 0 ? rand64(4, 5) : rand64(5, 4)
-                XCTAssertTrue(gradcheck({ (x: Tensor) in nll(x, labels, dims: dims, average: average) }, x),
+                XCTAssertTrue(gradcheck({ (x: Tensor) in nll(x, labels, dims: dims, average: average, ignoreIndex: -1) }, x),
                               "dims \(dims) average \(average)")
             }
         }
-        XCTAssertTrue(gradcheck({ (x: Tensor) in nll(x, [1, 0, 2, 9, 1, 0], dims: 1) }, rand64(2, 3, 3)))
+        XCTAssertTrue(gradcheck({ (x: Tensor) in nll(x, [1, 0, 2, -1, 1, 0], dims: 1, ignoreIndex: -1) }, rand64(2, 3, 3)))
         // through a model: gradient reaches the weights
         let w = rand64(3, 4), input = rand64(4, 5)
-        XCTAssertTrue(gradcheck({ (w: Tensor, x: Tensor) in nll(w * x, [0, 1, 2, 1, 5]) }, w, input))
+        XCTAssertTrue(gradcheck({ (w: Tensor, x: Tensor) in nll(w * x, [0, 1, 2, 1, -1], ignoreIndex: -1) }, w, input))
     }
 
     func testNllSecondOrder() {
         // gradient of a function of nll's gradient: exercises nllgrad's gradient for x ...
         let labels = [1, -1, 0, 2], r = rand64(3, 4)
-        let g = grad { (x: Tensor) in nll(x, labels) }
+        let g = grad { (x: Tensor) in nll(x, labels, ignoreIndex: -1) }
         XCTAssertTrue(gradcheck({ (x: Tensor) in sum(g(x) .* r) }, rand64(3, 4)))
         // ... and for the incoming gradient dy (here a function of x, so it is recorded)
-        let h = grad { (x: Tensor) in nll(x, labels, average: false) .* sum(x) }
+        let h = grad { (x: Tensor) in nll(x, labels, average: false, ignoreIndex: -1) .* sum(x) }
         XCTAssertTrue(gradcheck({ (x: Tensor) in sum(h(x) .* r) }, rand64(3, 4)))
     }
 
@@ -143,12 +159,12 @@ final class LossTests: DeviceTestCase {
                             shape: [3, 4])
         XCTAssertEqual(accuracy(scores, [1, 0, 2, 2]), 1)
         XCTAssertEqual(accuracy(scores, [1, 1, 2, 0]), 0.5)
-        XCTAssertEqual(accuracy(scores, [1, -1, 0, 3]), 0.5, "two skipped, one of two right")
+        XCTAssertEqual(accuracy(scores, [1, -1, 0, -1], ignoreIndex: -1), 0.5, "two skipped, one of two right")
         XCTAssertEqual(zeroone(scores, [1, 1, 2, 0]), 0.5)
         XCTAssertEqual(accuracy(scores, Tensor([1, 0, 0, 0])), 0.5)
         XCTAssertEqual(zeroone(scores, Tensor([1, 0, 0, 0])), 0.5)
         XCTAssertEqual(accuracy(transpose(scores), [1, 0, 2, 2], dims: 1), 1)
-        XCTAssertTrue(accuracy(scores, [-1, -1, -1, -1]).isNaN)
+        XCTAssertTrue(accuracy(scores, [-1, -1, -1, -1], ignoreIndex: -1).isNaN)
     }
 
     func testBceAndLogisticMatchPyTorch() {

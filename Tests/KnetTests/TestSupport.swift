@@ -4,28 +4,15 @@ import XCTest
 import Glibc
 #endif
 
-/// Runs `body` on a fresh thread with Knet's failure trap installed and returns the
-/// usage-error message it stopped with (nil if it finished normally).
+/// The message of the Knet usage error `body` stops with (nil if it finishes normally),
+/// caught by `withErrorHandling`.
 func knetError(_ body: @escaping () -> Void) -> String? {
-    final class Box { var body: () -> Void; var message: String?; init(_ b: @escaping () -> Void) { body = b } }
-    let box = Box(body)
-    var thread = pthread_t()
-    let arg = Unmanaged.passRetained(box).toOpaque()
-    let rc = pthread_create(&thread, nil, { raw in
-        let box = Unmanaged<Box>.fromOpaque(raw!).takeUnretainedValue()
-        FailureTrap.install { message in
-            box.message = message
-            pthread_exit(nil)
-        }
-        box.body()
-        FailureTrap.install(nil)
+    do {
+        try withErrorHandling(body)
         return nil
-    }, arg)
-    precondition(rc == 0, "pthread_create failed")
-    pthread_join(thread, nil)
-    let message = box.message
-    Unmanaged<Box>.fromOpaque(arg).release()
-    return message
+    } catch {
+        return (error as? KnetError)?.message ?? "not a KnetError: \(error)"
+    }
 }
 
 /// Asserts that `body` stops with a Knet usage error whose message contains every

@@ -8,7 +8,7 @@ import Glibc
 final class ThreadContext {
     var recordingDepth = 0
     var diffStack: [DiffContext] = []
-    /// Set by tests to observe `knetFail` messages (see `FailureTrap`).
+    /// Set by `withErrorHandling` to turn `knetFail` into a thrown `KnetError`.
     var failureTrap: ((String) -> Never)?
 
     private static let key: pthread_key_t = {
@@ -23,6 +23,12 @@ final class ThreadContext {
         let c = ThreadContext()
         pthread_setspecific(key, Unmanaged.passRetained(c).toOpaque())
         return c
+    }
+
+    /// Makes `context` this (new) thread's context too, so a helper thread records on
+    /// its caller's tapes (`withErrorHandling`); released when the thread ends.
+    static func adopt(_ context: ThreadContext) {
+        pthread_setspecific(key, Unmanaged.passRetained(context).toOpaque())
     }
 
     /// Runs `body` counted as recording (see `isRecording()`).

@@ -116,12 +116,14 @@ final class LSTMReserve {
 /// `[inner, classes, outer]` (the class dim in the middle), and which labels count.
 struct ClassLayout {
     let inner: Int, classes: Int, outer: Int
+    /// One 0-based class per instance; -1 marks an instance that is skipped.
     let labels: [Int]
-    /// Number of instances whose label lies in `0..<classes`.
+    /// Number of instances that are not skipped.
     let counted: Int
 
-    /// Checks `labels` against the instances of `shape` with classes along dim `d`.
-    init(_ op: String, _ shape: [Int], _ labels: [Int], dims d: Int) {
+    /// Checks `labels` against the instances of `shape` with classes along dim `d`:
+    /// each must lie in `0..<classes` or equal `ignoreIndex` (skipped).
+    init(_ op: String, _ shape: [Int], _ labels: [Int], dims d: Int, ignoreIndex: Int? = nil) {
         knetCheck(d >= 0 && d < shape.count,
                   "\(op): class dim \(d) out of range for scores of shape \(shape)")
         inner = shape.prefix(d).reduce(1, *)
@@ -129,9 +131,18 @@ struct ClassLayout {
         outer = shape.suffix(from: d + 1).reduce(1, *)
         knetCheck(labels.count == inner * outer,
                   "\(op): \(labels.count) labels for \(inner * outer) instances of scores \(shape) (classes in dim \(d))")
-        self.labels = labels
-        let c = shape[d]
-        counted = labels.reduce(0) { $0 + ($1 >= 0 && $1 < c ? 1 : 0) }
+        let c = classes
+        var counted = 0
+        self.labels = labels.enumerated().map { j, label in
+            if label == ignoreIndex { return -1 }
+            if label < 0 || label >= c {
+                knetFail("\(op): label \(label) (instance \(j)) is out of range for \(c) classes: labels are 0-based "
+                         + "(Knet.jl's are 1-based); pass ignoreIndex: to skip a label")
+            }
+            counted += 1
+            return label
+        }
+        self.counted = counted
     }
 
     /// True when instance `j` has a label in range.

@@ -77,7 +77,7 @@ struct IndexPlan {
                           "getindex: range \(r) out of bounds 0..<\(n) in dim \(d) of shape \(shape)")
                 regionShape.append(r.count); resultShape.append(r.count); regionOffset += r.lowerBound * strides[d]
             case .list(let l):
-                knetCheck(listDim == nil, "getindex: lists of positions are supported in one dim only, got \(indices)")
+                precondition(listDim == nil, "IndexPlan takes one list; getindex and assign split the others off")
                 knetCheck(l.allSatisfy { $0 >= 0 && $0 < n },
                           "getindex: list \(l) has positions out of range 0..<\(n) in dim \(d) of shape \(shape)")
                 listDim = d; list = l
@@ -121,8 +121,22 @@ struct IndexPlan {
     }
 }
 
+/// Lists of positions in several dims select their outer product, as in Julia
+/// (`x[[2, 0], .all, [1, 1, 3]]` has shape `[2, n, 3]`). Such an index is taken one list
+/// at a time: `first` applies every index but the later lists (kept whole), `rest` then
+/// applies those lists to the dims they became (each `.at` dim is gone by then).
+private func splitLists(_ indices: [TensorIndex]) -> (first: [TensorIndex], rest: [TensorIndex])? {
+    let listDims = indices.indices.filter { indices[$0].isList }
+    guard listDims.count > 1 else { return nil }
+    let first = indices.enumerated().map { d, index in d != listDims[0] && index.isList ? TensorIndex.colon : index }
+    let rest = indices.enumerated().filter { !$0.element.isAt }
+        .map { d, index in d != listDims[0] && index.isList ? index : TensorIndex.colon }
+    return (first, rest)
+}
+
 /// The primitive `x[indices]`; its gradient scatters `dy` back with `ungetindex`.
 func getindex(_ x: Tensor, _ indices: [TensorIndex]) -> Tensor {
+    if let (first, rest) = splitLists(indices) { return getindex(getindex(x, first), rest) }
     let plan = IndexPlan(indices, shape: x.shape, strides: x.strides)
     let sourceShape = x.shape, contiguous = x.isContiguous
     return apply(Primitive("getindex", forward: { xs in
@@ -157,6 +171,7 @@ func ungetindex(_ dy: Tensor, _ shape: [Int], _ indices: [TensorIndex]) -> Tenso
 
 extension TensorIndex {
     var isAt: Bool { if case .at = self { return true } else { return false } }
+    var isList: Bool { if case .list = self { return true } else { return false } }
 }
 
 extension Tensor {
@@ -216,6 +231,10 @@ extension Tensor {
     func assign(_ value: Tensor, at indices: [TensorIndex]) {
         knetCheck(!isRecorded, "setindex: cannot assign into a tensor that is being recorded by grad")
         checkCompatible("setindex", self, value)
+        if let listDim = indices.firstIndex(where: \.isList), splitLists(indices) != nil {
+            assignOuterProduct(value, at: indices, listDim: listDim)
+            return
+        }
         let plan = IndexPlan(indices, shape: shape, strides: strides)
         let target = plan.regionShape
         let expanded = value.untracked
@@ -228,6 +247,32 @@ extension Tensor {
         for (k, d) in kept.enumerated() where k < expanded.ndims && expanded.shape[k] != 1 { strides[d] = expanded.strides[k] }
         Backend.on(device).copy(from: expanded.view(shape: target, strides: strides, offset: expanded.offset), to: full)
         plan.write(full, into: self, accumulate: false)
+    }
+
+    /// `assign` with lists in several dims: for each position of the first list, the
+    /// matching slice of the value (broadcast to the whole selection first) goes to the
+    /// selection with that list's dim fixed.
+    private func assignOuterProduct(_ value: Tensor, at indices: [TensorIndex], listDim: Int) {
+        guard case .list(let positions) = indices[listDim] else { return }
+        let selection = indices.enumerated().compactMap { d, index -> Int? in
+            switch index {
+            case .at: return nil
+            case .colon: return shape[d]
+            case .range(let r): return r.count
+            case .list(let l): return l.count
+            }
+        }
+        knetCheck(broadcastShape("setindex", selection, value.shape) == selection,
+                  "setindex: value of shape \(value.shape) does not fit the selection \(selection)")
+        let full = broadcast(value.untracked, to: selection)
+        let valueDim = indices[..<listDim].filter { !$0.isAt }.count
+        for (k, position) in positions.enumerated() {
+            var fixed = indices
+            fixed[listDim] = .at(position)
+            var slice = selection.map { _ in TensorIndex.colon }
+            slice[valueDim] = .at(k)
+            assign(getindex(full, slice), at: fixed)
+        }
     }
 
     /// Sets every element of this tensor (or view) to `value`, in place.

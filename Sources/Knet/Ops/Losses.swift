@@ -1,6 +1,7 @@
 // Loss functions and metrics, as Knet.jl's `loss.jl`: `nll`, `accuracy`, `zeroone`,
 // `bce`, `logistic`. Labels are 0-based class indices; a label outside the classes
-// (e.g. -1) skips its instance, as Knet's 0 label does.
+// stops with an error naming it, unless it is the `ignoreIndex` (PyTorch's
+// `ignore_index`), which skips its instance as Knet's 0 label does.
 
 extension ClassLayout {
     /// 1 for counted instances, 0 for skipped ones, shaped like scores `shape` with the
@@ -51,14 +52,17 @@ private func nllGradient(_ dy: Tensor, _ x: Tensor, _ c: ClassLayout, dims d: In
 /// Negative log-likelihood of the correct classes under softmax(scores), Knet's `nll`:
 /// scores `[classes, instances...]` with `dims: 0` (default), or classes along another
 /// dim (`dims: 1` for `[instances, classes]`). `labels` holds one 0-based class per
-/// instance (column-major order of the non-class dims); a label outside `0..<classes`
-/// skips its instance. Returns a 0-d tensor: the mean over counted instances
-/// (`average: true`) or their total. One fused primitive (a stable logsumexp per
-/// instance); its gradient is `softmax − onehot`, scaled.
+/// instance (column-major order of the non-class dims), in `0..<classes`: any other
+/// stops with an error naming it, except `ignoreIndex` (PyTorch's `ignore_index`, e.g.
+/// -1 or a padding class), whose instances are skipped. Returns a 0-d tensor: the
+/// mean over counted instances (`average: true`; NaN when none counts, as Knet) or
+/// their total. One fused primitive (a stable logsumexp per instance); its gradient is
+/// `softmax − onehot`, scaled.
 ///
 ///     let loss = nll(w * x .+ b, [3, 0, 9])     // scores [10, 3]
-public func nll(_ scores: Tensor, _ labels: [Int], dims: Int = 0, average: Bool = true) -> Tensor {
-    let c = ClassLayout("nll", scores.shape, labels, dims: dims)
+///     let masked = nll(scores, [3, -1, 9], ignoreIndex: -1)
+public func nll(_ scores: Tensor, _ labels: [Int], dims: Int = 0, average: Bool = true, ignoreIndex: Int? = nil) -> Tensor {
+    let c = ClassLayout("nll", scores.shape, labels, dims: dims, ignoreIndex: ignoreIndex)
     let scale = average ? 1 / Double(c.counted) : 1   // no counted instance: NaN, as Knet
     return apply(Primitive("nll", forward: { xs in
         let x = xs[0].contiguousData()
@@ -69,37 +73,38 @@ public func nll(_ scores: Tensor, _ labels: [Int], dims: Int = 0, average: Bool 
 /// `nll` with labels given as a tensor of integer values (0-based), e.g. a minibatch's `y`.
 ///
 ///     let loss = nll(predict(w, x), y)
-public func nll(_ scores: Tensor, _ labels: Tensor, dims: Int = 0, average: Bool = true) -> Tensor {
-    nll(scores, labelArray("nll", labels), dims: dims, average: average)
+public func nll(_ scores: Tensor, _ labels: Tensor, dims: Int = 0, average: Bool = true, ignoreIndex: Int? = nil) -> Tensor {
+    nll(scores, labelArray("nll", labels), dims: dims, average: average, ignoreIndex: ignoreIndex)
 }
 
 /// Fraction of counted instances whose label has the largest score (Knet's
-/// `accuracy`); instances with a label outside `0..<classes` are skipped. Not
-/// differentiable; NaN when no instance counts.
+/// `accuracy`). Labels are checked as `nll`'s: out of range stops with an error, except
+/// `ignoreIndex`, whose instances are skipped. Not differentiable; NaN when no instance
+/// counts.
 ///
 ///     let acc = accuracy(scores, [3, 0, 9])     // e.g. 0.6667
-public func accuracy(_ scores: Tensor, _ labels: [Int], dims: Int = 0) -> Double {
-    let c = ClassLayout("accuracy", scores.shape, labels, dims: dims)
+public func accuracy(_ scores: Tensor, _ labels: [Int], dims: Int = 0, ignoreIndex: Int? = nil) -> Double {
+    let c = ClassLayout("accuracy", scores.shape, labels, dims: dims, ignoreIndex: ignoreIndex)
     let predicted = argmax(scores, dims: dims)
-    let correct = labels.indices.reduce(0) { $0 + (c.counts($1) && predicted[$1] == labels[$1] ? 1 : 0) }
+    let correct = c.labels.indices.reduce(0) { $0 + (c.counts($1) && predicted[$1] == c.labels[$1] ? 1 : 0) }
     return Double(correct) / Double(c.counted)
 }
 
 /// `accuracy` with labels given as a tensor of integer values (0-based).
-public func accuracy(_ scores: Tensor, _ labels: Tensor, dims: Int = 0) -> Double {
-    accuracy(scores, labelArray("accuracy", labels), dims: dims)
+public func accuracy(_ scores: Tensor, _ labels: Tensor, dims: Int = 0, ignoreIndex: Int? = nil) -> Double {
+    accuracy(scores, labelArray("accuracy", labels), dims: dims, ignoreIndex: ignoreIndex)
 }
 
 /// Classification error `1 − accuracy` (Knet's `zeroone`).
 ///
 ///     let err = zeroone(scores, [3, 0, 9])
-public func zeroone(_ scores: Tensor, _ labels: [Int], dims: Int = 0) -> Double {
-    1 - accuracy(scores, labels, dims: dims)
+public func zeroone(_ scores: Tensor, _ labels: [Int], dims: Int = 0, ignoreIndex: Int? = nil) -> Double {
+    1 - accuracy(scores, labels, dims: dims, ignoreIndex: ignoreIndex)
 }
 
 /// `zeroone` with labels given as a tensor of integer values (0-based).
-public func zeroone(_ scores: Tensor, _ labels: Tensor, dims: Int = 0) -> Double {
-    1 - accuracy(scores, labels, dims: dims)
+public func zeroone(_ scores: Tensor, _ labels: Tensor, dims: Int = 0, ignoreIndex: Int? = nil) -> Double {
+    1 - accuracy(scores, labels, dims: dims, ignoreIndex: ignoreIndex)
 }
 
 /// `labels` as a tensor of `scores`' shape and dtype, checking they are as many.

@@ -63,6 +63,8 @@ public func maximum(_ x: Tensor, dims: [Int]) -> Tensor { reduction(.max, "maxim
 public func minimum(_ x: Tensor) -> Tensor { reduction(.min, "minimum", x, nil) }
 /// Smallest element over `dims`.
 public func minimum(_ x: Tensor, dims: Int...) -> Tensor { reduction(.min, "minimum", x, dims) }
+/// Smallest element over an array of dims.
+public func minimum(_ x: Tensor, dims: [Int]) -> Tensor { reduction(.min, "minimum", x, dims) }
 
 /// Mean of all elements.
 public func mean(_ x: Tensor) -> Tensor { reduction(.sum, "mean", x, nil, divisor: Double(Swift.max(x.count, 1))) }
@@ -79,10 +81,14 @@ public func mean(_ x: Tensor, dims: [Int]) -> Tensor {
 public func sumabs(_ x: Tensor) -> Tensor { sum(abs(x)) }
 /// Sum of absolute values over `dims`.
 public func sumabs(_ x: Tensor, dims: Int...) -> Tensor { sum(abs(x), dims: dims) }
+/// Sum of absolute values over an array of dims.
+public func sumabs(_ x: Tensor, dims: [Int]) -> Tensor { sum(abs(x), dims: dims) }
 /// Sum of squares.
 public func sumabs2(_ x: Tensor) -> Tensor { sum(abs2(x)) }
 /// Sum of squares over `dims`.
 public func sumabs2(_ x: Tensor, dims: Int...) -> Tensor { sum(abs2(x), dims: dims) }
+/// Sum of squares over an array of dims.
+public func sumabs2(_ x: Tensor, dims: [Int]) -> Tensor { sum(abs2(x), dims: dims) }
 
 /// The p-norm of all elements (p = 2 by default; 1 and `.infinity` too).
 ///
@@ -102,6 +108,8 @@ public func norm(_ x: Tensor, _ p: Double = 2) -> Tensor {
 public func countnz(_ x: Tensor) -> Tensor { sum(x .!= 0) }
 /// Number of nonzero elements over `dims`.
 public func countnz(_ x: Tensor, dims: Int...) -> Tensor { sum(x .!= 0, dims: dims) }
+/// Number of nonzero elements over an array of dims.
+public func countnz(_ x: Tensor, dims: [Int]) -> Tensor { sum(x .!= 0, dims: dims) }
 
 /// Position of the largest element along `dims` for every slice, as 0-based indices
 /// in column-major order of the remaining dims: the predicted class of each column of

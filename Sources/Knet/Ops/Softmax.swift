@@ -4,6 +4,7 @@
 ///     let lse = logsumexp(scores, dims: [0])
 public func logsumexp(_ x: Tensor, dims: [Int]? = nil) -> Tensor {
     let d = dims ?? Array(0..<x.ndims)
+    knetCheck(d.allSatisfy { $0 >= 0 }, "logsumexp: dims must be 0 or more, got \(d) for shape \(x.shape)")
     return apply(Primitive("logsumexp", forward: { xs in
         let x = xs[0]
         let m = maximum(x, dims: d)
@@ -22,6 +23,21 @@ public func logp(_ x: Tensor, dims: [Int]? = nil) -> Tensor {
 
 /// Same as `logp`.
 public func logsoftmax(_ x: Tensor, dims: [Int]? = nil) -> Tensor { logp(x, dims: dims) }
+
+/// `logsumexp` over the dims listed, as the reductions take them.
+///
+///     let lse = logsumexp(scores, dims: 0)
+public func logsumexp(_ x: Tensor, dims first: Int, _ more: Int...) -> Tensor { logsumexp(x, dims: [first] + more) }
+/// `logp` over the dims listed.
+///
+///     let lp = logp(scores, dims: 0)
+public func logp(_ x: Tensor, dims first: Int, _ more: Int...) -> Tensor { logp(x, dims: [first] + more) }
+/// `logsoftmax` over the dims listed.
+public func logsoftmax(_ x: Tensor, dims first: Int, _ more: Int...) -> Tensor { logp(x, dims: [first] + more) }
+/// `softmax` over the dims listed.
+///
+///     let p = softmax(scores, dims: 0)
+public func softmax(_ x: Tensor, dims first: Int, _ more: Int...) -> Tensor { softmax(x, dims: [first] + more) }
 
 /// Probabilities `exp(x .- max) ./ sum(exp(x .- max))`, summing to 1 over `dims`
 /// (all dims when nil). Its gradient is `y .* (dy .- sum(dy .* y, dims))`.
