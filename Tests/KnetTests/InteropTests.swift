@@ -75,6 +75,21 @@ final class InteropTests: XCTestCase {
         }
     }
 
+    /// A model on a GPU (the emulated one here) loads onto it, runs there and exports from it.
+    func testGPUModelLoadsRunsAndExports() throws {
+        let gpu = try EmulatedGPU.device.get()
+        let io = try InteropFixture.io("cnn"), sd = try InteropFixture.stateDict("cnn")
+        let m = bnmoments(), layers = InteropCNN.layers(mode: 0, moments: m)
+        let w = try PyTorch.filled(InteropCNN.template().map { $0.transferred(to: gpu) }, from: sd, layers: layers)
+        XCTAssertEqual(Set(w.map(\.device) + [m.mean!.device, m.variance!.device]), [gpu])
+        let y = InteropCNN.forward(w, m, io["x"]!.transferred(to: gpu), mode: 0)
+        assertClose(y.transferred(to: .cpu), io["y"]!, rtol: tight.rtol, atol: tight.atol)
+        for (key, t) in try PyTorch.stateDict(w, layers: layers) {
+            XCTAssertEqual(t.device, .cpu, key)
+            assertIdentical(t, sd[key]!, key)
+        }
+    }
+
     /// Import then export gives back PyTorch's state_dict bit for bit (less num_batches_tracked).
     func testExportReproducesThePyTorchStateDict() throws {
         let cnn = try InteropFixture.stateDict("cnn")
@@ -141,6 +156,31 @@ final class InteropTests: XCTestCase {
         assertIdentical(model.out[1], reshape(sd["out.bias"]!, [3, 1]), "out.bias")
         XCTAssertEqual(try PyTorch.Layer.rnn("lstm", lstm).keys(like: [lstm.w]),
                        ["lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0", "lstm.bias_hh_l0"])
+    }
+
+    /// The README's LeNet example, as written there, on a file with a PyTorch LeNet's names and shapes.
+    func testReadmeLeNetExample() throws {
+        let folder = try temporaryFolder("knet-interop-readme")
+        defer { folder.remove() }
+        let path = folder.path + "/lenet.safetensors"
+        let trained = (cbfpParams(window: 5, inputs: 1, outputs: 20) + cbfpParams(window: 5, inputs: 20, outputs: 50)
+                       + wbfParams(inputs: 800, outputs: 500) + wbfParams(inputs: 500, outputs: 10))
+            .map { $0 .+ Tensor.randn(shape: $0.shape) * 0.01 }
+        try savePyTorch(path, trained, layers: [.conv("conv1"), .conv("conv2"), .dense("fc1"), .dense("fc2")])
+        let shapes = try load(path).tensors.mapValues { Array($0.shape.reversed()) }
+        XCTAssertEqual(shapes, ["conv1.weight": [20, 1, 5, 5], "conv1.bias": [20], "conv2.weight": [50, 20, 5, 5], "conv2.bias": [50],
+                                "fc1.weight": [500, 800], "fc1.bias": [500], "fc2.weight": [10, 500], "fc2.bias": [10]])
+        let x = Tensor.rand(28, 28, 1, 3)
+        // The README's lines:
+        let layers: [PyTorch.Layer] = [.conv("conv1"), .conv("conv2"), .dense("fc1"), .dense("fc2")]
+        let lenet = cbfpParams(window: 5, inputs: 1, outputs: 20) + cbfpParams(window: 5, inputs: 20, outputs: 50)
+                  + wbfParams(inputs: 800, outputs: 500) + wbfParams(inputs: 500, outputs: 10)
+        let w = try loadPyTorch(path, into: lenet, layers: layers)
+        let scores = wbf(w[6], w[7], wbf(w[4], w[5], cbfp(w[2], w[3], cbfp(w[0], w[1], x))), f: { $0 })   // [10, N]
+        let t = trained
+        let expected = wbf(t[6], t[7], wbf(t[4], t[5], cbfp(t[2], t[3], cbfp(t[0], t[1], x))), f: { $0 })
+        XCTAssertEqual(scores.shape, [10, 3])
+        assertIdentical(scores, expected, "LeNet scores")
     }
 
     /// PyTorch loads Knet's exports of random models strictly and computes Knet's outputs.

@@ -102,15 +102,16 @@ extension LayerPlan {
     func imported(from stateDict: [String: Tensor], like template: [Tensor], strict: Bool, source: String) throws -> ImportedLayer {
         var out = ImportedLayer(tensors: [])
         for (pieces, t) in zip(tensors, template) {
-            let current = vec(t.untracked.transferred(to: .cpu))
             var parts: [Tensor] = [], offset = 0
+            var current: Tensor?                     // the template's values, read only if needed
             for p in pieces {
                 if let v = try p.read(stateDict, source: source) {
                     parts.append(convert(v, to: t.dtype).untracked)
                 } else if strict {
                     throw PyTorchInteropError.missingKey(source: source, key: p.key, expected: p.shape)
                 } else {
-                    parts.append(current[offset..<(offset + p.count)])
+                    if current == nil { current = vec(t.untracked.transferred(to: .cpu)) }
+                    parts.append(current![offset..<(offset + p.count)])
                 }
                 offset += p.count
             }
