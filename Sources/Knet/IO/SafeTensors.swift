@@ -9,7 +9,8 @@
 // tensor of shape [a, b, c] is written with safetensors shape [c, b, a] and the same
 // bytes, i.e. exactly how PyTorch sees Knet's memory (Knet's [W, H, C, N] image batch is
 // PyTorch's [N, C, H, W]; a dense weight [out, in] becomes [in, out], so transpose it for
-// `torch.nn.Linear`). Loading reverses the shape again, so a round trip is exact.
+// `torch.nn.Linear`; `loadPyTorch`/`savePyTorch` in Interop/ do such conversions by layer).
+// Loading reverses the shape again, so a round trip is exact.
 // Data is little-endian, the byte order of the hosts Swift on Linux runs on (x86-64, arm64).
 
 /// Why a safetensors file could not be read (each case names the file).
