@@ -195,15 +195,17 @@ KATTR static inline __attribute__((always_inline)) void KN(axpy)(KT s, const KT*
  * the adds in the order of four `axpy` calls (the same bits), y loaded and stored once, so
  * a short y is not a chain of store-to-load forwards. */
 KATTR static inline __attribute__((always_inline))
-void KN(axpy4)(const KT* s, const KT* x0, const KT* x1, const KT* x2, const KT* x3, KT* y, long count) {
+void KN(axpy4)(KT s0, KT s1, KT s2, KT s3, const KT* x0, const KT* x1, const KT* x2, const KT* x3, KT* y, long count) {
     typedef KT U8 __attribute__((ext_vector_type(8), aligned(sizeof(KT))));
     typedef KT U4 __attribute__((ext_vector_type(4), aligned(sizeof(KT))));
-#define KAXPY4(U, i) *(U*)(y + (i)) = (((*(U*)(y + (i)) + s[0] * *(const U*)(x0 + (i))) + s[1] * *(const U*)(x1 + (i))) \
-                                        + s[2] * *(const U*)(x2 + (i))) + s[3] * *(const U*)(x3 + (i))
+    typedef KT U2 __attribute__((ext_vector_type(2), aligned(sizeof(KT))));
+#define KAXPY4(U, i) *(U*)(y + (i)) = (((*(U*)(y + (i)) + s0 * *(const U*)(x0 + (i))) + s1 * *(const U*)(x1 + (i))) \
+                                        + s2 * *(const U*)(x2 + (i))) + s3 * *(const U*)(x3 + (i))
     long i = 0;
     for (; i + 8 <= count; i += 8) KAXPY4(U8, i);
     if (count - i >= 4) { KAXPY4(U4, i); i += 4; }
-    for (; i < count; i++) y[i] = (((y[i] + s[0] * x0[i]) + s[1] * x1[i]) + s[2] * x2[i]) + s[3] * x3[i];
+    if (count - i >= 2) { KAXPY4(U2, i); i += 2; }
+    if (count - i >= 1) y[i] = (((y[i] + s0 * x0[i]) + s1 * x1[i]) + s2 * x2[i]) + s3 * x3[i];
 #undef KAXPY4
 }
 
@@ -212,48 +214,69 @@ void KN(axpy4)(const KT* s, const KT* x0, const KT* x1, const KT* x2, const KT* 
 #define KAXPY_SUM(k, S, X, y, count) do { \
         long p_ = 0; \
         for (; p_ + 4 <= (k); p_ += 4) { \
-            KT s_[4] = {S(p_), S(p_ + 1), S(p_ + 2), S(p_ + 3)}; \
-            KN(axpy4)(s_, X(p_), X(p_ + 1), X(p_ + 2), X(p_ + 3), (y), (count)); \
+            KN(axpy4)(S(p_), S(p_ + 1), S(p_ + 2), S(p_ + 3), X(p_), X(p_ + 1), X(p_ + 2), X(p_ + 3), (y), (count)); \
         } \
         for (; p_ < (k); p_++) KN(axpy)(S(p_), X(p_), (y), (count)); \
     } while (0)
 
+/* The dot product of k contiguous elements of x and y with eight partial sums whatever the
+ * vector width (so every instance adds alike): lanes p mod 8, folded 8 → 4, the next four
+ * elements, 4 → 1 pairwise, then the last elements in order. */
+KATTR static inline __attribute__((always_inline)) KT KN(dot)(const KT* x, const KT* y, long k) {
+    typedef KT V8 __attribute__((ext_vector_type(8)));
+    typedef KT U8 __attribute__((ext_vector_type(8), aligned(sizeof(KT))));
+    typedef KT V4 __attribute__((ext_vector_type(4)));
+    typedef KT U4 __attribute__((ext_vector_type(4), aligned(sizeof(KT))));
+    V8 acc = 0;
+    long p = 0;
+    for (; p + 8 <= k; p += 8) acc += *(const U8*)(x + p) * *(const U8*)(y + p);
+    V4 half = acc.lo + acc.hi;
+    if (p + 4 <= k) { half += *(const U4*)(x + p) * *(const U4*)(y + p); p += 4; }
+    KT total = (half.x + half.z) + (half.y + half.w);
+    if (p < k) {               /* at most three left: straight-line code, in order */
+        total += x[p] * y[p];
+        if (p + 1 < k) {
+            total += x[p + 1] * y[p + 1];
+            if (p + 2 < k) total += x[p + 2] * y[p + 2];
+        }
+    }
+    return total;
+}
+
 /* A small or thin product without packing, in the loop order whose inner loop runs over
  * contiguous memory: columns of op(A), else rows of op(A) against columns of op(B) (dot
- * products), else rows of op(B) into a row of C. */
+ * products), else rows of op(B) into a row of C. Element (i, p) of op(A) is at
+ * a + i·ai + p·ap and (p, j) of op(B) at b + p·bp + j·bj. */
 KATTR static void KN(direct)(int ta, int tb, long m, long n, long k, KT alpha, const KT* a, long lda,
                              const KT* b, long ldb, KT beta, KT* c, long ldc) {
     KN(scale)(m, n, beta, c, ldc);
     int columnsOfA = !ta || m == 1, rowsOfA = ta || lda == 1 || k == 1;
     int columnsOfB = !tb || ldb == 1 || k == 1, rowsOfB = tb || ldb == 1 || n == 1;
+    long ai = ta ? lda : 1, ap = ta ? 1 : lda, bp = tb ? ldb : 1, bj = tb ? 1 : ldb;
     if (columnsOfA && (m >= 8 || (!(rowsOfA && columnsOfB) && !rowsOfB))) {
         for (long j = 0; j < n; j++) {
             KT* cj = c + j * ldc;
-#define KS(p) (alpha * *AT(b, ldb, tb, p, j))
-#define KX(p) AT(a, lda, ta, 0, p)
+#define KS(p) (alpha * b[(p) * bp + j * bj])
+#define KX(p) (a + (p) * ap)
             KAXPY_SUM(k, KS, KX, cj, m);
 #undef KS
 #undef KX
         }
     } else if (rowsOfA && columnsOfB) {
-        for (long j = 0; j < n; j++) {
-            const KT* bj = AT(b, ldb, tb, 0, j);
-            for (long i = 0; i < m; i++) {
-                const KT* ai = AT(a, lda, ta, i, 0);
-                /* Eight partial sums whatever the vector width, so every instance adds alike. */
-                typedef KT V8 __attribute__((ext_vector_type(8)));
-                typedef KT U8 __attribute__((ext_vector_type(8), aligned(sizeof(KT))));
-                typedef KT V4 __attribute__((ext_vector_type(4)));
-                typedef KT U4 __attribute__((ext_vector_type(4), aligned(sizeof(KT))));
-                V8 acc = 0;
-                long p = 0;
-                for (; p + 8 <= k; p += 8) acc += *(const U8*)(ai + p) * *(const U8*)(bj + p);
-                V4 half = acc.lo + acc.hi;
-                if (p + 4 <= k) { half += *(const U4*)(ai + p) * *(const U4*)(bj + p); p += 4; }
-                KT total = (half.x + half.z) + (half.y + half.w);
-                for (; p < k; p++) total += ai[p] * bj[p];
-                c[i + j * ldc] += alpha * total;
+        for (long i = 0; i < m; i++) {
+            const KT* x = a + i * ai;
+            KT* ci = c + i;
+            long j = 0;
+            /* four columns at a time: independent sums the core overlaps */
+            for (; j + 4 <= n; j += 4) {
+                KT t0 = KN(dot)(x, b + j * bj, k), t1 = KN(dot)(x, b + (j + 1) * bj, k);
+                KT t2 = KN(dot)(x, b + (j + 2) * bj, k), t3 = KN(dot)(x, b + (j + 3) * bj, k);
+                ci[j * ldc] += alpha * t0;
+                ci[(j + 1) * ldc] += alpha * t1;
+                ci[(j + 2) * ldc] += alpha * t2;
+                ci[(j + 3) * ldc] += alpha * t3;
             }
+            for (; j < n; j++) ci[j * ldc] += alpha * KN(dot)(x, b + j * bj, k);
         }
     } else {
         /* The rows of op(B) are contiguous: accumulate each row of C, directly when it is
@@ -262,8 +285,8 @@ KATTR static void KN(direct)(int ta, int tb, long m, long n, long k, KT alpha, c
         for (long i = 0; i < m; i++) {
             KT* row = ldc == 1 ? c + i : scratch;
             if (ldc != 1) for (long j = 0; j < n; j++) row[j] = c[i + j * ldc];
-#define KS(p) (alpha * *AT(a, lda, ta, i, p))
-#define KX(p) AT(b, ldb, tb, p, 0)
+#define KS(p) (alpha * a[i * ai + (p) * ap])
+#define KX(p) (b + (p) * bp)
             KAXPY_SUM(k, KS, KX, row, n);
 #undef KS
 #undef KX
