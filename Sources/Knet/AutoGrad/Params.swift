@@ -47,8 +47,8 @@ extension TensorStruct {
 
 extension Tensor: Params {
     /// A tensor is a container of one tensor.
-    public func mapTensors(_ transform: (Tensor) throws -> Tensor) rethrows -> Self {
-        try transform(self) as! Self
+    public func mapTensors(_ transform: (Tensor) throws -> Tensor) rethrows -> Tensor {
+        try transform(self)
     }
 }
 

@@ -101,6 +101,11 @@ struct CPUBackend: ComputeBackend {
     }
 
     func fill(_ y: Tensor, _ value: Double) {
+        if y.isContiguous {            // one run (a 0-d constant, a fresh tensor): no layout to build
+            dispatchFloat(y.dtype, { y.pointer(Float.self).update(repeating: Float(value), count: y.count) },
+                          { y.pointer(Double.self).update(repeating: value, count: y.count) })
+            return
+        }
         let layout = StridedLayout(shape: y.shape, strides: [y.strides])
         func go<T: KnetFloat>(_ p: UnsafeMutablePointer<T>) {
             let v = T(value)
