@@ -3,6 +3,7 @@ import Glibc
 #endif
 
 /// Round axis ticks for data in `[lo, hi]`: about `count` values 1, 2 or 5 × 10ᵏ apart
+/// (the spacing nearest, in ratio, to an even split of the range)
 /// (never closer than `minimumStep`), and the axis range they span, which covers the
 /// data. An empty range (`lo == hi`) is widened around the value.
 ///
@@ -24,7 +25,7 @@ package struct AxisTicks: Equatable {
         let raw = (hi - lo) / Double(Swift.max(count - 1, 1))
         let magnitude = pow(10, (log10(raw)).rounded(.down))
         let fraction = raw / magnitude
-        let nice = (fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10) * magnitude
+        let nice = (fraction < 1.5 ? 1 : fraction < 3 ? 2 : fraction < 7 ? 5 : 10) * magnitude
         let step = Swift.max(nice, minimumStep)
         let lower = (lo / step).rounded(.down) * step, upper = (hi / step).rounded(.up) * step
         let n = Int(((upper - lower) / step).rounded())
