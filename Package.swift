@@ -48,6 +48,8 @@ let package = Package(
         .testTarget(name: "KnetTests", dependencies: ["Knet", "KnetGEMM", "KnetMath", "KnetAVX2"], exclude: ["Fixtures", "CUDAEmulator"]),
         .testTarget(name: "KnetBenchmarksTests", dependencies: ["KnetBenchmarks", "Knet", "KnetGEMM", "KnetSVG"]),
         .testTarget(name: "KnetLogTests", dependencies: ["KnetLog", "KnetSVG", "Knet"]),
+        // Runs the built `knet` program (in the products folder of the test bundle) as a child process.
+        .testTarget(name: "KnetCLITests", dependencies: ["Knet", "KnetLog"]),
     ],
     swiftLanguageModes: [.v5]
 )
