@@ -33,7 +33,7 @@ final class TrainingCurveTests: XCTestCase {
         XCTAssert(svg.texts.contains("loss") && svg.texts.contains("accuracy") && svg.texts.contains("lr"), "\(svg.texts)")
         XCTAssert(svg.texts.contains("trn") && svg.texts.contains("tst"), "a legend for the panel of two series")
         XCTAssert(svg.texts.contains("step"), "the x axis is labelled")
-        XCTAssert(svg.texts.contains("80") && svg.texts.contains("0.5") && svg.texts.contains("0.0010"),
+        XCTAssert(svg.texts.contains("70") && svg.texts.contains("0.4") && svg.texts.contains("0.00100"),
                   "tick labels on both axes: \(svg.texts)")
         XCTAssertEqual(log.charts.map(\.title), ["loss", "accuracy", "lr"])
         XCTAssertEqual(log.charts[1].series.map(\.name), ["trn", "tst"])
