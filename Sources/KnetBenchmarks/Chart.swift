@@ -1,3 +1,4 @@
+import KnetSVG
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -55,24 +56,4 @@ extension SuiteResult {
 
         """
     }
-}
-
-/// An SVG text element.
-private func svgText(_ x: Double, _ y: Double, _ s: String, anchor: String, size: Int = 13) -> String {
-    "<text x=\"\(fmt(x, 1))\" y=\"\(fmt(y, 1))\" text-anchor=\"\(anchor)\" font-size=\"\(size)\">\(escape(s))</text>"
-}
-
-/// `s` with XML's special characters escaped.
-func escape(_ s: String) -> String {
-    var out = ""
-    for c in s {
-        switch c {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        default: out.append(c)
-        }
-    }
-    return out
 }

@@ -32,17 +32,6 @@ func median(_ values: [Double]) -> Double {
     return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-/// `v` with `digits` decimals (no exponent notation); "—" for NaN or infinity.
-func fmt(_ v: Double, _ digits: Int = 3) -> String {
-    guard v.isFinite else { return "—" }
-    let scaled = (v.magnitude * pow(10, Double(digits))).rounded()
-    guard scaled < 9e18 else { return String(v) }
-    var s = String(Int(scaled))
-    while s.count <= digits { s = "0" + s }
-    if digits > 0 { s.insert(".", at: s.index(s.endIndex, offsetBy: -digits)) }
-    return (v < 0 && scaled != 0 ? "-" : "") + s
-}
-
 extension String {
     /// Padded with spaces on the left to `n` characters.
     func leftPad(_ n: Int) -> String { String(repeating: " ", count: Swift.max(0, n - count)) + self }

@@ -1,4 +1,5 @@
 import Knet
+import KnetSVG
 
 // The suite's results as tables: one cell grid per table, printed aligned on the
 // console and as Markdown in BENCHMARKS.md.

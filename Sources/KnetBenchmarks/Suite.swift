@@ -1,4 +1,5 @@
 import Knet
+import KnetSVG
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
 import Knet
+import KnetLog
 
 /// `knet charlm`: the tutorial's character-level LSTM language model (hand-written
-/// LSTM, BPTT over `(B,T)` blocks, Adam with gradient clipping); prints train and test
-/// perplexity per epoch, then samples text starting from a newline.
+/// LSTM, BPTT over `(B,T)` blocks, Adam with gradient clipping); prints the loss, train and
+/// test perplexity per epoch, then samples text starting from a newline.
 struct CharLMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "charlm",
@@ -29,30 +30,31 @@ struct CharLMCommand: ParsableCommand {
     var style = Style.fused
     @Option(help: "Folder holding the text's folder (default: $KNET_DATA, then the download cache).")
     var data: String?
-    @Option(help: "Number of epochs (0: only generate, e.g. with --load).")
+    @Option(parsing: .unconditional, help: "Number of epochs (0: only generate, e.g. with --load).")
     var epochs = 1
-    @Option(help: "Sequences per block.")
+    @Option(parsing: .unconditional, help: "Sequences per block.")
     var batchsize = 128
-    @Option(help: "Characters per sequence (truncated BPTT length).")
+    @Option(parsing: .unconditional, help: "Characters per sequence (truncated BPTT length).")
     var seqlen = 100
-    @Option(help: "Embedding size.")
+    @Option(parsing: .unconditional, help: "Embedding size.")
     var embed = 256
-    @Option(help: "LSTM hidden size.")
+    @Option(parsing: .unconditional, help: "LSTM hidden size.")
     var hidden = 256
-    @Option(help: "LSTM layers.")
+    @Option(parsing: .unconditional, help: "LSTM layers.")
     var layers = 1
-    @Option(help: "Adam learning rate.")
+    @Option(parsing: .unconditional, help: "Adam learning rate.")
     var lr = 0.001
-    @Option(help: "Global gradient-norm clipping threshold (0: none).")
+    @Option(parsing: .unconditional, help: "Global gradient-norm clipping threshold (0: none).")
     var gclip = 5.0
-    @Option(help: "Characters to generate after training.")
+    @Option(parsing: .unconditional, help: "Characters to generate after training.")
     var generate = 500
-    @Option(help: "Random seed (weights and sampling).")
+    @Option(parsing: .unconditional, help: "Random seed (weights and sampling).")
     var seed = 1
     @Option(help: "Write the model, its optimizer state and vocabulary to this safetensors file.")
     var save: String?
     @Option(help: "Start from a model saved with --save.")
     var load: String?
+    @OptionGroup var logging: LoggingOptions
     @OptionGroup var device: DeviceOption
 
     func validate() throws {
@@ -65,6 +67,8 @@ struct CharLMCommand: ParsableCommand {
         }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
         guard gclip >= 0 else { throw ValidationError("--gclip must be 0 or more, got \(gclip)") }
+        try checkDataFolder(data)
+        if let save { try checkWritable(save, flag: "--save") }
     }
 
     func run() throws {
@@ -85,7 +89,8 @@ struct CharLMCommand: ParsableCommand {
         }
     }
 
-    /// Trains (and saves) `model` on `corpus`, then samples from it.
+    /// Trains (and saves) `model` on `corpus`, then samples from it; each epoch prints
+    /// `epoch N  loss L  trnppl P  tstppl Q  (S s)` (loss in nats per character).
     private func run<M: CharLanguageModel>(_ model: M, _ corpus: CharData, weights: (M) -> [Tensor]) throws {
         var vocab = corpus.vocab
         var w = weights(model)
@@ -98,20 +103,40 @@ struct CharLMCommand: ParsableCommand {
                 throw ValidationError("\(path) has no vocabulary matching this text (saved with another corpus?)")
             }
             vocab = saved
-            w = try loadCheckpoint(path, into: w, optimizers: opt).params
+            w = try loadFitting(path, into: w, optimizers: opt, model: "charlm (\(style.rawValue))")
         }
         // A loaded model brings its own vocabulary order: re-encode the text with it.
         let recode = { (codes: [Int]) in vocab == corpus.vocab ? codes : vocab.encode(corpus.vocab.decode(codes)) }
         let trn = minibatchText(recode(corpus.trn), batchsize: batchsize, seqlen: seqlen)
         let tst = minibatchText(recode(corpus.tst), batchsize: batchsize, seqlen: seqlen)
+        if epochs > 0 {
+            for (part, blocks, count) in [("training", trn, corpus.trn.count), ("test", tst, corpus.tst.count)] where blocks.isEmpty {
+                throw ValidationError("--batchsize \(batchsize) × --seqlen \(seqlen) needs at least \(batchsize * (seqlen + 1)) "
+                                      + "\(part) characters for one block; the \(part) part of \(text.rawValue) has \(count)")
+            }
+        }
+        let reporter = try logging.reporter()
         print("charlm (\(style.rawValue)) on \(text.rawValue): \(corpus.trn.count) training, \(corpus.tst.count) test characters, "
               + "vocabulary \(vocab.count); \(trn.count) blocks of \(batchsize)×\(seqlen)")
-        trainCharLM(model, &w, trn: trn, tst: tst, epochs: epochs, opt: &opt, gclip: gclip)
+        for epoch in stride(from: 1, through: epochs, by: 1) {
+            var logFailure: Error?                  // a failed log write ends the run after this epoch
+            let (trnloss, seconds) = timed {
+                charlmTrain(model, &w, trn, &opt, gclip: gclip) { loss in
+                    do { try reporter.trained(loss: loss) } catch { logFailure = logFailure ?? error }
+                }
+            }
+            if let logFailure { throw logFailure }
+            try reporter.epoch(epoch, [EpochMetric("loss", tag: "loss/epoch", trnloss),
+                                       EpochMetric("trnppl", tag: "perplexity/trn", exp(trnloss)),
+                                       EpochMetric("tstppl", tag: "perplexity/tst", exp(charlmTest(model, w, tst)))],
+                               seconds: seconds)
+        }
         if let path = save {
             try saveCheckpoint(path, params: w, optimizers: opt,
                                metadata: ["model": "charlm-\(style.rawValue)", "vocabulary": String(String.UnicodeScalarView(vocab.chars))])
             print("saved the model to \(path)")
         }
+        try reporter.finish()
         if generate > 0 { print(Knet.generate(model, w, vocab, generate)) }
     }
 }

@@ -2,8 +2,10 @@
 //
 //     knet                      # linear regression on the bundled Housing data
 //     knet linreg --epochs 20
+//     knet mlp --data ../shared/data --logdir runs/mlp --plot mlp.svg
 //     knet info
 import ArgumentParser
+import Foundation
 import Knet
 
 /// The `knet` program.
@@ -15,6 +17,45 @@ struct KnetCommand: ParsableCommand {
         subcommands: [LinRegCommand.self, SoftmaxCommand.self, MLPCommand.self, LeNetCommand.self, CharLMCommand.self, InfoCommand.self],
         defaultSubcommand: LinRegCommand.self
     )
+
+    /// ArgumentParser's `main` with three changes: stdout is line-buffered (epoch lines
+    /// reach a pipe as they are printed) and flushed before any error goes to stderr; a
+    /// first argument that is no subcommand is an error listing the subcommands (rather
+    /// than an argument of the default subcommand); and a `ValidationError` found while a
+    /// subcommand runs (a batch larger than the data, say) shows that subcommand's usage.
+    static func main() {
+        setvbuf(stdout, nil, _IOLBF, 0)
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let names = configuration.subcommands.map { $0._commandName } + ["help"]
+        var command: ParsableCommand
+        do {
+            if let first = arguments.first, !first.hasPrefix("-"), !names.contains(first) {
+                throw ValidationError("unknown subcommand '\(first)'; the subcommands are \(names.dropLast().joined(separator: ", "))")
+            }
+            command = try parseAsRoot(arguments)
+        } catch {
+            fflush(stdout)
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch let error as ValidationError {
+            usageError(error.message, of: type(of: command))
+        } catch {
+            fflush(stdout)
+            exit(withError: error)
+        }
+    }
+
+    /// Prints `message` and the usage of `subcommand` as ArgumentParser does for its own
+    /// validation errors, and exits with status 64 (EX_USAGE).
+    static func usageError(_ message: String, of subcommand: ParsableCommand.Type) -> Never {
+        fflush(stdout)
+        let name = subcommand == Self.self ? "knet" : "knet \(subcommand._commandName)"
+        FileHandle.standardError.write(Data(("Error: \(message)\nUsage: \(usageString(for: subcommand))\n"
+                                             + "  See '\(name) --help' for more information.\n").utf8))
+        Foundation.exit(64)
+    }
 }
 
 /// `knet info`: what this build found at run time.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Knet
+import KnetLog
 
 /// `knet linreg` (the default): the tutorial's linear regression on the Housing data
 /// bundled with the program, trained by plain gradient steps as in the tutorial:
@@ -12,12 +13,13 @@ struct LinRegCommand: ParsableCommand {
         commandName: "linreg",
         abstract: "Linear regression on the Housing data (506 houses, 13 features), one full batch per epoch.")
 
-    @Option(help: "Number of epochs (full-batch gradient steps).")
+    @Option(parsing: .unconditional, help: "Number of epochs (full-batch gradient steps).")
     var epochs = 10
-    @Option(help: "Learning rate.")
+    @Option(parsing: .unconditional, help: "Learning rate.")
     var lr = 0.1
-    @Option(help: "Random seed for the initial weights.")
+    @Option(parsing: .unconditional, help: "Random seed for the initial weights.")
     var seed = 1
+    @OptionGroup var logging: LoggingOptions
     @OptionGroup var device: DeviceOption
 
     func validate() throws {
@@ -32,14 +34,19 @@ struct LinRegCommand: ParsableCommand {
         let n = Double(x.shape[1])
         var w = [Tensor.randn(1, 13) * 0.1, Tensor.zeros(1, 1)]
         func loss(_ w: [Tensor], _ x: Tensor, _ y: Tensor) -> Tensor { mean(abs2(y .- (w[0] * x .+ w[1]))) }
-        let lossgradient = grad(loss)
+        let lossgradient = gradloss(loss)
+        let reporter = try logging.reporter()
         print("Linear regression on Housing (\(Int(n)) houses, 13 features), lr \(lr)")
-        print("epoch 0  loss \(String(format: "%.2f", loss(w, x, y).scalar))")
+        try reporter.epoch(0, [EpochMetric("loss", tag: "loss/epoch", loss(w, x, y).scalar)], seconds: nil)
         for epoch in stride(from: 1, through: epochs, by: 1) {
-            let dw = lossgradient(w, x, y)
-            for i in w.indices { w[i] = w[i] .- lr .* dw[i] }
-            print("epoch \(epoch)  loss \(String(format: "%.2f", loss(w, x, y).scalar))")
+            let (_, seconds) = try timed {
+                let (dw, before) = lossgradient(w, x, y)
+                for i in w.indices { w[i] = w[i] .- lr .* dw[i] }
+                try reporter.trained(loss: before.scalar)
+            }
+            try reporter.epoch(epoch, [EpochMetric("loss", tag: "loss/epoch", loss(w, x, y).scalar)], seconds: seconds)
         }
+        try reporter.finish()
     }
 }
 

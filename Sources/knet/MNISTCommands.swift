@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Knet
+import KnetLog
 
 /// The optimizers a training command can use (`--optimizer`).
 enum OptimizerName: String, ExpressibleByArgument, CaseIterable {
@@ -21,17 +22,18 @@ enum OptimizerName: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// The flags every MNIST model shares; a model supplies its own defaults for the
-/// ones left unset.
+/// ones left unset. Numbers parse unconditionally, so `--epochs -3` reaches `validate`
+/// (and its message) instead of reading as a flag.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "Number of epochs (default: the tutorial's for this model).")
+    @Option(parsing: .unconditional, help: "Number of epochs (default: the tutorial's for this model).")
     var epochs: Int?
-    @Option(help: "Minibatch size.")
+    @Option(parsing: .unconditional, help: "Minibatch size (at most the number of training images).")
     var batchsize = 100
-    @Option(help: "Learning rate (default: the tutorial's, or the optimizer's own).")
+    @Option(parsing: .unconditional, help: "Learning rate (default: the tutorial's, or the optimizer's own).")
     var lr: Double?
     @Option(help: "Optimizer: \(OptimizerName.allCases.map(\.rawValue).joined(separator: ", ")) (default: the tutorial's).")
     var optimizer: OptimizerName?
-    @Option(help: "Random seed (weights and shuffling).")
+    @Option(parsing: .unconditional, help: "Random seed (weights and shuffling).")
     var seed = 1
     @Option(help: "Folder holding mnist/*-ubyte.gz (default: $KNET_DATA, then the download cache).")
     var data: String?
@@ -39,12 +41,15 @@ struct TrainingOptions: ParsableArguments {
     var save: String?
     @Option(help: "Start from the parameters and optimizer state saved in this safetensors file.")
     var load: String?
+    @OptionGroup var logging: LoggingOptions
     @OptionGroup var device: DeviceOption
 
     func validate() throws {
         if let epochs, epochs < 0 { throw ValidationError("--epochs must be 0 or more, got \(epochs)") }
         guard batchsize > 0 else { throw ValidationError("--batchsize must be positive, got \(batchsize)") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
+        try checkDataFolder(data)
+        if let save { try checkWritable(save, flag: "--save") }
     }
 }
 
@@ -57,8 +62,10 @@ struct MNISTModel {
     let optimizer: OptimizerName
     let lr: Double?
 
-    /// Trains on MNIST as the tutorial does, printing `epoch N  trn A  tst A` per epoch
-    /// (a progress bar goes to stderr when it is a terminal).
+    /// Trains on MNIST as the tutorial does, printing `epoch N  loss L  trn A  tst A  (S s)`
+    /// per epoch (a progress bar goes to stderr when it is a terminal) and logging to
+    /// `--logdir`/`--plot`. Everything that can be refused (the checkpoint, the batch size,
+    /// the log) is checked before the first step.
     func train(_ o: TrainingOptions) throws {
         if let folder = o.data { setenv("KNET_DATA", folder, 1) }
         o.device.apply()
@@ -68,36 +75,50 @@ struct MNISTModel {
         var saved: [any Optimizer] = []
         if let path = o.load {          // parameters and optimizer state from a checkpoint
             saved = Knet.optimizers(w, optimizer)
-            w = try loadCheckpoint(path, into: w, optimizers: saved).params
+            w = try loadFitting(path, into: w, optimizers: saved, model: name)
         }
         let (xtrn, ytrn, xtst, ytst) = try mnist()
+        guard o.batchsize <= ytrn.count else {
+            throw ValidationError("--batchsize \(o.batchsize) is larger than the \(ytrn.count) training images")
+        }
         let dtrn = minibatch(xtrn, ytrn, o.batchsize)
-        let dtst = minibatch(xtst, ytst, o.batchsize)
+        // accuracy counts every image, the last partial batch too
+        let etrn = minibatch(xtrn, ytrn, o.batchsize, partial: true), etst = minibatch(xtst, ytst, o.batchsize, partial: true)
         let predict = self.predict
         func loss(_ w: [Tensor], _ x: Tensor, _ y: [Int]) -> Tensor { nll(predict(w, x), y) }
-        func accuracy(_ data: Minibatch<(Tensor, [Int])>) -> String {
-            var correct = 0.0, total = 0
-            for (x, y) in data {
-                correct += Knet.accuracy(predict(w, x), y) * Double(y.count)
-                total += y.count
+        func accuracies() -> [EpochMetric] {
+            [("trn", etrn), ("tst", etst)].map { name, data in
+                var correct = 0.0, total = 0
+                for (x, y) in data {
+                    correct += Knet.accuracy(predict(w, x), y) * Double(y.count)
+                    total += y.count
+                }
+                return EpochMetric(name, tag: "accuracy/\(name)", correct / Double(max(total, 1)))
             }
-            return String(format: "%.4f", correct / Double(max(total, 1)))
         }
         let trainer = Trainer(w, optimizer)
         for (fresh, restored) in zip(trainer.optimizers, saved) { fresh.state = restored.state }
-        print("\(name) on MNIST (\(xtrn.shape.last!) training, \(xtst.shape.last!) test images), \(optimizer), batch \(o.batchsize)")
-        print("epoch 0  trn \(accuracy(dtrn))  tst \(accuracy(dtst))")
+        let reporter = try o.logging.reporter()
+        print("\(name) on MNIST (\(ytrn.count) training, \(ytst.count) test images), \(optimizer), batch \(o.batchsize)")
+        try reporter.epoch(0, accuracies(), seconds: nil)
         for epoch in stride(from: 1, through: o.epochs ?? epochs, by: 1) {
-            let start = Date()
-            for _ in progress(trainer.minimize(loss, dtrn), total: dtrn.count) {}
-            let seconds = Date().timeIntervalSince(start)
-            print("epoch \(epoch)  trn \(accuracy(dtrn))  tst \(accuracy(dtst))  (\(String(format: "%.1f", seconds)) s)")
+            let (total, seconds) = try timed {
+                var total = 0.0
+                for loss in progress(trainer.minimize(loss, dtrn), total: dtrn.count) {
+                    total += loss
+                    try reporter.trained(loss: loss)
+                }
+                return total
+            }
+            try reporter.epoch(epoch, [EpochMetric("loss", tag: "loss/epoch", total / Double(dtrn.count))] + accuracies(),
+                               seconds: seconds)
         }
         if let path = o.save {
             try saveCheckpoint(path, params: w, optimizers: trainer.optimizers,
                                metadata: ["model": name, "optimizer": "\(optimizer)"])
             print("saved the parameters and optimizer state to \(path)")
         }
+        try reporter.finish()
     }
 }
 
@@ -118,7 +139,7 @@ struct SoftmaxCommand: ParsableCommand {
 struct MLPCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "mlp", abstract: "Multi-layer perceptron on MNIST.")
     @OptionGroup var options: TrainingOptions
-    @Option(help: "Sizes of the hidden layers, e.g. --hidden 64 or --hidden 128,64.")
+    @Option(parsing: .unconditional, help: "Sizes of the hidden layers, e.g. --hidden 64 or --hidden 128,64.")
     var hidden = "64"
 
     func validate() throws {

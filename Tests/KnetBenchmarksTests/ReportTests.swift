@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 import XCTest
 @testable import KnetBenchmarks
+import KnetSVG
 
 /// The tables, BENCHMARKS.md, the SVG chart and the JSON, from a result with known numbers.
 final class ReportTests: XCTestCase {

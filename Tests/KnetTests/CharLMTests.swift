@@ -169,4 +169,19 @@ final class RNNCharLMTests: DeviceTestCase {
         XCTAssertEqual(a, generate(model, w, vocab, 30, start: "t"))
         XCTAssertTrue(a.unicodeScalars.allSatisfy { vocab.chars.contains($0) })
     }
+
+    func testOnLossSeesEveryBlocksLoss() {
+        setseed(1)
+        let vocab = CharVocabulary(["abcabd"])
+        let ids = vocab.encode(String(repeating: "abcabd", count: 10))
+        let model = RNNCharLM(vocab: vocab.count, embed: 4, hidden: 4)
+        var w = model.weights()
+        var opt = optimizers(w, Adam(lr: 0.01))
+        let blocks = minibatchText(ids, batchsize: 2, seqlen: 5)
+        var losses: [Double] = []
+        let mean = charlmTrain(model, &w, blocks, &opt) { losses.append($0) }
+        XCTAssertEqual(losses.count, blocks.count)
+        XCTAssertEqual(mean, losses.reduce(0, +) / Double(losses.count), accuracy: 1e-12)
+        XCTAssert(losses.allSatisfy { $0.isFinite && $0 > 0 }, "\(losses)")
+    }
 }

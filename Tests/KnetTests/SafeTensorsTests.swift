@@ -405,4 +405,28 @@ final class SafeTensorsTests: XCTestCase {
             XCTAssertEqual(($0 as? FileIOError)?.code, EISDIR)
         }
     }
+
+    func testCheckAtomicWriteRefusesWhatAWriteWouldAndTouchesNothing() throws {
+        try writeFileAtomically(Array("old".utf8), to: path("keep.txt"))
+        try checkAtomicWrite(to: path("keep.txt"))
+        try checkAtomicWrite(to: path("new.txt"))
+        XCTAssertEqual(try listing(), ["keep.txt"], "no probe file left, nothing created")
+        XCTAssertEqual(try String(contentsOfFile: path("keep.txt"), encoding: .utf8), "old")
+        XCTAssertThrowsError(try checkAtomicWrite(to: path("no/such/dir/x"))) {
+            XCTAssertEqual($0 as? FileIOError, FileIOError("create temporary file for", path("no/such/dir/x"), code: ENOENT))
+        }
+        try FileManager.default.createDirectory(atPath: path("sub"), withIntermediateDirectories: true)
+        XCTAssertThrowsError(try checkAtomicWrite(to: path("sub"))) { XCTAssertEqual(($0 as? FileIOError)?.code, EISDIR) }
+    }
+
+    func testMakeDirectoriesCreatesParentsAndNamesTheFolderAtFault() throws {
+        try makeDirectories(path("a/b/c"))
+        try makeDirectories(path("a/b/c"))                       // already there: fine
+        var isFolder: ObjCBool = false
+        XCTAssert(FileManager.default.fileExists(atPath: path("a/b/c"), isDirectory: &isFolder) && isFolder.boolValue)
+        try writeFileAtomically([1], to: path("a/file"))
+        XCTAssertThrowsError(try makeDirectories(path("a/file/d/e"))) {
+            XCTAssertEqual($0 as? FileIOError, FileIOError("create directory", path("a/file/d"), code: ENOTDIR))
+        }
+    }
 }

@@ -178,15 +178,6 @@ private func isRegularFile(_ path: String) -> Bool {
     return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
 }
 
-/// `mkdir -p`.
-private func makeDirectories(_ path: String) throws {
-    var prefix = path.hasPrefix("/") ? "" : "."
-    for part in path.split(separator: "/") {
-        prefix += "/" + part
-        if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw DataError.io(path: prefix, reason: systemError()) }
-    }
-}
-
 /// The whole content of a regular file; failures are `DataError.io`.
 func readDataFile(_ path: String) throws -> [UInt8] {
     do {
@@ -197,20 +188,30 @@ func readDataFile(_ path: String) throws -> [UInt8] {
 }
 
 /// Runs `curl` (HTTPS only, redirects too) to fetch `url` into `destination`;
-/// throws `DataError.downloadFailed` saying why it failed.
+/// throws `DataError.downloadFailed` saying why it failed, with curl's own last message
+/// (its output is captured, never shown raw).
 func curlFetch(_ url: String, _ destination: String) throws {
     let reasons: [Int32: String] = [6: "could not resolve the host; no network?", 7: "could not connect",
                                     22: "HTTP error", 28: "timed out", 35: "TLS handshake failed",
                                     60: "TLS certificate not trusted"]
     let arguments = ["curl", "-fsSL", "--proto", "=https", "--proto-redir", "=https",
                      "--connect-timeout", "30", "--retry", "1", "-o", destination, url]
-    let status: Int32
-    do { status = try runProcess(arguments).status } catch {
+    let result: ProcessResult
+    do { result = try runProcess(arguments, collectOutput: true) } catch {
         throw DataError.downloadFailed(url: url, reason: "cannot run curl: \(error)")
     }
-    guard status == 0 else {
-        throw DataError.downloadFailed(url: url, reason: "curl exited with status \(status)" + (reasons[status].map { " (\($0))" } ?? ""))
+    guard result.status == 0 else {
+        throw DataError.downloadFailed(url: url, reason: "curl exited with status \(result.status)"
+                                       + (reasons[result.status].map { " (\($0))" } ?? "")
+                                       + (curlMessage(result.stderr).map { ": " + $0 } ?? ""))
     }
+}
+
+/// curl's last line of `stderr` without its "curl: (6) " prefix ("Could not resolve host: example.org").
+private func curlMessage(_ stderr: String) -> String? {
+    guard let line = stderr.split(whereSeparator: \.isNewline).last else { return nil }
+    if line.hasPrefix("curl: ("), let close = line.firstRange(of: ") ") { return String(line[close.upperBound...]) }
+    return String(line)
 }
 
 /// Reads a known data file, finding or downloading it first.

@@ -35,15 +35,7 @@ public struct AtomicFileWriter {
     ///
     ///     try w.write(UnsafeRawBufferPointer(start: p, count: n))
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileIOError("write", path)
-            }
-            done += n
-        }
+        try writeAll(fd, bytes, path: path)
     }
 
     /// Appends `bytes` to the file.
@@ -61,20 +53,8 @@ public struct AtomicFileWriter {
 ///
 ///     try writeFileAtomically(to: "model.safetensors") { w in try w.write(header); try w.write(data) }
 public func writeFileAtomically(to path: String, _ body: (AtomicFileWriter) throws -> Void) throws {
-    let slash = path.lastIndex(of: "/")
-    let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-    if name.isEmpty || name == "." || name == ".." { throw FileIOError("write", path, code: EISDIR) }
-
-    var temporary = "", fd: Int32 = -1
-    for _ in 0..<8 where fd < 0 {
-        temporary = "\(directory)/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-        if fd < 0 && errno != EEXIST { break }
-    }
-    if fd < 0 { throw FileIOError("create temporary file for", path) }
-
-    var renamed = false
+    let (created, temporary, directory) = try createTemporaryFile(for: path)
+    var fd = created, renamed = false
     defer {
         if fd >= 0 { close(fd) }
         if !renamed { unlink(temporary) }
@@ -89,6 +69,67 @@ public func writeFileAtomically(to path: String, _ body: (AtomicFileWriter) thro
     // Make the rename itself durable (best effort: the new file is already in place).
     let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     if directoryFD >= 0 { _ = fsync(directoryFD); close(directoryFD) }
+}
+
+/// Checks now that `writeFileAtomically(to: path)` can succeed later, so that a long
+/// computation whose result goes there is refused before it starts: throws the
+/// `FileIOError` a write would (a missing or read-only directory, say), or `EISDIR` when
+/// `path` is a directory. Creates and removes the temporary file a write would; `path`
+/// itself is not touched.
+///
+///     try checkAtomicWrite(to: "/nonexistent/dir/model.safetensors")
+///     // throws "create temporary file for /nonexistent/dir/model.safetensors: No such file or directory"
+public func checkAtomicWrite(to path: String) throws {
+    var st = stat()
+    if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { throw FileIOError("write", path, code: EISDIR) }
+    let (fd, temporary, _) = try createTemporaryFile(for: path)
+    close(fd)
+    unlink(temporary)
+}
+
+/// A new, empty temporary file next to `path` (same directory, hidden, unique name),
+/// open for writing; also returns its name and the directory.
+private func createTemporaryFile(for path: String) throws -> (fd: Int32, temporary: String, directory: String) {
+    let slash = path.lastIndex(of: "/")
+    let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    if name.isEmpty || name == "." || name == ".." { throw FileIOError("write", path, code: EISDIR) }
+    var temporary = "", fd: Int32 = -1
+    for _ in 0..<8 where fd < 0 {
+        temporary = "\(directory)/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        if fd < 0 && errno != EEXIST { break }
+    }
+    if fd < 0 { throw FileIOError("create temporary file for", path) }
+    return (fd, temporary, directory)
+}
+
+/// `mkdir -p path`: creates `path` and every missing folder above it (mode 0755); a
+/// failure throws `FileIOError("create directory", folder)` for the folder at fault.
+///
+///     try makeDirectories("runs/mlp/2024")
+package func makeDirectories(_ path: String) throws {
+    var prefix = path.hasPrefix("/") ? "" : "."
+    for part in path.split(separator: "/") {
+        prefix += "/" + part
+        if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw FileIOError("create directory", prefix) }
+    }
+}
+
+/// Writes all of `bytes` to the open file `fd`, retrying short writes and interrupts; a
+/// failure throws `FileIOError("write", path)`.
+///
+///     try writeAll(fd, buffer, path: "events.out.tfevents.1.host")
+package func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+    var done = 0
+    while done < bytes.count {
+        let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw FileIOError("write", path)
+        }
+        done += n
+    }
 }
 
 /// Writes `bytes` to `path` atomically (see `writeFileAtomically(to:_:)`).

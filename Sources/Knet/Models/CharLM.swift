@@ -201,12 +201,14 @@ public struct LSTMCharLM: CharLanguageModel {
 /// One training pass over `blocks` (the tutorial's `train`): for each block a gradient of
 /// `model.loss` and an `update` with the optimizers `opt` (from `optimizers(w, Adam())`)
 /// and gradient clipping `gclip` (0: none). The state starts at zero and carries over
-/// between blocks. Returns the mean loss (NaN when `blocks` is empty).
+/// between blocks. `onLoss` sees each block's loss after its update (for a training
+/// log). Returns the mean loss (NaN when `blocks` is empty).
 ///
 ///     var opt = optimizers(w, Adam())
 ///     let trnloss = charlmTrain(RNNCharLM(rnn), &w, dtrn, &opt, gclip: 5)
 public func charlmTrain<M: CharLanguageModel>(_ model: M, _ w: inout [Tensor], _ blocks: [CharBlock],
-                                             _ opt: inout [any Optimizer], gclip: Double = 0) -> Double {
+                                             _ opt: inout [any Optimizer], gclip: Double = 0,
+                                             onLoss: (Double) -> Void = { _ in }) -> Double {
     guard let first = blocks.first else { return .nan }
     let state = model.state(w, batchsize: first.batchsize)
     let lossgradient = gradloss { (w: [Tensor], state: M.State, block: CharBlock) in model.loss(w, state, block) }
@@ -214,7 +216,9 @@ public func charlmTrain<M: CharLanguageModel>(_ model: M, _ w: inout [Tensor], _
     for block in blocks {
         let (dw, loss) = lossgradient(w, state, block)
         update(&w, dw, &opt, gclip: gclip)
-        total += loss.scalar
+        let value = loss.scalar
+        total += value
+        onLoss(value)
     }
     return total / Double(blocks.count)
 }
