@@ -12,7 +12,7 @@ final class DebugBuildNoticeTests: XCTestCase {
     private func notices(_ body: () -> Void) -> [String] {
         let seen = Mutex<[String]>([])
         DebugBuildNotice.reset(sink: { message in seen.withLock { $0.append(message) } })
-        defer { DebugBuildNotice.reset(sink: nil) }
+        defer { DebugBuildNotice.reset(emitted: true, sink: nil) }   // the rest of the run stays quiet
         body()
         return seen.withLock { $0 }
     }

@@ -53,9 +53,9 @@ enum DebugBuildNotice {
         return !s.isEmpty && s != "0"
     }
 
-    /// Forgets that the notice was printed and sends it to `sink` (nil: stderr) from now
-    /// on, for tests.
-    static func reset(sink: (@Sendable (String) -> Void)?) {
-        state.withLock { $0 = State(emitted: false, sink: sink) }
+    /// Sets whether the notice counts as printed and sends it to `sink` (nil: stderr)
+    /// from now on, for tests.
+    static func reset(emitted: Bool = false, sink: (@Sendable (String) -> Void)?) {
+        state.withLock { $0 = State(emitted: emitted, sink: sink) }
     }
 }
