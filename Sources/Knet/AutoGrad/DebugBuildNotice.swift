@@ -8,7 +8,7 @@ import Glibc
 /// by the first backward pass (`grad`, `gradloss`, `diff`, a `Trainer` step). `swift run`
 /// and `swift build` build debug by default, and SwiftPM then compiles Knet's Swift at
 /// -Onone and its C kernels at -O0, which no flag a package may set changes: LeNet's
-/// step takes about 40 times as long as in a release build. `KNET_QUIET_DEBUG=1` hides it.
+/// step took 13 times as long as in a release build (0.18 s against 0.014 s, 2 cores). `KNET_QUIET_DEBUG=1` hides it.
 enum DebugBuildNotice {
     /// True when Knet's Swift code or its C kernels were compiled without optimization
     /// (what matters is Knet's own build, not the caller's).
@@ -16,8 +16,8 @@ enum DebugBuildNotice {
 
     /// What the notice says.
     static let message = """
-        Knet: this is a debug build (unoptimized Swift and C kernels): training runs about 40× \
-        slower than in a release build. Build with `swift run -c release …` or `swift build -c release` \
+        Knet: this is a debug build (unoptimized Swift and C kernels): training runs about 13× \
+        slower than in a release build (LeNet). Build with `swift run -c release …` or `swift build -c release` \
         for real work; KNET_QUIET_DEBUG=1 hides this notice.
         """
 
