@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // `swift package generate-documentation --target Knet` (Sources/Knet/Knet.docc); builds nothing else
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .target(name: "CKnetCPU", exclude: ["gemm_kernel.h", "gemm_instances.h", "activation_kernel.h", "elementwise_kernel.h", "isa_instances.h",

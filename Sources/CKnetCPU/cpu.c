@@ -35,3 +35,11 @@ int knet_cpu_has_avx2_fma(void) { return 0; }
 int knet_cpu_has_avx512(void) { return 0; }
 
 #endif
+
+int knet_cpu_kernels_optimized(void) {
+#ifdef __OPTIMIZE__
+    return 1;
+#else
+    return 0;
+#endif
+}

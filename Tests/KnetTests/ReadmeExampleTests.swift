@@ -1,7 +1,9 @@
 import XCTest
 import Knet
 
-/// The README's example, as written there, compiles and trains.
+/// The README's example, as written there, compiles and trains (with the `x`, `y` that its
+/// `swift-check: given` comment names; `scripts/check-dependency.sh` compiles every README
+/// block in a Swift 6 package, this runs the first one on each device).
 final class ReadmeExampleTests: DeviceTestCase {
     func predict(_ w: [Tensor], _ x: Tensor) -> Tensor {
         var x = mat(x)

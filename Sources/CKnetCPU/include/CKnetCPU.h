@@ -8,6 +8,10 @@ int knet_cpu_has_avx2_fma(void);
 /// opmask registers (XCR0).
 int knet_cpu_has_avx512(void);
 
+/// Nonzero when these kernels were compiled with optimization (`__OPTIMIZE__`: a release
+/// build). SwiftPM compiles C at -O0 in a debug build, and no safe flag changes that.
+int knet_cpu_kernels_optimized(void);
+
 /// The kernels of one instruction set `isa`: `portable` runs anywhere; `avx2` needs
 /// AVX2+FMA and `avx512` AVX-512 F/DQ/BW/VL (check `knet_cpu_has_avx2_fma`,
 /// `knet_cpu_has_avx512`), both on x86-64 only. Every instance gives the same bits.

@@ -22,6 +22,7 @@ func differentiate<P: Params>(_ w: P, op: String, _ body: (P) -> Tensor) -> (gra
 
 /// Runs the backward pass of `tape` from `loss`, which must have one element.
 func backpropagate(_ tape: Tape, _ loss: Tensor, leaves: [Int], op: String) -> ([Tensor?], Tensor) {
+    DebugBuildNotice.emitOnce()
     knetCheck(loss.count == 1,
               "\(op): the function must return a scalar loss, got a tensor of shape \(loss.shape)")
     guard let tr = loss.tracker(on: tape) else { return (leaves.map { _ in nil }, loss) }

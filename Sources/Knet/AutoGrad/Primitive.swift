@@ -11,23 +11,27 @@
 /// `y` and the inputs, and returns the gradient for its argument (same shape as that
 /// argument) or `nil` for zero. Because formulas are Tensor ops, gradients of
 /// gradients work.
-public final class Primitive {
+///
+/// A primitive is immutable and `Sendable`, so it can be a global `let` and be applied
+/// from any thread: its closures are `@Sendable` (in Swift 6 mode they may capture
+/// constants such as numbers and shapes, not a `Tensor`; pass a tensor as an input).
+public final class Primitive: Sendable {
     /// A gradient formula: `(dy, y, inputs) -> dx` (or nil for zero).
-    public typealias Gradient = (_ dy: Tensor, _ y: Tensor, _ inputs: [Tensor]) -> Tensor?
+    public typealias Gradient = @Sendable (_ dy: Tensor, _ y: Tensor, _ inputs: [Tensor]) -> Tensor?
 
     /// Name used in error messages.
     public let name: String
-    let forward: ([Tensor]) -> Tensor
+    let forward: @Sendable ([Tensor]) -> Tensor
     let gradients: [Gradient]?
 
     /// A differentiable primitive with one gradient formula per argument.
-    public convenience init(_ name: String, forward: @escaping ([Tensor]) -> Tensor, gradients: [Gradient]) {
+    public convenience init(_ name: String, forward: @escaping @Sendable ([Tensor]) -> Tensor, gradients: [Gradient]) {
         self.init(name, forward: forward, gradients: Optional(gradients))
     }
 
     /// A primitive with gradient formulas (nil: never recorded) and, optionally, in-place
     /// accumulators per argument.
-    init(_ name: String, forward: @escaping ([Tensor]) -> Tensor, gradients: [Gradient]?,
+    init(_ name: String, forward: @escaping @Sendable ([Tensor]) -> Tensor, gradients: [Gradient]?,
          accumulators: [Accumulator?]? = nil) {
         self.name = name; self.forward = forward; self.gradients = gradients; self.accumulators = accumulators
     }
@@ -38,14 +42,14 @@ public final class Primitive {
     /// gradient of a slice is written into its region rather than padded with zeros to
     /// the full shape. It must be linear in `dy` and use `inputs` only for their shapes
     /// and indices: it runs untracked even when an outer tape records the inputs.
-    typealias Accumulator = (_ acc: Tensor, _ dy: Tensor, _ inputs: [Tensor]) -> Void
+    typealias Accumulator = @Sendable (_ acc: Tensor, _ dy: Tensor, _ inputs: [Tensor]) -> Void
     let accumulators: [Accumulator?]?
 
     /// A primitive whose output is a constant for AutoGrad (Knet's `@zerograd`):
     /// its result is never recorded, e.g. comparisons, `round`, sampling.
     ///
     ///     let hardStep = Primitive.zeroGradient("step") { x in x[0] .> 0 }
-    public static func zeroGradient(_ name: String, forward: @escaping ([Tensor]) -> Tensor) -> Primitive {
+    public static func zeroGradient(_ name: String, forward: @escaping @Sendable ([Tensor]) -> Tensor) -> Primitive {
         Primitive(name, forward: forward, gradients: nil)
     }
 

@@ -322,7 +322,7 @@ private func parseHousing(_ bytes: [UInt8], path: String, dtype: DType) throws -
 ///
 ///     let v = CharVocabulary(["hello"])        // chars "lheo"
 ///     v.decode(v.encode("hole"))               // "hole"
-public struct CharVocabulary: Equatable {
+public struct CharVocabulary: Equatable, Sendable {
     /// The symbols; `chars[k]` has code `k`.
     public let chars: [Unicode.Scalar]
     private let codes: [Unicode.Scalar: Int]

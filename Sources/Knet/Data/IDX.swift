@@ -3,7 +3,7 @@
 /// `[60000, 28, 28]`), `values` the payload in file order.
 ///
 ///     let labels = try readIDX("t10k-labels-idx1-ubyte.gz").labels   // [7, 2, 1, ...]
-public struct IDXArray {
+public struct IDXArray: Sendable {
     /// The dimensions in file order (the last varies fastest).
     public let dims: [Int]
     /// The payload bytes in file order, `dims.reduce(1, *)` of them.

@@ -6,9 +6,11 @@
 /// call (made on the first argument's request and reused for the others).
 ///
 ///     fusedPrimitive("lstmCell", [g, c], forward: { xs in ... }) { dy, y, xs in [dg, dc] }
-func fusedPrimitive(_ name: String, _ inputs: [Tensor], forward: @escaping ([Tensor]) -> Tensor,
-                    backward: @escaping (_ dy: Tensor, _ y: Tensor, _ xs: [Tensor]) -> [Tensor]) -> Tensor {
-    final class Memo { var dy: Tensor?; var grads: [Tensor] = [] }
+func fusedPrimitive(_ name: String, _ inputs: [Tensor], forward: @escaping @Sendable ([Tensor]) -> Tensor,
+                    backward: @escaping @Sendable (_ dy: Tensor, _ y: Tensor, _ xs: [Tensor]) -> [Tensor]) -> Tensor {
+    // Unchecked: the primitive is made for this one call, and its gradients run on the
+    // thread that backpropagates through that call's tape.
+    final class Memo: @unchecked Sendable { var dy: Tensor?; var grads: [Tensor] = [] }
     let memo = Memo()
     let gradients: [Primitive.Gradient] = inputs.indices.map { k in
         { dy, y, xs in

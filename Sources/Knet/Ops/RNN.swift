@@ -253,7 +253,7 @@ private func fusedRNN(_ r: RNN, _ w: Tensor, _ input: Tensor, _ h0: Tensor?, _ c
                                                    steps: steps)
     else { return nil }
     let inputs = [w, input] + (h0.map { [$0] } ?? []) + (c0.map { [$0] } ?? [])
-    func flatten(_ o: (y: Tensor, hy: Tensor, cy: Tensor?)) -> Tensor { vcat([vec(o.y), vec(o.hy)] + (o.cy.map { [vec($0)] } ?? [])) }
+    @Sendable func flatten(_ o: (y: Tensor, hy: Tensor, cy: Tensor?)) -> Tensor { vcat([vec(o.y), vec(o.hy)] + (o.cy.map { [vec($0)] } ?? [])) }
     let out = fusedPrimitive("rnnforw", inputs, forward: { _ in flat }) { dy, y, xs in
         if isUnrecorded(dy, y, xs) {
             let g = backend.rnnBackward(reserve, dy.contiguousData())

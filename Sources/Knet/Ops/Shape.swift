@@ -54,7 +54,7 @@ public func permutedims(_ x: Tensor, _ perm: [Int]) -> Tensor {
         let y = Tensor(uninitialized: source.shape, dtype: x.dtype, device: x.device)
         Backend.on(x.device).copy(from: source, to: y)
         return y
-    }, gradients: [{ dy, _, _ in permutedims(dy, inverse) }]), [x])
+    }, gradients: [{ [inverse] dy, _, _ in permutedims(dy, inverse) }]), [x])
 }
 
 /// The transpose of a matrix, as a view (no copy): matrix products fold it into the
@@ -128,7 +128,7 @@ public func cat(_ xs: [Tensor], dims d: Int) -> Tensor {
             return slice.shape == inputs[k].shape ? slice : reshape(slice, inputs[k].shape)
         }
     }
-    return apply(Primitive("cat", forward: { inputs in
+    return apply(Primitive("cat", forward: { [outShape] inputs in
         let y = Tensor(uninitialized: outShape, dtype: inputs[0].dtype, device: inputs[0].device)
         for (k, x) in inputs.enumerated() {
             let part = y.view(shape: shapes[k], strides: y.strides, offset: starts[k] * y.strides[d])

@@ -5,6 +5,11 @@
 /// (like a Julia array): views made by `reshape` or range indexing share memory.
 /// While `grad` records, ops return tensors that carry their place on the tape.
 ///
+/// Not `Sendable` (as MLX Swift's `MLXArray`): in-place ops (`update`, `assign`, `x[i] = t`)
+/// write the shared memory without synchronisation, and a recorded tensor appends to
+/// its thread's tape. Each thread may train its own model; to hand values to another
+/// task, copy them out (`[Float](t)`) and make a tensor there.
+///
 ///     let x = Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3])
 ///     let y = exp(x) .+ 1
 ///     print(y.shape)   // [2, 3]

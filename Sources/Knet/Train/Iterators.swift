@@ -164,7 +164,7 @@ public func converge<S: Sequence>(_ base: S, alpha: Double = 0.1) -> Converge<S>
     return Converge(base: base, alpha: alpha)
 }
 
-/// The sequence `converge` returns.
+/// The sequence `converge` returns (`Sendable` when its base is).
 public struct Converge<Base: Sequence>: Sequence where Base.Element: BinaryFloatingPoint {
     let base: Base
     let alpha: Double
@@ -192,6 +192,8 @@ public struct Converge<Base: Sequence>: Sequence where Base.Element: BinaryFloat
     }
 }
 
+extension Converge: Sendable where Base: Sendable {}
+
 // MARK: - progress
 
 /// Acts as `base` and draws a progress bar on stderr while it is iterated — only when
@@ -210,7 +212,7 @@ public func progress<S: Sequence>(_ base: S, total: Int? = nil, seconds: Double 
              seconds: seconds, fd: STDERR_FILENO)
 }
 
-/// The sequence `progress` returns.
+/// The sequence `progress` returns (`Sendable` when its base is).
 public struct Progress<Base: Sequence>: Sequence {
     let base: Base
     let total: Int?
@@ -241,6 +243,8 @@ public struct Progress<Base: Sequence>: Sequence {
         }
     }
 }
+
+extension Progress: Sendable where Base: Sendable {}
 
 /// The element as a Double when it is a floating-point number (a loss), else nil.
 private func numericValue<E>(_ item: E) -> Double? {
