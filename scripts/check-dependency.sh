@@ -39,10 +39,11 @@ for article in "$root/Sources/Knet/Knet.docc"/*.md; do
 done
 {
     echo
-    echo "// Added by scripts/check-dependency.sh: the fixture's other executables, with $main's dependencies."
+    echo "// Added by scripts/check-dependency.sh: the fixture's other executables, with $main's dependencies"
+    echo "// and Knet's logging library (the README's Logging section imports KnetLog)."
     for dir in "$work/UseKnet/Sources"/*/; do
         name=$(basename "$dir")
-        [ "$name" = "$main" ] || echo "package.targets.append(.executableTarget(name: \"$name\", dependencies: package.targets[0].dependencies))"
+        [ "$name" = "$main" ] || echo "package.targets.append(.executableTarget(name: \"$name\", dependencies: package.targets[0].dependencies + [.product(name: \"KnetLog\", package: \"knet\")]))"
     done
 } >> "$work/UseKnet/Package.swift"
 
