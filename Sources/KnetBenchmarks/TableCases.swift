@@ -42,17 +42,17 @@ public struct TableCase: Sendable {
 private func linregCase(_ data: Workloads) throws -> RunResult {
     let (x, y) = try data.housing()
     let epochs = data.scale == .full ? 10_000 : 20
-    func loss(_ w: [Tensor], _ x: Tensor, _ y: Tensor) -> Tensor { mean(abs2(y .- (w[0] * x .+ w[1]))) }
+    let predict = TutorialModel.linreg.predict
+    func loss(_ w: [Tensor], _ x: Tensor, _ y: Tensor) -> Tensor { mean(abs2(y .- predict(w, x))) }
     let lossgradient = grad(loss)
     func train(_ w: inout [Tensor], epochs: Int) {
         var opt = optimizers(w, Sgd(lr: 0.1))
         for _ in 0..<epochs { update(&w, lossgradient(w, x, y), &opt) }
     }
     setseed(1)
-    func parameters() -> [Tensor] { [Tensor.randn(1, 13) * 0.1, Tensor.zeros(1, 1)] }
-    var warm = parameters()
+    var warm = TutorialModel.linreg.parameters()
     train(&warm, epochs: 2)
-    var w = parameters()
+    var w = TutorialModel.linreg.parameters()
     var run = timedRun { train(&w, epochs: epochs) }
     run.loss = loss(w, x, y).scalar
     return run
@@ -60,38 +60,28 @@ private func linregCase(_ data: Workloads) throws -> RunResult {
 
 // MARK: - softmax, mlp, lenet
 
-/// The three MNIST classifiers of the table.
+/// The three MNIST classifiers of the table: the tutorial models (Sources/Knet/Models)
+/// with the peers' training settings.
 private enum Classifier {
     case softmax, mlp, lenet
 
     var epochs: Int { self == .lenet ? 1 : 10 }
     var lr: Double { self == .lenet ? 0.1 : 0.5 }
 
-    /// Fresh weights: 0.1·randn matrices and zero biases (softmax, mlp), Knet's `xavier`
-    /// (lenet).
-    func parameters() -> [Tensor] {
+    /// The model: 0.1·randn matrices and zero biases (softmax, mlp), Knet's `xavier` (lenet).
+    var model: TutorialModel {
         switch self {
-        case .softmax: return [Tensor.randn(10, 784) * 0.1, Tensor.zeros(10, 1)]
-        case .mlp: return [Tensor.randn(64, 784) * 0.1, Tensor.zeros(64, 1), Tensor.randn(10, 64) * 0.1, Tensor.zeros(10, 1)]
-        case .lenet:
-            return [Tensor.xavier(5, 5, 1, 20), Tensor.zeros(1, 1, 20, 1), Tensor.xavier(5, 5, 20, 50), Tensor.zeros(1, 1, 50, 1),
-                    Tensor.xavier(500, 800), Tensor.zeros(500, 1), Tensor.xavier(10, 500), Tensor.zeros(10, 1)]
+        case .softmax: return .softmax
+        case .mlp: return .mlp(hidden: [64])
+        case .lenet: return .lenet
         }
     }
 
-    /// Class scores `[10, B]` of the images `x`.
-    func predict(_ w: [Tensor], _ x: Tensor) -> Tensor {
-        switch self {
-        case .softmax: return w[0] * x .+ w[1]
-        case .mlp: return w[2] * relu(w[0] * x .+ w[1]) .+ w[3]
-        case .lenet:
-            var a = reshape(x, [28, 28, 1, -1])
-            a = pool(relu(conv4(w[0], a) .+ w[1]))
-            a = pool(relu(conv4(w[2], a) .+ w[3]))
-            a = relu(w[4] * mat(a) .+ w[5])
-            return w[6] * a .+ w[7]
-        }
-    }
+    /// Fresh weights.
+    func parameters() -> [Tensor] { model.parameters() }
+
+    /// Class scores `[10, B]` of the images `x` (columns `[784, B]`).
+    func predict(_ w: [Tensor], _ x: Tensor) -> Tensor { model.predict(w, x) }
 }
 
 private func classifierCase(_ data: Workloads, _ model: Classifier) throws -> RunResult {

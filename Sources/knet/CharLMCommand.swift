@@ -72,14 +72,14 @@ struct CharLMCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let folder = data { setenv("KNET_DATA", folder, 1) }
         device.apply()
         setseed(seed)
+        let locator = DataLocator.environment(dataDirectory: data)
         let corpus: CharData
         switch text {
-        case .hiawatha: corpus = try hiawatha(testFraction: 0.1)
-        case .shakespeare: corpus = try shakespeare()
-        case .tinyshakespeare: corpus = try tinyshakespeare()
+        case .hiawatha: corpus = try gutenberg(.hiawatha, testFraction: 0.1, locator)
+        case .shakespeare: corpus = try shakespeare(locator)
+        case .tinyshakespeare: corpus = try gutenberg(.tinyshakespeare, testFraction: 0.1, locator)
         }
         switch style {
         case .fused:

@@ -32,8 +32,9 @@ struct LinRegCommand: ParsableCommand {
         setseed(seed)
         let (x, y) = try BundledHousing.load()               // features normalised as housing() does
         let n = Double(x.shape[1])
-        var w = [Tensor.randn(1, 13) * 0.1, Tensor.zeros(1, 1)]
-        func loss(_ w: [Tensor], _ x: Tensor, _ y: Tensor) -> Tensor { mean(abs2(y .- (w[0] * x .+ w[1]))) }
+        let predict = TutorialModel.linreg.predict
+        var w = TutorialModel.linreg.parameters()
+        func loss(_ w: [Tensor], _ x: Tensor, _ y: Tensor) -> Tensor { mean(abs2(y .- predict(w, x))) }
         let lossgradient = gradloss(loss)
         let reporter = try logging.reporter()
         print("Linear regression on Housing (\(Int(n)) houses, 13 features), lr \(lr)")

@@ -53,11 +53,9 @@ struct TrainingOptions: ParsableArguments {
     }
 }
 
-/// A tutorial model: its parameters, prediction function and training defaults.
+/// A tutorial model (Sources/Knet/Models) with this program's training defaults.
 struct MNISTModel {
-    let name: String
-    let parameters: () -> [Tensor]
-    let predict: ([Tensor], Tensor) -> Tensor
+    let model: TutorialModel
     let epochs: Int
     let optimizer: OptimizerName
     let lr: Double?
@@ -67,24 +65,24 @@ struct MNISTModel {
     /// `--logdir`/`--plot`. Everything that can be refused (the checkpoint, the batch size,
     /// the log) is checked before the first step.
     func train(_ o: TrainingOptions) throws {
-        if let folder = o.data { setenv("KNET_DATA", folder, 1) }
         o.device.apply()
         setseed(o.seed)
-        var w = parameters()
+        let name = model.name
+        var w = model.parameters()
         let optimizer = (o.optimizer ?? self.optimizer).make(lr: o.lr ?? (o.optimizer == nil ? lr : nil))
         var saved: [any Optimizer] = []
         if let path = o.load {          // parameters and optimizer state from a checkpoint
             saved = Knet.optimizers(w, optimizer)
             w = try loadFitting(path, into: w, optimizers: saved, model: name)
         }
-        let (xtrn, ytrn, xtst, ytst) = try mnist()
+        let (xtrn, ytrn, xtst, ytst) = try mnist(.environment(dataDirectory: o.data))
         guard o.batchsize <= ytrn.count else {
             throw ValidationError("--batchsize \(o.batchsize) is larger than the \(ytrn.count) training images")
         }
         let dtrn = minibatch(xtrn, ytrn, o.batchsize)
         // accuracy counts every image, the last partial batch too
         let etrn = minibatch(xtrn, ytrn, o.batchsize, partial: true), etst = minibatch(xtst, ytst, o.batchsize, partial: true)
-        let predict = self.predict
+        let predict = model.predict
         func loss(_ w: [Tensor], _ x: Tensor, _ y: [Int]) -> Tensor { nll(predict(w, x), y) }
         func accuracies() -> [EpochMetric] {
             [("trn", etrn), ("tst", etst)].map { name, data in
@@ -128,9 +126,7 @@ struct SoftmaxCommand: ParsableCommand {
     @OptionGroup var options: TrainingOptions
 
     func run() throws {
-        try MNISTModel(name: "softmax", parameters: { [Tensor.randn(10, 784) * 0.1, Tensor.zeros(10, 1)] },
-                       predict: { w, x in w[0] * mat(x) .+ w[1] },
-                       epochs: 10, optimizer: .sgd, lr: 0.5).train(options)
+        try MNISTModel(model: .softmax, epochs: 10, optimizer: .sgd, lr: 0.5).train(options)
     }
 }
 
@@ -154,14 +150,7 @@ struct MLPCommand: ParsableCommand {
     }
 
     func run() throws {
-        let widths = [784] + Self.sizes(hidden)! + [10]
-        try MNISTModel(name: "mlp \(widths.map(String.init).joined(separator: "-"))", parameters: {
-            zip(widths.dropFirst(), widths).flatMap { out, inp in [Tensor.randn(out, inp) * 0.1, Tensor.zeros(out, 1)] }
-        }, predict: { w, x in
-            var h = mat(x)
-            for i in stride(from: 0, to: w.count - 2, by: 2) { h = relu(w[i] * h .+ w[i + 1]) }
-            return w[w.count - 2] * h .+ w[w.count - 1]
-        }, epochs: 10, optimizer: .adam, lr: nil).train(options)
+        try MNISTModel(model: .mlp(hidden: Self.sizes(hidden)!), epochs: 10, optimizer: .adam, lr: nil).train(options)
     }
 }
 
@@ -171,12 +160,6 @@ struct LeNetCommand: ParsableCommand {
     @OptionGroup var options: TrainingOptions
 
     func run() throws {
-        try MNISTModel(name: "lenet", parameters: {
-            cbfpParams(window: 5, inputs: 1, outputs: 20) + cbfpParams(window: 5, inputs: 20, outputs: 50)
-                + wbfParams(inputs: 800, outputs: 500) + wbfParams(inputs: 500, outputs: 10)
-        }, predict: { w, x in
-            let a = cbfp(w[2], w[3], cbfp(w[0], w[1], x))
-            return wbf(w[6], w[7], wbf(w[4], w[5], a), f: { $0 })
-        }, epochs: 3, optimizer: .adam, lr: nil).train(options)
+        try MNISTModel(model: .lenet, epochs: 3, optimizer: .adam, lr: nil).train(options)
     }
 }

@@ -96,6 +96,14 @@ package struct DataLocator {
         DataLocator(dataDirectory: path, cacheDirectory: path, downloads: false)
     }
 
+    /// The environment's locations with `dataDirectory` (a program's `--data`, say) in
+    /// place of `$KNET_DATA` when given: that folder first, then the download cache.
+    package static func environment(dataDirectory: String?) -> DataLocator {
+        var locator = fromEnvironment()
+        if let dataDirectory { locator.dataDirectory = dataDirectory }
+        return locator
+    }
+
     /// The locations the environment names now.
     static func fromEnvironment() -> DataLocator {
         func env(_ name: String) -> String? {
@@ -392,7 +400,7 @@ public func shakespeare() throws -> CharData {
     try shakespeare(DataLocator.fromEnvironment())
 }
 
-func shakespeare(_ locator: DataLocator) throws -> CharData {
+package func shakespeare(_ locator: DataLocator) throws -> CharData {
     let (path, bytes) = try loadDataset(.shakespeare, locator)
     let text = decodeText(bytes)
     var pieces: [Substring] = []
