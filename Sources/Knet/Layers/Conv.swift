@@ -49,20 +49,20 @@ public struct ConvolutionOptions {
         return c
     }
 
-    /// Checks `weight` against `shape`, or creates it and the bias when `context` builds.
-    func parameters(_ layer: any Layer, _ weight: inout Tensor?, _ bias: inout Tensor?, shape: [Int],
-                    input: [Int], _ context: ShapeContext) {
+    /// Checks the existing `weight` against `shape`; without one, returns a new weight and
+    /// bias when `context` builds (nil otherwise).
+    func parameters(_ layer: any Layer, _ weight: Tensor?, shape: [Int], input: [Int],
+                    _ context: ShapeContext) -> (weight: Tensor, bias: Tensor?)? {
         if let weight {
             knetCheck(weight.shape == shape, "\(layer): input \(input) needs a filter \(shape), but the layer was built "
                       + "with \(weight.shape) (channels are fixed at the first input)")
-        } else if let (dtype, device) = context.build {
-            let fanIn = shape.dropLast().reduce(1, *)
-            weight = initialization.weight(shape, fanIn: fanIn, dtype: dtype, device: device)
-            if hasBias {
-                let b = Array(repeating: 1, count: kernel.count) + [outputs, 1]
-                bias = initialization.bias(b, fanIn: fanIn, dtype: dtype, device: device)
-            }
+            return nil
         }
+        guard let (dtype, device) = context.build else { return nil }
+        let fanIn = shape.dropLast().reduce(1, *)
+        let b = Array(repeating: 1, count: kernel.count) + [outputs, 1]
+        return (initialization.weight(shape, fanIn: fanIn, dtype: dtype, device: device),
+                hasBias ? initialization.bias(b, fanIn: fanIn, dtype: dtype, device: device) : nil)
     }
 
     /// `activation(y .+ bias)`.
@@ -126,8 +126,10 @@ public final class Conv: Layer {
     public func outputShape(for inputShape: [Int], in context: ShapeContext) -> [Int] {
         let c = options.channels(self, inputShape)
         let shape = options.kernel + [c / options.groups, options.outputs]
-        options.parameters(self, &weight, &bias, shape: shape, input: inputShape, context)
-        return options.op.geometry("\(self)", w: shape, x: inputShape).yShape
+        let made = options.parameters(self, weight, shape: shape, input: inputShape, context)
+        let y = options.op.geometry("\(self)", w: shape, x: inputShape).yShape     // checked before it is built
+        if let made { (weight, bias) = made }
+        return y
     }
 
     /// True once the filter exists.
@@ -187,8 +189,10 @@ public final class ConvTranspose: Layer {
     public func outputShape(for inputShape: [Int], in context: ShapeContext) -> [Int] {
         let c = options.channels(self, inputShape)
         let shape = options.kernel + [options.outputs / options.groups, c]
-        options.parameters(self, &weight, &bias, shape: shape, input: inputShape, context)
-        return options.op.deconvShape("\(self)", w: shape, x: inputShape)
+        let made = options.parameters(self, weight, shape: shape, input: inputShape, context)
+        let y = options.op.deconvShape("\(self)", w: shape, x: inputShape)
+        if let made { (weight, bias) = made }
+        return y
     }
 
     /// True once the filter exists.
