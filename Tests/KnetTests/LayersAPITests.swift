@@ -173,6 +173,16 @@ final class LayersAPITests: DeviceTestCase {
                        "eval mode: the identity while recording too")
         model.train()
         XCTAssertEqual(d.mode, .train)
+
+        // A recurrent layer's dropout between layers follows the mode too.
+        let seq = rand64(3, 2, 4)
+        let lstm = LSTM(hidden: 3, layers: 2, dropout: 0.5)
+        let plain = [Double](lstm(seq))
+        setseed(4)
+        XCTAssertNotEqual([Double](forwardRecorded({ (x: Tensor) in lstm(x) }, seq)), plain, "train: drops while recording")
+        lstm.eval()
+        XCTAssertEqual([Double](forwardRecorded({ (x: Tensor) in lstm(x) }, seq)), plain, "eval: no dropout")
+        XCTAssertEqual(lstm.mapTensors { $0 }.mode, .eval, "copies keep the mode")
     }
 
     func testBatchNormModes() {

@@ -69,6 +69,11 @@ final class LayersCheckpointTests: DeviceTestCase {
         XCTAssertEqual(bn.moments.mean?.device, .cpu)
         XCTAssertEqual(bn.mode, .eval, "the mode is copied")
         XCTAssertEqual([Float](onCPU(x.cpu())), [Float](m(x)))
+        let fromCPU = model().build(for: [6, 6, 2, 1], device: .cpu)
+        let moved = fromCPU.to(currentDevice)
+        XCTAssertEqual(moved.tensors.map(\.device), Array(repeating: currentDevice, count: 5))
+        XCTAssertEqual((moved[1] as! BatchNorm).moments.mean?.device, currentDevice)
+        XCTAssertEqual([Float](moved(x)), [Float](fromCPU(x.cpu())))
         let double = m.mapTensors { convert($0, to: .float64) }
         XCTAssertEqual((double[1] as! BatchNorm).moments.variance?.dtype, .float64)
         assertClose(double(convert(x, to: .float64)), m(x), rtol: 1e-4, atol: 1e-5)

@@ -62,7 +62,7 @@ public enum RecurrentOutput: Sendable {
 }
 
 /// A recurrent layer: Knet's fused `RNN` (`Cell`'s cell type, `layers` stacked layers,
-/// optionally bidirectional, dropout between layers while training) over input
+/// optionally bidirectional, dropout between layers while training in `.train` mode) over input
 /// `[X, B, T]` (or one step `[X, B]`), its states starting at zero each call. X is
 /// inferred; the parameters are the `RNN`'s one flat `w` (`rnn.w`). For initial states,
 /// packed variable-length batches or the final states, call `rnnforw(layer.rnn!, …)`.
@@ -76,8 +76,10 @@ public final class Recurrent<Cell: RecurrentCell>: Layer {
     public let layers: Int
     /// Whether each layer also runs backward in time.
     public let bidirectional: Bool
-    /// Dropout probability between layers (active while a gradient is recorded).
+    /// Dropout probability between layers (in `.train` mode, while a gradient is recorded).
     public let dropout: Double
+    /// `.train` (Knet's rule for the dropout between layers) or `.eval` (no dropout).
+    public var mode: LayerMode = .train
     /// Every step or only the last.
     public let output: RecurrentOutput
     /// How `w` is initialised when built.
@@ -98,7 +100,9 @@ public final class Recurrent<Cell: RecurrentCell>: Layer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         prepare(x)
         checkParameter(rnn!.w, matches: x)
-        let y = rnn!(x)
+        var r = rnn!
+        if mode == .eval { r.dropout = 0 }
+        let y = r(x)
         return output == .last && y.ndims == 3 ? y[.all, .all, y.shape[2] - 1] : y
     }
 
@@ -122,6 +126,9 @@ public final class Recurrent<Cell: RecurrentCell>: Layer {
         return output == .last || inputShape.count == 2 ? [h, inputShape[1]] : [h, inputShape[1], inputShape[2]]
     }
 
+    /// Sets the mode.
+    public func setMode(_ mode: LayerMode) { self.mode = mode }
+
     /// True once the `RNN` exists.
     public var isBuilt: Bool { rnn != nil }
 
@@ -131,6 +138,7 @@ public final class Recurrent<Cell: RecurrentCell>: Layer {
         let copy = Recurrent(hidden: hidden, layers: layers, bidirectional: bidirectional, dropout: dropout,
                              output: output, initialization: initialization)
         copy.rnn = try rnn!.mapTensors(transform)
+        copy.mode = mode
         return copy
     }
 
