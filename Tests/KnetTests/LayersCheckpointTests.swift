@@ -52,6 +52,29 @@ final class LayersCheckpointTests: DeviceTestCase {
         XCTAssertEqual([Float]((loaded[1] as! BatchNorm).moments.mean!), [Float](bn.moments.mean!))
     }
 
+    /// A plain function model's `BNMoments` are saved and restored too (in place: its
+    /// copies share the object).
+    func testPlainModelsRunningStatisticsRoundTrip() throws {
+        struct Net: Params {
+            var w: Tensor
+            var moments: BNMoments
+            func mapTensors(_ f: (Tensor) throws -> Tensor) rethrows -> Net { Net(w: try f(w), moments: moments) }
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("knet-bn-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let x = rand64(3, 10)
+        let net = Net(w: bnparams(3, dtype: .float64), moments: bnmoments())
+        let g = grad { (n: Net, x: Tensor) in sum(batchnorm(x, n.moments, n.w)) }
+        _ = g(net, x)                                  // training mode: the statistics move
+        let saved = [Double](net.moments.mean!)
+        try saveCheckpoint(path, params: net, optimizers: [])
+        let other = Net(w: bnparams(3, dtype: .float64), moments: bnmoments())
+        let (loaded, _) = try loadCheckpoint(path, into: other, optimizers: [])
+        XCTAssertEqual([Double](loaded.moments.mean!), saved)
+        XCTAssertEqual(loaded.moments.variance!.shape, [3, 1])
+        XCTAssertTrue(loaded.moments === other.moments)
+    }
+
     /// `.cpu()`/`.to(_:)` and `convert` copies move the parameters and the running
     /// statistics; the copy computes the same function.
     func testDeviceAndDtypeMovesCarryTheRunningStatistics() {

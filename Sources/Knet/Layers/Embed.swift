@@ -23,12 +23,13 @@ public final class Embed: Layer {
 
     private init(weight: Tensor) { self.weight = weight }
 
-    /// Entries `dim`, vocabulary size `vocab`.
+    /// The size of each embedding vector.
     public var dim: Int { weight.shape[0] }
     /// The vocabulary size.
     public var vocab: Int { weight.shape[1] }
 
-    /// `weight[.all, indices]` reshaped to `[dim] + x.shape`; `x` holds integers in `0..<vocab`.
+    /// `weight[.all, indices]` reshaped to `[dim] + x.shape`; `x` holds integers in `0..<vocab`
+    /// (read to the host to gather, so a GPU input waits for the GPU).
     public func callAsFunction(_ x: Tensor) -> Tensor {
         reshape(self(indices: [Double](x).map { v in
             knetCheck(v == v.rounded() && Swift.abs(v) < 1e15, "\(self): indices must be integers, got \(v) in input \(x.shape)")
