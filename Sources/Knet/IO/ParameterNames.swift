@@ -21,31 +21,48 @@ private func joinPath(_ path: String, _ component: String) -> String {
 /// first path wins for a tensor reachable twice).
 private func collectTensorPaths(_ value: Any, path: String, depth: Int,
                                 into found: inout [ObjectIdentifier: String], visited: inout Set<ObjectIdentifier>) {
-    if let t = value as? Tensor {
+    walkStoredValues(value, path: path, depth: depth, onlyParamsCollections: true, visited: &visited) { value, path in
+        guard let t = value as? Tensor else { return true }
         if found[ObjectIdentifier(t)] == nil { found[ObjectIdentifier(t)] = path }
-        return
+        return false
     }
-    guard depth < 64 else { return }
+}
+
+/// Calls `visit(v, path)` for `value` and, while `visit` returns true, for everything
+/// reachable through its stored properties (`Mirror`, so a `CustomReflectable` chooses
+/// its children): optionals, dictionary values (by key), collection elements (by
+/// position), struct, tuple and class fields (by label; a class instance once), joined
+/// with "." into paths. Collections are entered when they are `Params`, and, unless
+/// `onlyParamsCollections`, when their first element is a class instance (so an array of
+/// numbers or strings is never walked element by element).
+func walkStoredValues(_ value: Any, path: String, depth: Int = 0, onlyParamsCollections: Bool,
+                      visited: inout Set<ObjectIdentifier>, _ visit: (Any, String) -> Bool) {
+    guard visit(value, path), depth < 64 else { return }
+    func walk(_ child: Any, _ childPath: String) {
+        walkStoredValues(child, path: childPath, depth: depth + 1, onlyParamsCollections: onlyParamsCollections,
+                         visited: &visited, visit)
+    }
     let mirror = Mirror(reflecting: value)
+    /// Whether to walk the elements (for a dictionary, the values) of this collection.
+    func enters(dictionary: Bool) -> Bool {
+        if value is any Params { return true }
+        guard !onlyParamsCollections, let first = mirror.children.first?.value else { return false }
+        let element: Any? = dictionary ? Mirror(reflecting: first).children.dropFirst().first?.value : first
+        return element.map { type(of: $0) is AnyClass } ?? false
+    }
     switch mirror.displayStyle {
     case .optional:
-        if let child = mirror.children.first {
-            collectTensorPaths(child.value, path: path, depth: depth + 1, into: &found, visited: &visited)
-        }
+        if let child = mirror.children.first { walk(child.value, path) }
     case .dictionary:
-        guard value is any Params else { return }
+        guard enters(dictionary: true) else { return }
         for entry in mirror.children {
             let pair = Array(Mirror(reflecting: entry.value).children)
             guard pair.count == 2 else { continue }
-            collectTensorPaths(pair[1].value, path: joinPath(path, String(describing: pair[0].value)),
-                               depth: depth + 1, into: &found, visited: &visited)
+            walk(pair[1].value, joinPath(path, String(describing: pair[0].value)))
         }
     case .collection, .set:
-        guard value is any Params else { return }
-        for (i, child) in mirror.children.enumerated() {
-            collectTensorPaths(child.value, path: joinPath(path, String(i)), depth: depth + 1,
-                               into: &found, visited: &visited)
-        }
+        guard enters(dictionary: false) else { return }
+        for (i, child) in mirror.children.enumerated() { walk(child.value, joinPath(path, String(i))) }
     default:
         if mirror.displayStyle == .class, !visited.insert(ObjectIdentifier(value as AnyObject)).inserted { return }
         var level: Mirror? = mirror
@@ -53,11 +70,9 @@ private func collectTensorPaths(_ value: Any, path: String, depth: Int,
             for (i, child) in m.children.enumerated() {
                 var label = child.label ?? String(i)
                 if label.hasPrefix(".") { label.removeFirst() }   // tuple elements are ".0", ".1"
-                collectTensorPaths(child.value, path: joinPath(path, label), depth: depth + 1,
-                                   into: &found, visited: &visited)
+                walk(child.value, joinPath(path, label))
             }
             level = m.superclassMirror
         }
     }
 }
-

@@ -54,18 +54,19 @@ struct ConvOptions {
     }
 
     /// The output shape of `deconv4` for filter shape `w` [W..., Cy/group, Cx] and input
-    /// shape `x` [X..., Cx, N]: `Yi = (Xi-1)*stride + (Wi-1)*dilation + 1 - 2*padding`.
-    func deconvShape(w: [Int], x: [Int]) -> [Int] {
-        let (p, s, d) = resolved("deconv4", w: w, x: x)
+    /// shape `x` [X..., Cx, N]: `Yi = (Xi-1)*stride + (Wi-1)*dilation + 1 - 2*padding`;
+    /// errors name `op`.
+    func deconvShape(_ op: String = "deconv4", w: [Int], x: [Int]) -> [Int] {
+        let (p, s, d) = resolved(op, w: w, x: x)
         let dims = x.count - 2
         func shapes() -> String { "w \(w), x \(x)" }
         knetCheck(x[dims] == w[dims + 1],
-                  "deconv4: x has \(x[dims]) channels but w [..., Cy/group, Cx] has \(w[dims + 1]) (\(shapes()))")
+                  "\(op): x has \(x[dims]) channels but w [..., Cy/group, Cx] has \(w[dims + 1]) (\(shapes()))")
         let y = (0..<dims).map { (i: Int) -> Int in
             let window: Int = (w[i] - 1) * d[i] + 1
             return (x[i] - 1) * s[i] + window - 2 * p[i]
         }
-        knetCheck(y.allSatisfy { $0 >= 1 }, "deconv4: padding \(padding) leaves an empty output \(y) (\(shapes()))")
+        knetCheck(y.allSatisfy { $0 >= 1 }, "\(op): padding \(padding) leaves an empty output \(y) (\(shapes()))")
         return y + [w[dims] * group, x[dims + 1]]
     }
 

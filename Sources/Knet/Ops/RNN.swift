@@ -64,8 +64,9 @@ public struct RNN: Params {
     public let numLayers: Int
     /// Whether each layer also runs backward in time (outputs are `[2H, …]`).
     public let bidirectional: Bool
-    /// Dropout probability applied between layers while a gradient is recorded.
-    public let dropout: Double
+    /// Dropout probability applied between layers while a gradient is recorded (the
+    /// layers API sets it to 0 for a recurrent layer in eval mode).
+    public internal(set) var dropout: Double
     /// When true the first layer has no input matrices: `W x` is `x` itself (needs X == H).
     public let skipInput: Bool
     /// All weights and biases, a flat vector `[paramCount]` in cuDNN's order (see `rnnparam`).
