@@ -12,7 +12,8 @@
 ///         func gradientReady(_ k: Int, _ gradient: Tensor?) { ready.append(k) }
 ///     }
 ///     let order = Order()
-///     let (dw, loss) = gradloss(loss, observer: order)(w, x, y)   // order.ready == [3, 2, 1, 0] for a 2-layer MLP
+///     let lossgradient = gradloss(loss, observer: order)
+///     let (dw, l) = lossgradient(w, x, y)       // order.ready == [3, 2, 1, 0] for a 2-layer MLP
 public protocol BackwardObserver: AnyObject {
     /// Parameter `k`'s gradient is final: `gradient` (nil when the loss does not depend on
     /// it: zero). Called once per parameter. The tensor may share memory with values the

@@ -42,7 +42,8 @@ public struct Minibatch<Batch>: Sequence {
 
     /// Process `rank`'s part of every batch when `processes` processes train on these
     /// batches together (PyTorch's DistributedSampler): of each batch of the epoch — the
-    /// same order on every process, so shuffle with a `seed` or the same `setseed` —
+    /// same order on every process, so shuffle with a `seed` (the shard then draws the
+    /// epochs these batches would draw next) or use `Distributed.shard`, which agrees on one —
     /// process r takes the instances at positions r, r + N, r + 2N… (N = `processes`), a
     /// disjoint `batchsize / N` of them, and together the processes see every batch whole.
     /// An incomplete last batch is dropped. Throws `DistributedError` when the batch size
@@ -55,6 +56,7 @@ public struct Minibatch<Batch>: Sequence {
         knetCheck(shardOf == nil, "shard: these batches are a shard already")
         guard batchsize % processes == 0 else { throw DistributedError.batchNotDivisible(batchsize: batchsize, processes: processes) }
         var s = self
+        s.order = order?.copy()                   // the shard's epochs go on by themselves
         s.shardOf = (rank, processes, batchsize, instances)
         s.count = instances / batchsize
         s.batchsize = batchsize / processes
@@ -188,6 +190,13 @@ final class EpochOrder {
     var isSeeded: Bool { generator != nil }
 
     init(seed: Int?) { generator = seed.map { SplitMix(seed: UInt64(bitPattern: Int64($0))) } }
+
+    /// An order that goes on from this one's state independently (the same epochs next).
+    func copy() -> EpochOrder {
+        let c = EpochOrder(seed: nil)
+        c.generator = generator
+        return c
+    }
 
     func permutation(_ n: Int) -> [Int] {
         if generator == nil {

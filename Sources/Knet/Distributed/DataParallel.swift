@@ -81,7 +81,8 @@ public final class DataParallel {
     /// gradient, all-reduced in buckets during the backward pass; the loss is this
     /// process's own. Every process must call it in the same order.
     ///
-    ///     let (g, loss) = dp.gradloss(loss)(w, x, y)
+    ///     let lossgradient = dp.gradloss(loss)
+    ///     let (g, l) = lossgradient(w, x, y)
     public func gradloss<P: Params, each A>(_ f: @escaping (P, repeat each A) -> Tensor) -> (P, repeat each A) -> (P, Tensor) {
         return { (w: P, args: repeat each A) -> (P, Tensor) in
             let reducer = GradientReducer(self.bucketPlan(for: w.tensors), world: Distributed.world, overlap: self.overlap)
@@ -95,7 +96,8 @@ public final class DataParallel {
 
     /// `grad(f)` averaged over the job (see `gradloss`).
     ///
-    ///     let g = dp.grad(loss)(w, x, y)
+    ///     let lossgradient = dp.grad(loss)
+    ///     let g = lossgradient(w, x, y)
     public func grad<P: Params, each A>(_ f: @escaping (P, repeat each A) -> Tensor) -> (P, repeat each A) -> P {
         let gl = gradloss(f)
         return { (w: P, args: repeat each A) -> P in gl(w, repeat each args).0 }
