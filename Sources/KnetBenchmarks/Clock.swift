@@ -33,7 +33,9 @@ func median(_ values: [Double]) -> Double {
 }
 
 /// `v` with `digits` decimals (no exponent notation); "—" for NaN or infinity.
-func fmt(_ v: Double, _ digits: Int = 3) -> String {
+///
+///     fmt(3.14159, 2)   // "3.14"
+public func fmt(_ v: Double, _ digits: Int = 3) -> String {
     guard v.isFinite else { return "—" }
     let scaled = (v.magnitude * pow(10, Double(digits))).rounded()
     guard scaled < 9e18 else { return String(v) }

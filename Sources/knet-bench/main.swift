@@ -11,6 +11,7 @@ let usage = """
 usage: knet-bench [--only NAMES] [--runs N] [--vs torch,jax] [--peers DIR] [--data DIR | --synthetic]
                   [--smoke] [--device cpu|gpu] [--json FILE] [--report FILE.md]
        knet-bench --gpu-check
+       knet-bench --nccl-check
 
   --only NAMES     comma-separated: \((TableCase.all.map(\.name) + ["micro"]).joined(separator: ",")) (default: all)
   --runs N         timed runs per row, ours and each peer's alternating; medians reported (default 3)
@@ -26,6 +27,9 @@ usage: knet-bench [--only NAMES] [--runs N] [--vs torch,jax] [--peers DIR] [--da
   --gpu-check      run every generated elementwise kernel on each GPU (through the GPU backend) against
                    the CPU formulas and measure x .+ y's bandwidth on 100M floats (exit 1 on a
                    mismatch or without a GPU)
+  --nccl-check     run NCCL's collectives as a job of one rank on GPU 0 (libnccl.so.2 or $KNET_LIBNCCL),
+                   compare each result and time a 64M-float all-reduce (exit 1 on a mismatch, without
+                   a GPU or without NCCL)
 
 The report of the repository is made by (the second run needs a system BLAS):
   swift build -c release --product knet-bench
@@ -74,9 +78,24 @@ func gpuCheck() -> Never {
     exit(ok ? 0 : 1)
 }
 
+/// `--nccl-check`: the one-rank NCCL report of GPU 0; exits.
+func ncclCheck() -> Never {
+    do {
+        let r = try checkNCCL()
+        print("\(r.transport): \(r.mismatches.count) collectives disagree with their input; "
+              + "all-reduce of \(r.elements) floats \(fmt(r.seconds * 1e3, 2)) ms, \(fmt(r.bandwidth, 1)) GB/s")
+        for line in r.mismatches { print("  " + line) }
+        exit(r.mismatches.isEmpty ? 0 : 1)
+    } catch {
+        print("NCCL check: \(error)")
+        exit(1)
+    }
+}
+
 while let a = arguments.next() {
     switch a {
     case "--gpu-check": gpuCheck()
+    case "--nccl-check": ncclCheck()
     case "--only":
         only = Set(value(a).split(separator: ",").map(String.init))
         let known = Set(TableCase.all.map(\.name) + ["micro"])

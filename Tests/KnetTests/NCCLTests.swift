@@ -93,4 +93,13 @@ final class NCCLTests: XCTestCase {
             XCTAssertEqual([Double](a), [Double](b))
         }
     }
+
+    func testTheDeviceCheckPassesOnTheEmulation() throws {
+        let (_, nccl) = try emulatedNCCL()
+        let report = try checkNCCL(nccl, device: 0, elements: 1 << 12)
+        XCTAssertEqual(report.mismatches, [])
+        XCTAssertTrue(report.transport.contains("on gpu0"), report.transport)
+        XCTAssertGreaterThan(report.bandwidth, 0)
+        XCTAssertThrowsError(try checkNCCL(nccl, device: 5, elements: 16)) { XCTAssertEqual($0 as? GPUError, .noDevice(5)) }
+    }
 }
