@@ -61,7 +61,7 @@ private func linregCase(_ data: Workloads) throws -> RunResult {
 // MARK: - softmax, mlp, lenet
 
 /// The three MNIST classifiers of the table.
-private enum Classifier {
+enum Classifier {
     case softmax, mlp, lenet
 
     var epochs: Int { self == .lenet ? 1 : 10 }
@@ -115,7 +115,7 @@ private func classifierCase(_ data: Workloads, _ model: Classifier) throws -> Ru
 }
 
 /// Mean loss and accuracy of `model` over all of `x`, in chunks of 1000 images.
-private func evaluate(_ model: Classifier, _ w: [Tensor], _ x: Tensor, _ y: [Int]) -> (loss: Double, accuracy: Double) {
+func evaluate(_ model: Classifier, _ w: [Tensor], _ x: Tensor, _ y: [Int]) -> (loss: Double, accuracy: Double) {
     var loss = 0.0, correct = 0.0
     for (xb, yb) in minibatch(x, y, 1000, partial: true) {
         let scores = model.predict(w, xb)

@@ -10,6 +10,7 @@ import Glibc
 let usage = """
 usage: knet-bench [--only NAMES] [--runs N] [--vs torch,jax] [--peers DIR] [--data DIR | --synthetic]
                   [--smoke] [--device cpu|gpu] [--json FILE] [--report FILE.md]
+       knet-bench --data-parallel [--runs N] [--vs torch] [--data DIR | --synthetic] [--smoke] [--report FILE.md]
        knet-bench --gpu-check
        knet-bench --nccl-check
 
@@ -27,6 +28,10 @@ usage: knet-bench [--only NAMES] [--runs N] [--vs torch,jax] [--peers DIR] [--da
   --gpu-check      run every generated elementwise kernel on each GPU (through the GPU backend) against
                    the CPU formulas and measure x .+ y's bandwidth on 100M floats (exit 1 on a
                    mismatch or without a GPU)
+  --data-parallel  instead of the table: the MLP and LeNet rows trained by 1 process × 2 threads and by
+                   `mpirun -np 2` × 1 thread (all-reduce overlapping the backward pass, and not); with
+                   --vs torch also PyTorch DDP (gloo, Benchmarks/peers/torch_ddp_bench.py) in both splits;
+                   --report writes its section of the report
   --nccl-check     run NCCL's collectives as a job of one rank on GPU 0 (libnccl.so.2 or $KNET_LIBNCCL),
                    compare each result and time a 64M-float all-reduce (exit 1 on a mismatch, without
                    a GPU or without NCCL)
@@ -44,6 +49,7 @@ func fail(_ message: String) -> Never {
 }
 
 var options = SuiteOptions(source: .synthetic, scale: .full)
+var dataParallel = false, workerModel: String?, overlap = true
 var dataFolder: String?, synthetic = false, runsGiven = false
 var jsonPath: String?, reportPath: String?
 var only = Set(TableCase.all.map(\.name) + ["micro"])
@@ -96,6 +102,12 @@ while let a = arguments.next() {
     switch a {
     case "--gpu-check": gpuCheck()
     case "--nccl-check": ncclCheck()
+    case "--data-parallel": dataParallel = true
+    case "--dp-worker": workerModel = value(a)
+    case "--overlap":
+        let v = value(a)
+        guard v == "on" || v == "off" else { fail("--overlap takes on or off, got \(v)") }
+        overlap = v == "on"
     case "--only":
         only = Set(value(a).split(separator: ",").map(String.init))
         let known = Set(TableCase.all.map(\.name) + ["micro"])
@@ -139,11 +151,45 @@ if synthetic {
     fputs("knet-bench: ../shared/data not found; using synthetic data (give --data DIR for the real files)\n", stderr)
 }
 
+if let model = workerModel {               // one process of a --data-parallel configuration
+    do {
+        if let line = try dataParallelWorker(model: model, overlap: overlap, source: options.source, scale: options.scale) { print(line) }
+        exit(0)
+    } catch {
+        fputs("knet-bench --dp-worker: \(error)\n", stderr)
+        exit(1)
+    }
+}
+
 /// The text of the report at `path` (its other sections are kept), nil when there is none.
 func existingReport(_ path: String) throws -> String? {
     guard access(path, F_OK) == 0 else { return nil }
     let bytes = try ReadOnlyFile(path) { _, _ in FileIOError("read", path, code: EIO) }.readAll()
     return String(decoding: bytes, as: UTF8.self)
+}
+
+if dataParallel {
+    var o = DataParallelOptions(source: options.source, scale: options.scale)
+    o.runs = options.runs
+    o.torch = options.peers.contains("torch")
+    o.peers = options.runner.directory
+    do {
+        let rows = try runDataParallel(o) { fputs($0 + "\n", stderr) }
+        let machine = MachineDescription.current
+        let note = "Measured \(utcNow()) on \(machine.cpu), \(machine.cores) cores, with `knet-bench "
+            + CommandLine.arguments.dropFirst().joined(separator: " ") + "`; the MLP is the table's 10 epochs, LeNet its 1 epoch, "
+            + "batches of 100 in all (50 per process with 2)."
+        let text = dataParallelMarkdown(rows, note: note)
+        print(text)
+        if let path = reportPath {
+            try writeFileAtomically(Array(mergeReport(try existingReport(path), key: "data-parallel", section: text).utf8), to: path)
+            fputs("knet-bench: wrote \(path)\n", stderr)
+        }
+        exit(0)
+    } catch {
+        fputs("knet-bench: \(error)\n", stderr)
+        exit(1)
+    }
 }
 
 let result: SuiteResult
