@@ -96,6 +96,16 @@ final class DataParallelTests: XCTestCase {
         assertKnetError("shard: these batches are a shard already") { _ = try! ordered.shard(rank: 0, of: 1) }
     }
 
+    func testCharBlockShardsTakeEveryNthStream() throws {
+        let block = CharBlock(batchsize: 4, seqlen: 2, x: [0, 1, 2, 3, 10, 11, 12, 13], y: [1, 2, 3, 4, 11, 12, 13, 14])
+        let odd = try block.shard(rank: 1, of: 2)
+        XCTAssertEqual(odd, CharBlock(batchsize: 2, seqlen: 2, x: [1, 3, 11, 13], y: [2, 4, 12, 14]))
+        XCTAssertEqual(try block.shard(rank: 0, of: 1), block)
+        XCTAssertThrowsError(try block.shard(rank: 0, of: 3)) {
+            XCTAssertEqual($0 as? DistributedError, .batchNotDivisible(batchsize: 4, processes: 3))
+        }
+    }
+
     func testDataParallelAloneIsPlainTraining() throws {
         for model in TinyModel.allCases {
             let (x, y) = model.data(16)

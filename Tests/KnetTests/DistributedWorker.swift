@@ -141,6 +141,28 @@ enum DistributedScenario: String {
             }
         }
         try trainerAndCheckpoints()
+        try charLM()
+    }
+
+    /// The CharLM trained on shards of the streams equals one process on whole blocks.
+    private func charLM() throws {
+        var random = SplitMix(seed: 3)
+        let blocks = minibatchText((0..<400).map { _ in Int.random(in: 0..<7, using: &random) }, batchsize: 8, seqlen: 5)
+        func train(_ dp: DataParallel?, seed: Int) throws -> ([Tensor], Double, [String]) {
+            setseed(seed)
+            var w = charlmWeights(vocab: 7, embed: 6, hidden: 5, dtype: .float64)
+            var opt = optimizers(w, Sgd(lr: 0.5))
+            var lines: [String] = []
+            let mine = try dp.map { try $0.shard(blocks) } ?? blocks
+            let ppl = trainCharLM(LSTMCharLM(), &w, trn: mine, tst: mine, epochs: 2, opt: &opt, gclip: 1, dataParallel: dp) { lines.append($0) }
+            return (w, ppl[1].trnppl, lines)
+        }
+        let (reference, referencePPL, _) = try train(nil, seed: 1)
+        let (w, ppl, lines) = try train(DataParallel(), seed: 1 + Distributed.rank)
+        for (a, b) in zip(w, reference) { XCTAssertLessThanOrEqual(maxDifference(a, b), 1e-12, "CharLM: 2 ranks × 4 streams vs 1 × 8") }
+        XCTAssertEqual(ppl, referencePPL, accuracy: 1e-10 * referencePPL)
+        XCTAssertEqual(lines.count, Distributed.isPrimary ? 2 : 0, "only rank 0 logs")
+        assertIdenticalOnEveryRank(w, "CharLM")
     }
 
     /// The Trainer's data-parallel option on the MLP, then a checkpoint of its result.
