@@ -22,16 +22,24 @@ public enum Distributed {
     /// process's rank and the number of processes. Under `mpirun` it initialises MPI
     /// and, when the machine has GPUs, makes GPU `localRank % gpuCount` the active one (one
     /// process per GPU). Otherwise — no OpenMPI (`libmpi.so.40`, or `$KNET_LIBMPI`), not
-    /// started by a launcher, or `KNET_DISTRIBUTED=0` — it says so once on stderr and the
-    /// job is this process alone. MPI is finalised when the process exits with status 0;
-    /// any other exit status aborts the whole job (`MPI_Abort`), naming this rank.
+    /// started by a launcher, or `KNET_DISTRIBUTED=0` — the job is this process alone, and
+    /// the first `initialize` says so (and why) on stderr. MPI is finalised when the process
+    /// exits with status 0; any other exit status aborts the whole job (`MPI_Abort`),
+    /// naming this rank. Everything else in `Distributed` joins silently at first use.
     ///
     ///     let (rank, size) = Distributed.initialize()
     @discardableResult
     public static func initialize() -> (rank: Int, size: Int) {
         let w = world
+        if w.size == 1, announced.exchange(true, ordering: .relaxed) == false {
+            let reason = (w.host as? SingleProcessTransport)?.reason ?? w.host.name
+            fputs("Knet: running as one process (world size 1): \(reason)\n", stderr)
+        }
         return (w.rank, w.size)
     }
+
+    /// Whether `initialize` has said that the job is this process alone.
+    private static let announced = Atomic<Bool>(false)
 
     /// True when this process was started by an MPI launcher (`mpirun`, `mpiexec`, or a
     /// PMIx launcher such as `srun --mpi=pmix`): what a program checks to call
@@ -204,8 +212,7 @@ extension Distributed {
     private static func startWorld() -> World {
         let environment = launcherEnvironment()
         func alone(_ reason: String) -> World {
-            fputs("Knet: running as one process (world size 1): \(reason)\n", stderr)
-            return World(host: SingleProcessTransport(reason: reason), deviceTransport: { NCCLTransport.make(device: $0, over: nil) })
+            World(host: SingleProcessTransport(reason: reason))
         }
         if environment["KNET_DISTRIBUTED"] == "0" { return alone("KNET_DISTRIBUTED=0") }
         guard launchedByMPI(environment) else { return alone("not started by mpirun") }

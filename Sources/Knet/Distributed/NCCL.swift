@@ -117,8 +117,8 @@ final class NCCLTransport: CollectiveTransport {
 
     /// The NCCL transport of GPU `n` for the job of `host`, or nil (NCCL absent, or
     /// `KNET_NCCL=0`) so that GPU tensors go through the host. A job of one needs none.
-    static func make(device n: Int, over host: CollectiveTransport?) -> CollectiveTransport? {
-        guard let host, host.size > 1, let nccl = NCCLLibrary.shared, getenv("KNET_NCCL").map({ String(cString: $0) }) != "0"
+    static func make(device n: Int, over host: CollectiveTransport) -> CollectiveTransport? {
+        guard host.size > 1, let nccl = NCCLLibrary.shared, getenv("KNET_NCCL").map({ String(cString: $0) }) != "0"
         else { return nil }
         do {
             return try NCCLTransport(nccl, backend: CUDARuntime.backend(n), host: host)
