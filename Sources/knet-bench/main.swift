@@ -173,12 +173,21 @@ if dataParallel {
     o.runs = options.runs
     o.torch = options.peers.contains("torch")
     o.peers = options.runner.directory
+    /// The 1-minute load average (other work on the machine disturbs these rows).
+    func load() -> String {
+        guard let file = fopen("/proc/loadavg", "r") else { return "?" }
+        defer { fclose(file) }
+        var buffer = [CChar](repeating: 0, count: 128)
+        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return "?" }
+        return String(String(cString: buffer).split(separator: " ").first ?? "?")
+    }
     do {
+        let before = load()
         let rows = try runDataParallel(o) { fputs($0 + "\n", stderr) }
         let machine = MachineDescription.current
-        let note = "Measured \(utcNow()) on \(machine.cpu), \(machine.cores) cores, with `knet-bench "
+        let note = "Measured \(utcNow()) on \(machine.cpu), \(machine.cores) cores (load average \(before) before, \(load()) after), with `knet-bench "
             + CommandLine.arguments.dropFirst().joined(separator: " ") + "`; the MLP is the table's 10 epochs, LeNet its 1 epoch, "
-            + "batches of 100 in all (50 per process with 2)."
+            + "batches of 100 in all (50 per process with 2), fixed order, SGD; release build, Knet's own GEMM unless KNET_GEMM says otherwise."
         let text = dataParallelMarkdown(rows, note: note)
         print(text)
         if let path = reportPath {
