@@ -14,12 +14,17 @@ final class MPITransport: CollectiveTransport {
     var name: String { "MPI (\(mpi.library))" }
 
     /// Joins the job: `MPI_Init_thread` asking for `MPI_THREAD_SERIALIZED` (the training loop
-    /// may run on any thread, one at a time), unless MPI is initialised already.
+    /// may run on any thread, one at a time), unless MPI is initialised already. A process
+    /// waiting in a collective yields its core (`OMPI_MCA_mpi_yield_when_idle=1`, unless the
+    /// environment says otherwise): where processes share cores, a busy-waiting one takes the
+    /// core from the very process it waits for (measured here: the MLP's 6000 steps on 2
+    /// processes took 31 s spinning, 2.8 s yielding, on a loaded 2-core machine).
     init(_ mpi: MPILibrary) {
         self.mpi = mpi
         var flag: Int32 = 0
         _ = mpi.initialized(&flag)
         if flag == 0 {
+            setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0)
             var provided: Int32 = 0
             MPITransport.check(mpi.initThread(nil, nil, MPILibrary.threadSerialized, &provided), "MPI_Init_thread")
         }
