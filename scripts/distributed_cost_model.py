@@ -77,7 +77,7 @@ def table(model):
     params, t, buckets, hidden = MODELS[model]
     out = [f"**{model}**: {params:,} parameters ({4 * params / 1e6:.2f} MB), {t * 1e3:.3g} ms a step on one process, "
            f"{buckets} bucket{'s' if buckets > 1 else ''}.", "",
-           "| processes | " + " | ".join(f"{l} step ms | {l} efficiency | {l} with overlap" for l in LINKS) + " |",
+           "| processes | " + " | ".join(f"{l} step ms | {l} efficiency | {l} efficiency, overlapped" for l in LINKS) + " |",
            "|---" * (1 + 3 * len(LINKS)) + "|"]
     for n in RANKS:
         cells = []
