@@ -116,7 +116,8 @@ struct MPIJob {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let binary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let environment = ["KNET_TEST_MPI_SCENARIO=\(scenario.rawValue)", "KNET_TEST_MPI_DIR=\(folder)", "KNET_THREADS=1"]
-        let command = ["timeout", "-k", "5", "\(limit)", mpirun, "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
+        let timeout = path.split(separator: ":").map { "\($0)/timeout" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        let command = (timeout.map { [$0, "-k", "5", "\(limit)"] } ?? []) + [mpirun, "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
                        "--mca", "btl_vader_single_copy_mechanism", "none", "-np", "\(processes)"]
             + environment.flatMap { ["-x", $0] } + [binary, "KnetTests.DistributedWorker/testWorker"]
         for variable in environment { putenv(strdup(variable)) }
