@@ -46,7 +46,7 @@ let package = Package(
             resources: [.copy("Resources/boston_house_prices.csv")]
         ),
         .target(name: "KnetBenchmarks", dependencies: ["Knet", "KnetGEMM", "KnetSVG"]),
-        .executableTarget(name: "knet-bench", dependencies: ["Knet", "KnetBenchmarks"]),
+        .executableTarget(name: "knet-bench", dependencies: ["Knet", "KnetBenchmarks", "KnetSVG"]),
         .testTarget(name: "KnetTests", dependencies: ["Knet", "KnetGEMM", "KnetMath", "KnetAVX2"], exclude: ["Fixtures", "CUDAEmulator"]),
         .testTarget(name: "KnetBenchmarksTests", dependencies: ["KnetBenchmarks", "Knet", "KnetGEMM", "KnetSVG"]),
         .testTarget(name: "KnetLogTests", dependencies: ["KnetLog", "KnetSVG", "Knet"]),

@@ -148,8 +148,10 @@ public func runSuite(_ options: SuiteOptions, log: (String) -> Void = { _ in }) 
     return SuiteResult(machine: .current, date: utcNow(), options: options, peerHeaders: headers, rows: rows, micro: micro)
 }
 
-/// The current UTC date and time as "YYYY-MM-DD HH:MM".
-private func utcNow() -> String {
+/// The current UTC date and time as "YYYY-MM-DD HH:MM UTC".
+///
+///     utcNow()   // "2026-12-07 12:30 UTC"
+public func utcNow() -> String {
     var t = time(nil)
     var parts = tm()
     gmtime_r(&t, &parts)

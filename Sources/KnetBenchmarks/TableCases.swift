@@ -62,7 +62,7 @@ private func linregCase(_ data: Workloads) throws -> RunResult {
 
 /// The three MNIST classifiers of the table: the tutorial models (Sources/Knet/Models)
 /// with the peers' training settings.
-private enum Classifier {
+enum Classifier {
     case softmax, mlp, lenet
 
     var epochs: Int { self == .lenet ? 1 : 10 }
@@ -105,7 +105,7 @@ private func classifierCase(_ data: Workloads, _ model: Classifier) throws -> Ru
 }
 
 /// Mean loss and accuracy of `model` over all of `x`, in chunks of 1000 images.
-private func evaluate(_ model: Classifier, _ w: [Tensor], _ x: Tensor, _ y: [Int]) -> (loss: Double, accuracy: Double) {
+func evaluate(_ model: Classifier, _ w: [Tensor], _ x: Tensor, _ y: [Int]) -> (loss: Double, accuracy: Double) {
     var loss = 0.0, correct = 0.0
     for (xb, yb) in minibatch(x, y, 1000, partial: true) {
         let scores = model.predict(w, xb)

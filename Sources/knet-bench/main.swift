@@ -3,6 +3,7 @@
 // ../shared/peers, writing BENCHMARKS.md, its SVG chart and JSON. See `--help`.
 import Knet
 import KnetBenchmarks
+import KnetSVG
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,7 +11,9 @@ import Glibc
 let usage = """
 usage: knet-bench [--only NAMES] [--runs N] [--vs torch,jax] [--peers DIR] [--data DIR | --synthetic]
                   [--smoke] [--device cpu|gpu] [--json FILE] [--report FILE.md]
+       knet-bench --data-parallel [--runs N] [--vs torch] [--data DIR | --synthetic] [--smoke] [--report FILE.md]
        knet-bench --gpu-check
+       knet-bench --nccl-check
 
   --only NAMES     comma-separated: \((TableCase.all.map(\.name) + ["micro"]).joined(separator: ",")) (default: all)
   --runs N         timed runs per row, ours and each peer's alternating; medians reported (default 3)
@@ -26,6 +29,13 @@ usage: knet-bench [--only NAMES] [--runs N] [--vs torch,jax] [--peers DIR] [--da
   --gpu-check      run every generated elementwise kernel on each GPU (through the GPU backend) against
                    the CPU formulas and measure x .+ y's bandwidth on 100M floats (exit 1 on a
                    mismatch or without a GPU)
+  --data-parallel  instead of the table: the MLP and LeNet rows trained by 1 process × 2 threads and by
+                   `mpirun -np 2` × 1 thread (all-reduce overlapping the backward pass, and not); with
+                   --vs torch also PyTorch DDP (gloo, Benchmarks/peers/torch_ddp_bench.py) in both splits;
+                   --report writes its section of the report
+  --nccl-check     run NCCL's collectives as a job of one rank on GPU 0 (libnccl.so.2 or $KNET_LIBNCCL),
+                   compare each result and time a 64M-float all-reduce (exit 1 on a mismatch, without
+                   a GPU or without NCCL)
 
 The report of the repository is made by (the second run needs a system BLAS):
   swift build -c release --product knet-bench
@@ -40,6 +50,7 @@ func fail(_ message: String) -> Never {
 }
 
 var options = SuiteOptions(source: .synthetic, scale: .full)
+var dataParallel = false, workerModel: String?, overlap = true
 var dataFolder: String?, synthetic = false, runsGiven = false
 var jsonPath: String?, reportPath: String?
 var only = Set(TableCase.all.map(\.name) + ["micro"])
@@ -74,9 +85,30 @@ func gpuCheck() -> Never {
     exit(ok ? 0 : 1)
 }
 
+/// `--nccl-check`: the one-rank NCCL report of GPU 0; exits.
+func ncclCheck() -> Never {
+    do {
+        let r = try checkNCCL()
+        print("\(r.transport): \(r.mismatches.count) collectives disagree with their input; "
+              + "all-reduce of \(r.elements) floats \(fmt(r.seconds * 1e3, 2)) ms, \(fmt(r.bandwidth, 1)) GB/s")
+        for line in r.mismatches { print("  " + line) }
+        exit(r.mismatches.isEmpty ? 0 : 1)
+    } catch {
+        print("NCCL check: \(error)")
+        exit(1)
+    }
+}
+
 while let a = arguments.next() {
     switch a {
     case "--gpu-check": gpuCheck()
+    case "--nccl-check": ncclCheck()
+    case "--data-parallel": dataParallel = true
+    case "--dp-worker": workerModel = value(a)
+    case "--overlap":
+        let v = value(a)
+        guard v == "on" || v == "off" else { fail("--overlap takes on or off, got \(v)") }
+        overlap = v == "on"
     case "--only":
         only = Set(value(a).split(separator: ",").map(String.init))
         let known = Set(TableCase.all.map(\.name) + ["micro"])
@@ -120,11 +152,54 @@ if synthetic {
     fputs("knet-bench: ../shared/data not found; using synthetic data (give --data DIR for the real files)\n", stderr)
 }
 
+if let model = workerModel {               // one process of a --data-parallel configuration
+    do {
+        if let line = try dataParallelWorker(model: model, overlap: overlap, source: options.source, scale: options.scale) { print(line) }
+        exit(0)
+    } catch {
+        fputs("knet-bench --dp-worker: \(error)\n", stderr)
+        exit(1)
+    }
+}
+
 /// The text of the report at `path` (its other sections are kept), nil when there is none.
 func existingReport(_ path: String) throws -> String? {
     guard access(path, F_OK) == 0 else { return nil }
     let bytes = try ReadOnlyFile(path) { _, _ in FileIOError("read", path, code: EIO) }.readAll()
     return String(decoding: bytes, as: UTF8.self)
+}
+
+if dataParallel {
+    var o = DataParallelOptions(source: options.source, scale: options.scale)
+    o.runs = options.runs
+    o.torch = options.peers.contains("torch")
+    o.peers = options.runner.directory
+    /// The 1-minute load average (other work on the machine disturbs these rows).
+    func load() -> String {
+        guard let file = fopen("/proc/loadavg", "r") else { return "?" }
+        defer { fclose(file) }
+        var buffer = [CChar](repeating: 0, count: 128)
+        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return "?" }
+        return String(String(cString: buffer).split(separator: " ").first ?? "?")
+    }
+    do {
+        let before = load()
+        let rows = try runDataParallel(o) { fputs($0 + "\n", stderr) }
+        let machine = MachineDescription.current
+        let note = "Measured \(utcNow()) on \(machine.cpu), \(machine.cores) cores (load average \(before) before, \(load()) after), with `knet-bench "
+            + CommandLine.arguments.dropFirst().joined(separator: " ") + "`; the MLP is the table's 10 epochs, LeNet its 1 epoch, "
+            + "batches of 100 in all (50 per process with 2), fixed order, SGD; release build, Knet's own GEMM unless KNET_GEMM says otherwise."
+        let text = dataParallelMarkdown(rows, note: note)
+        print(text)
+        if let path = reportPath {
+            try writeFileAtomically(Array(mergeReport(try existingReport(path), key: "data-parallel", section: text).utf8), to: path)
+            fputs("knet-bench: wrote \(path)\n", stderr)
+        }
+        exit(0)
+    } catch {
+        fputs("knet-bench: \(error)\n", stderr)
+        exit(1)
+    }
 }
 
 let result: SuiteResult

@@ -9,7 +9,8 @@ import XCTest
 /// shared library by the toolchain's clang++ (or `$KNET_CXX`) from the C++ under
 /// `CUDAEmulator/`: `driver.cpp` (one device, host memory behind checked device
 /// addresses, synchronous streams and events, launches that run a kernel over every
-/// block and thread in turn), `cublas.cpp` (reference GEMM) and, for each module of
+/// block and thread in turn), `cublas.cpp` (reference GEMM), `nccl.cpp` (NCCL for a
+/// communicator of one rank) and, for each module of
 /// `CUDAKernelSource.modules`, one C++ file of `prelude.h` (what CUDA's headers give
 /// kernels), the module's CUDA C and a table of launchers that registers its kernels
 /// (plus `testModule`, kernels that test the emulator). A part that fails to build is a
@@ -86,6 +87,11 @@ enum CUDAEmulator {
     static func setCapacity(_ bytes: Int) throws -> Int {
         try function("knet_emulator_set_capacity", as: (@convention(c) (Int) -> Int).self)(bytes)
     }
+
+    /// NCCL calls that succeeded since the emulator was loaded.
+    ///
+    ///     let before = try CUDAEmulator.ncclCalls()
+    static func ncclCalls() throws -> Int { try counter("knet_emulator_nccl_calls") }
 
     private static func counter(_ name: String) throws -> Int { try function(name, as: (@convention(c) () -> Int).self)() }
 
@@ -165,7 +171,7 @@ enum CUDAEmulator {
             try translationUnit(module).write(toFile: file, atomically: true, encoding: .utf8)
             parts.append(("module \(module.name)", file))
         }
-        parts += ["driver.cpp", "cublas.cpp"].map { ($0, sources.appendingPathComponent($0).path) }
+        parts += ["driver.cpp", "cublas.cpp", "nccl.cpp"].map { ($0, sources.appendingPathComponent($0).path) }
         let failures = Mutex<[Int: String]>([:])
         DispatchQueue.concurrentPerform(iterations: parts.count) { k in
             let message: String?

@@ -1,7 +1,9 @@
 /// Records `body(boxed w)` on a fresh tape and backpropagates from its scalar result.
 /// Returns the gradient with the structure of `w` (zeros for unused tensors) and the
-/// loss value one level down (recorded on an outer tape when one is active).
-func differentiate<P: Params>(_ w: P, op: String, _ body: (P) -> Tensor) -> (gradient: P, loss: Tensor) {
+/// loss value one level down (recorded on an outer tape when one is active). `observer`
+/// hears of each gradient as soon as it is final (see `BackwardObserver`).
+func differentiate<P: Params>(_ w: P, op: String, observer: BackwardObserver? = nil,
+                              _ body: (P) -> Tensor) -> (gradient: P, loss: Tensor) {
     let tape = Tape()
     defer { tape.finish() }
     var leaves: [Int] = []
@@ -11,7 +13,7 @@ func differentiate<P: Params>(_ w: P, op: String, _ body: (P) -> Tensor) -> (gra
         return b
     }
     let loss = ThreadContext.recording { body(boxed) }
-    let (grads, value) = backpropagate(tape, loss, leaves: leaves, op: op)
+    let (grads, value) = backpropagate(tape, loss, leaves: leaves, op: op, observer: observer)
     var i = 0
     let gradient = w.mapTensors { t in
         defer { i += 1 }
@@ -20,14 +22,19 @@ func differentiate<P: Params>(_ w: P, op: String, _ body: (P) -> Tensor) -> (gra
     return (gradient, value)
 }
 
-/// Runs the backward pass of `tape` from `loss`, which must have one element.
-func backpropagate(_ tape: Tape, _ loss: Tensor, leaves: [Int], op: String) -> ([Tensor?], Tensor) {
+/// Runs the backward pass of `tape` from `loss`, which must have one element. Without a
+/// recorded loss every gradient is nil (and `observer` hears so).
+func backpropagate(_ tape: Tape, _ loss: Tensor, leaves: [Int], op: String,
+                   observer: BackwardObserver? = nil) -> ([Tensor?], Tensor) {
     DebugBuildNotice.emitOnce()
     knetCheck(loss.count == 1,
               "\(op): the function must return a scalar loss, got a tensor of shape \(loss.shape)")
-    guard let tr = loss.tracker(on: tape) else { return (leaves.map { _ in nil }, loss) }
+    guard let tr = loss.tracker(on: tape) else {
+        for k in leaves.indices { observer?.gradientReady(k, nil) }
+        return (leaves.map { _ in nil }, loss)
+    }
     let seed = Tensor.ones(like: tr.value.untracked)
-    return (tape.backward(from: tr.index, seed: seed, leaves: leaves), tr.value)
+    return (tape.backward(from: tr.index, seed: seed, leaves: leaves, observer: observer), tr.value)
 }
 
 /// The gradient function of `f` with respect to its first argument (AutoGrad's `grad`).

@@ -32,7 +32,9 @@ final class Tape {
     /// Backpropagates from node `root` with seed gradient `seed` and returns the
     /// gradient of every leaf in `leaves` (nil where the root does not depend on it).
     /// Nodes are released as soon as they are processed, so memory falls during it.
-    func backward(from root: Int, seed: Tensor, leaves: [Int]) -> [Tensor?] {
+    /// `observer` hears of each leaf's gradient as soon as it is final (see
+    /// `BackwardObserver`) and of each node processed.
+    func backward(from root: Int, seed: Tensor, leaves: [Int], observer: BackwardObserver? = nil) -> [Tensor?] {
         var grads = [Tensor?](repeating: nil, count: root + 1)
         grads[root] = seed
         var isLeaf = [Bool](repeating: false, count: root + 1)
@@ -53,11 +55,12 @@ final class Tape {
             owned[parent] = true
             return acc
         }
-        for i in stride(from: root, through: 0, by: -1) {
-            guard let dy = grads[i] else { nodes[i] = Node(primitive: nil, inputs: [], output: nil, parents: []); continue }
+        /// Adds node i's contributions to its parents' gradients and frees the node.
+        func process(_ i: Int) {
+            guard let dy = grads[i] else { nodes[i] = Node(primitive: nil, inputs: [], output: nil, parents: []); return }
             let node = nodes[i]
             nodes[i] = Node(primitive: nil, inputs: [], output: nil, parents: [])
-            guard let primitive = node.primitive, let y = node.output else { continue }
+            guard let primitive = node.primitive, let y = node.output else { return }
             for (k, parent) in node.parents.enumerated() where parent >= 0 {
                 if dy.tracker == nil, grads[parent]?.tracker == nil, let accumulate = primitive.accumulator(k) {
                     accumulate(ownedAccumulator(parent, like: node.inputs[k]), dy, node.inputs)
@@ -78,6 +81,21 @@ final class Tape {
                 }
             }
             if !isLeaf[i] { grads[i] = nil; owned[i] = false }
+        }
+        // Leaves whose gradient is final after node i: readyAfter[i] (positions in `leaves`).
+        var readyAfter: [[Int]] = []
+        if let observer {
+            readyAfter = [[Int]](repeating: [], count: root + 1)
+            for (k, point) in readyPoints(nodes, root: root, leaves: leaves).enumerated() {
+                if point >= 0 { readyAfter[point].append(k) } else { observer.gradientReady(k, leaves[k] <= root ? grads[leaves[k]] : nil) }
+            }
+        }
+        for i in stride(from: root, through: 0, by: -1) {
+            process(i)
+            if let observer {
+                for k in readyAfter[i] { observer.gradientReady(k, grads[leaves[k]]) }
+                observer.operationProcessed()
+            }
         }
         return leaves.map { $0 <= root ? grads[$0] : nil }
     }

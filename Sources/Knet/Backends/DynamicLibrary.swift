@@ -17,9 +17,11 @@ struct DynamicLibrary: @unchecked Sendable {
 
     /// `bind` applied to the first of `candidates` that opens and that `bind` accepts
     /// (libraries it rejects, e.g. for missing symbols, are closed again); nil if none.
-    static func firstBinding<T>(_ candidates: [String], _ bind: (DynamicLibrary) -> T?) -> T? {
+    /// `global` makes the library's symbols visible to libraries loaded after it
+    /// (`RTLD_GLOBAL`), as MPI implementations that load their own plug-ins need.
+    static func firstBinding<T>(_ candidates: [String], global: Bool = false, _ bind: (DynamicLibrary) -> T?) -> T? {
         for name in candidates {
-            guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
+            guard let handle = dlopen(name, RTLD_NOW | (global ? RTLD_GLOBAL : RTLD_LOCAL)) else { continue }
             if let bound = bind(DynamicLibrary(name: name, handle: handle)) { return bound }
             dlclose(handle)
         }
@@ -31,6 +33,10 @@ struct DynamicLibrary: @unchecked Sendable {
         guard let p = dlsym(handle, symbol) else { return nil }
         return unsafeBitCast(p, to: F.self)
     }
+
+    /// The address of the exported variable `symbol` (e.g. OpenMPI's `ompi_mpi_comm_world`,
+    /// whose address is the `MPI_Comm` handle), or nil.
+    func address(_ symbol: String) -> UnsafeMutableRawPointer? { dlsym(handle, symbol) }
 }
 
 /// The library names to try for `base` (e.g. "libcublas"): an override path from the

@@ -10,13 +10,18 @@
 public struct Minibatch<Batch>: Sequence {
     /// Number of batches in an epoch: `instances / batchsize`, rounded up with
     /// `partial`, down without (the incomplete last batch is then dropped).
-    public let count: Int
-    /// Instances per batch (the last batch may have fewer with `partial`).
-    public let batchsize: Int
-    /// Number of instances (the size of the last dimension).
-    public let instances: Int
-    let order: EpochOrder?
+    public private(set) var count: Int
+    /// Instances per batch (the last batch may have fewer with `partial`); for a shard,
+    /// this process's part of each batch.
+    public private(set) var batchsize: Int
+    /// Number of instances (the size of the last dimension); for a shard, those this
+    /// process sees in an epoch.
+    public private(set) var instances: Int
+    private(set) var order: EpochOrder?
     let makeBatch: (BatchSlice) -> Batch
+    /// For a shard: this process's rank, the number of processes, and the whole batches it
+    /// takes its part of.
+    private(set) var shardOf: (rank: Int, processes: Int, batchsize: Int, instances: Int)?
 
     init(instances: Int, batchsize: Int, shuffle: Bool, partial: Bool, seed: Int?,
          makeBatch: @escaping (BatchSlice) -> Batch) {
@@ -30,14 +35,45 @@ public struct Minibatch<Batch>: Sequence {
 
     /// The same batches (same order, same shuffling) passed through `transform`.
     private init(_ base: Minibatch, _ transform: @escaping (Batch) -> Batch) {
-        (count, batchsize, instances, order) = (base.count, base.batchsize, base.instances, base.order)
+        (count, batchsize, instances, order, shardOf) = (base.count, base.batchsize, base.instances, base.order, base.shardOf)
         let make = base.makeBatch
         makeBatch = { transform(make($0)) }
     }
 
+    /// Process `rank`'s part of every batch when `processes` processes train on these
+    /// batches together (PyTorch's DistributedSampler): of each batch of the epoch — the
+    /// same order on every process, so shuffle with a `seed` (the shard then draws the
+    /// epochs these batches would draw next) or use `Distributed.shard`, which agrees on one —
+    /// process r takes the instances at positions r, r + N, r + 2N… (N = `processes`), a
+    /// disjoint `batchsize / N` of them, and together the processes see every batch whole.
+    /// An incomplete last batch is dropped. Throws `DistributedError` when the batch size
+    /// is not a multiple of N or `rank` is not in `0..<N`.
+    ///
+    ///     let mine = try minibatch(x, y, 100, shuffle: true, seed: 1).shard(rank: 1, of: 4)
+    ///     mine.batchsize   // 25; mine.count is the unsharded count (full batches)
+    public func shard(rank: Int, of processes: Int) throws -> Minibatch {
+        guard processes > 0, rank >= 0, rank < processes else { throw DistributedError.invalidShard(rank: rank, processes: processes) }
+        knetCheck(shardOf == nil, "shard: these batches are a shard already")
+        guard batchsize % processes == 0 else { throw DistributedError.batchNotDivisible(batchsize: batchsize, processes: processes) }
+        var s = self
+        s.order = order?.copy()                   // the shard's epochs go on by themselves
+        s.shardOf = (rank, processes, batchsize, instances)
+        s.count = instances / batchsize
+        s.batchsize = batchsize / processes
+        s.instances = s.count * s.batchsize
+        return s
+    }
+
+    /// The same batches with the shuffle order drawn from `seed`.
+    func reseeded(_ seed: Int) -> Minibatch {
+        var s = self
+        if order != nil { s.order = EpochOrder(seed: seed) }
+        return s
+    }
+
     /// Starts an epoch (drawing a new order when shuffling).
     public func makeIterator() -> Iterator {
-        Iterator(batches: self, permutation: order?.permutation(instances))
+        Iterator(batches: self, permutation: order?.permutation(shardOf?.instances ?? instances))
     }
 
     /// The number of batches; lets `Array(dtrn)` allocate once.
@@ -52,6 +88,12 @@ public struct Minibatch<Batch>: Sequence {
         /// The next batch, or nil at the end of the epoch.
         public mutating func next() -> Batch? {
             guard index < batches.count else { return nil }
+            if let shard = batches.shardOf {                   // this process's positions of the whole batch
+                let lo = index * shard.batchsize
+                index += 1
+                let positions = stride(from: lo + shard.rank, to: lo + shard.batchsize, by: shard.processes)
+                return batches.makeBatch(.list(positions.map { permutation?[$0] ?? $0 }))
+            }
             let lo = index * batches.batchsize, hi = Swift.min(lo + batches.batchsize, batches.instances)
             index += 1
             if let p = permutation { return batches.makeBatch(.list(Array(p[lo..<hi]))) }
@@ -144,8 +186,17 @@ private func batchOf(_ x: Tensor, _ i: BatchSlice, _ dtype: DType?, _ device: De
 /// package generator (so `setseed` makes it reproducible).
 final class EpochOrder {
     private var generator: SplitMix?
+    /// Whether the orders come from a seed of their own (else from the package generator).
+    var isSeeded: Bool { generator != nil }
 
     init(seed: Int?) { generator = seed.map { SplitMix(seed: UInt64(bitPattern: Int64($0))) } }
+
+    /// An order that goes on from this one's state independently (the same epochs next).
+    func copy() -> EpochOrder {
+        let c = EpochOrder(seed: nil)
+        c.generator = generator
+        return c
+    }
 
     func permutation(_ n: Int) -> [Int] {
         if generator == nil {

@@ -123,6 +123,20 @@ public struct CharBlock: Equatable, Sendable {
     ///
     ///     let ids = block.inputs(at: 0)
     public func inputs(at t: Int) -> ArraySlice<Int> { x[(t * batchsize)..<((t + 1) * batchsize)] }
+
+    /// Process `rank`'s sequences when `processes` processes train on these blocks
+    /// together: rows r, r + N, r + 2N… (N = `processes`) of every time step, B/N of them,
+    /// so that consecutive blocks' shards continue each other (the state carries over).
+    /// Throws `DistributedError` unless B is a multiple of N and `rank` is in `0..<N`.
+    ///
+    ///     let mine = try block.shard(rank: 1, of: 2)     // batchsize 64 of 128
+    public func shard(rank: Int, of processes: Int) throws -> CharBlock {
+        guard processes > 0, rank >= 0, rank < processes else { throw DistributedError.invalidShard(rank: rank, processes: processes) }
+        guard batchsize % processes == 0 else { throw DistributedError.batchNotDivisible(batchsize: batchsize, processes: processes) }
+        let rows = Array(stride(from: rank, to: batchsize, by: processes))
+        func pick(_ ids: [Int]) -> [Int] { (0..<seqlen).flatMap { t in rows.map { ids[t * batchsize + $0] } } }
+        return CharBlock(batchsize: rows.count, seqlen: seqlen, x: pick(x), y: pick(y))
+    }
 }
 
 /// Minibatches a text of character ids into `(B, T)` blocks exactly as the tutorial's
@@ -204,14 +218,20 @@ public struct LSTMCharLM: CharLanguageModel {
 /// between blocks. `onLoss` sees each block's loss after its update (for a training
 /// log). Returns the mean loss (NaN when `blocks` is empty).
 ///
+/// With `dataParallel`, every process of the job passes its shards of the blocks
+/// (`CharBlock.shard`), the gradients are averaged over the job before each update, and
+/// the mean loss returned is the job's.
+///
 ///     var opt = optimizers(w, Adam())
 ///     let trnloss = charlmTrain(RNNCharLM(rnn), &w, dtrn, &opt, gclip: 5)
 public func charlmTrain<M: CharLanguageModel>(_ model: M, _ w: inout [Tensor], _ blocks: [CharBlock],
                                              _ opt: inout [any Optimizer], gclip: Double = 0,
-                                             onLoss: (Double) -> Void = { _ in }) -> Double {
+                                             onLoss: (Double) -> Void = { _ in },
+                                             dataParallel: DataParallel? = nil) -> Double {
     guard let first = blocks.first else { return .nan }
     let state = model.state(w, batchsize: first.batchsize)
-    let lossgradient = gradloss { (w: [Tensor], state: M.State, block: CharBlock) in model.loss(w, state, block) }
+    let f = { (w: [Tensor], state: M.State, block: CharBlock) in model.loss(w, state, block) }
+    let lossgradient = dataParallel?.gradloss(f) ?? gradloss(f)
     var total = 0.0
     for block in blocks {
         let (dw, loss) = lossgradient(w, state, block)
@@ -220,7 +240,15 @@ public func charlmTrain<M: CharLanguageModel>(_ model: M, _ w: inout [Tensor], _
         total += value
         onLoss(value)
     }
-    return total / Double(blocks.count)
+    return jobMean(total / Double(blocks.count), dataParallel)
+}
+
+/// `value` averaged over the job of `dataParallel` (itself without one).
+private func jobMean(_ value: Double, _ dataParallel: DataParallel?) -> Double {
+    guard dataParallel != nil else { return value }
+    let t = Tensor(scalar: value, dtype: .float64)
+    Distributed.allReduce(t, .mean)
+    return t.scalar
 }
 
 /// `charlmTrain` of the tutorial's hand-written LSTM.
@@ -232,13 +260,15 @@ public func charlmTrain(_ w: inout [Tensor], _ blocks: [CharBlock], _ opt: inout
 }
 
 /// The mean `model.loss` over `blocks` without training (the tutorial's `test`), the
-/// state carried over from block to block. NaN when `blocks` is empty.
+/// state carried over from block to block. NaN when `blocks` is empty. With
+/// `dataParallel`, each process passes its shards and the job's mean is returned.
 ///
 ///     let tstloss = charlmTest(LSTMCharLM(), w, dtst)
-public func charlmTest<M: CharLanguageModel>(_ model: M, _ w: [Tensor], _ blocks: [CharBlock]) -> Double {
+public func charlmTest<M: CharLanguageModel>(_ model: M, _ w: [Tensor], _ blocks: [CharBlock],
+                                            dataParallel: DataParallel? = nil) -> Double {
     guard let first = blocks.first else { return .nan }
     let state = model.state(w, batchsize: first.batchsize)
-    return blocks.reduce(0.0) { $0 + model.loss(w, state, $1).scalar } / Double(blocks.count)
+    return jobMean(blocks.reduce(0.0) { $0 + model.loss(w, state, $1).scalar } / Double(blocks.count), dataParallel)
 }
 
 /// `charlmTest` of the tutorial's hand-written LSTM.
@@ -248,18 +278,32 @@ public func charlmTest(_ w: [Tensor], _ blocks: [CharBlock]) -> Double { charlmT
 /// epoch, `(:epoch, 1, :trnppl, 13.92, :tstppl, 7.75)`, through `log` (default: print).
 /// Perplexity is `exp` of the mean per-character loss. Returns `(trnppl, tstppl)` per epoch.
 ///
+/// With `dataParallel` (see `charlmTrain`), `trn` and `tst` are this process's shards,
+/// every process starts from rank 0's `w`, the perplexities are the job's, and only rank 0 logs.
+///
 ///     var opt = optimizers(w, Adam())
 ///     trainCharLM(LSTMCharLM(), &w, trn: dtrn, tst: dtst, epochs: 10, opt: &opt, gclip: 5)
 @discardableResult
 public func trainCharLM<M: CharLanguageModel>(_ model: M, _ w: inout [Tensor], trn: [CharBlock], tst: [CharBlock],
                                              epochs: Int, opt: inout [any Optimizer], gclip: Double = 0,
+                                             dataParallel: DataParallel? = nil,
                                              log: (String) -> Void = { print($0) }) -> [(trnppl: Double, tstppl: Double)] {
     knetCheck(epochs >= 0, "trainCharLM: epochs must be non-negative, got \(epochs)")
+    dataParallel?.broadcastParameters(w)
     return (1..<(epochs + 1)).map { epoch in
-        let trnppl = Glibc.exp(charlmTrain(model, &w, trn, &opt, gclip: gclip))
-        let tstppl = Glibc.exp(charlmTest(model, w, tst))
-        log("(:epoch, \(epoch), :trnppl, \(trnppl), :tstppl, \(tstppl))")
+        let trnppl = Glibc.exp(charlmTrain(model, &w, trn, &opt, gclip: gclip, dataParallel: dataParallel))
+        let tstppl = Glibc.exp(charlmTest(model, w, tst, dataParallel: dataParallel))
+        if dataParallel?.isPrimary ?? true { log("(:epoch, \(epoch), :trnppl, \(trnppl), :tstppl, \(tstppl))") }
         return (trnppl, tstppl)
+    }
+}
+
+extension DataParallel {
+    /// This process's shard of every block (see `CharBlock.shard`).
+    ///
+    ///     let mine = try dp.shard(minibatchText(trn, batchsize: 128, seqlen: 100))
+    public func shard(_ blocks: [CharBlock]) throws -> [CharBlock] {
+        try blocks.map { try $0.shard(rank: rank, of: size) }
     }
 }
 

@@ -9,9 +9,11 @@ func knetCheck(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () 
 }
 
 /// Reports a usage error and stops, or, inside `withErrorHandling`, ends its helper
-/// thread so that the call throws a `KnetError` with the message.
+/// thread so that the call throws a `KnetError` with the message. In a job of several
+/// processes, `failureHandler` ends the whole job instead (naming this rank).
 func knetFail(_ message: String, file: StaticString = #fileID, line: UInt = #line) -> Never {
     if let trap = ThreadContext.current.failureTrap { trap("Knet: " + message) }
+    failureHandler?(message)
     fatalError("Knet: " + message, file: file, line: line)
 }
 
@@ -22,3 +24,8 @@ func checkCompatible(_ op: @autoclosure () -> String, _ a: Tensor, _ b: Tensor) 
     knetCheck(a.device == b.device,
               "\(op()): device mismatch \(a.device) \(a.shape) vs \(b.device) \(b.shape)")
 }
+
+/// Called with a usage error's message before the process stops (outside
+/// `withErrorHandling`): `Distributed` sets it in a job of several processes to abort the
+/// whole job with the rank named, rather than leave the other processes waiting.
+nonisolated(unsafe) var failureHandler: ((String) -> Void)?

@@ -4,19 +4,35 @@
 /// `<path>.mean` and `<path>.variance`, e.g. "1.moments.mean") and string metadata in one
 /// safetensors file, atomically.
 ///
+/// In a job of several processes (`Distributed`) every process calls it and rank 0 alone
+/// writes (the processes hold the same values); the others return once the file is
+/// complete, or throw `DistributedError.checkpointNotWritten` when rank 0 failed (rank 0
+/// throws its own error).
+///
 ///     try saveCheckpoint("mlp.safetensors", params: w, optimizers: opt, metadata: ["epoch": "3"])
 public func saveCheckpoint<P: Params>(_ path: String, params: P, optimizers: [any Optimizer],
                                       metadata: [String: String] = [:]) throws {
-    var extra: [String: Tensor] = [:]
-    for (i, o) in optimizers.enumerated() {
-        for (name, t) in o.state { extra["opt.\(i).\(name)"] = t }
-    }
-    for (name, m) in runningMoments(params) {
-        for (field, t) in [("mean", m.mean), ("variance", m.variance)] {
-            if let t { extra[name + field] = t }
+    func write() throws {
+        var extra: [String: Tensor] = [:]
+        for (i, o) in optimizers.enumerated() {
+            for (name, t) in o.state { extra["opt.\(i).\(name)"] = t }
         }
+        for (name, m) in runningMoments(params) {
+            for (field, t) in [("mean", m.mean), ("variance", m.variance)] {
+                if let t { extra[name + field] = t }
+            }
+        }
+        try save(path, params: params, extra: extra, metadata: metadata)
     }
-    try save(path, params: params, extra: extra, metadata: metadata)
+    guard let world = Distributed.activeWorld, world.size > 1 else { return try write() }
+    var failure: Error?
+    if world.rank == 0 {
+        do { try write() } catch { failure = error }
+    }
+    var status: [Int64] = [failure == nil ? 0 : 1]
+    world.host.broadcast(&status, root: 0)               // the others wait here for the file
+    if let failure { throw failure }
+    if status[0] != 0 { throw DistributedError.checkpointNotWritten(path: path, message: "see rank 0's error") }
 }
 
 /// Every `BNMoments` reachable through the stored properties of `params`, with the

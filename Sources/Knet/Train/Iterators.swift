@@ -25,14 +25,27 @@ public final class Trainer<P: Params> {
     public var l1reg: Double
     /// L2 regularisation: adds `l2reg·w` to each gradient.
     public var l2reg: Double
+    /// Data-parallel training across the processes of `Distributed`, or nil (this process alone).
+    public let dataParallel: DataParallel?
 
     /// A trainer for `w` with a clone of `prototype` for every tensor.
     ///
     ///     let trainer = Trainer(w, Sgd(lr: 0.1), l2reg: 1e-4)
-    public init(_ w: P, _ prototype: any Optimizer = Adam(), gclip: Double = 0, l1reg: Double = 0, l2reg: Double = 0) {
+    ///
+    /// With `dataParallel`, every process of the job (`mpirun -np N`) starts from rank 0's
+    /// parameters (broadcast here, in place) and each step averages the gradients over
+    /// the job (see `DataParallel`), so the processes stay identical; give each its shard
+    /// of the data (`try dataParallel.shard(batches)`) and print on `Distributed.isPrimary`.
+    ///
+    ///     let trainer = Trainer(w, Adam(), dataParallel: DataParallel())
+    ///     for _ in trainer.minimize(loss, try trainer.dataParallel!.shard(dtrn)) {}
+    public init(_ w: P, _ prototype: any Optimizer = Adam(), gclip: Double = 0, l1reg: Double = 0, l2reg: Double = 0,
+                dataParallel: DataParallel? = nil) {
         self.w = w
         self.optimizers = Knet.optimizers(w, prototype)
         self.gclip = gclip; self.l1reg = l1reg; self.l2reg = l2reg
+        self.dataParallel = dataParallel
+        dataParallel?.broadcastParameters(w)
     }
 
     /// Applies one update with the gradient `g` (same structure as `w`).
@@ -43,13 +56,14 @@ public final class Trainer<P: Params> {
     }
 
     /// A lazy sequence that, for each `(x, y)` of `data`, computes `f(w, x, y)` and its
-    /// gradient, updates `w`, and yields the loss as a `Double`. Nothing happens until
-    /// it is iterated; iterate it again for another epoch (with a re-iterable `data`).
+    /// gradient (averaged over the job with `dataParallel`), updates `w`, and yields the
+    /// loss as a `Double` (this process's). Nothing happens until it is iterated; iterate
+    /// it again for another epoch (with a re-iterable `data`).
     ///
     ///     let losses = Array(trainer.minimize(loss, zip(xs, ys)))
     public func minimize<D: Sequence, X, Y>(_ f: @escaping (P, X, Y) -> Tensor, _ data: D) -> Minimize<P, D, X, Y>
     where D.Element == (X, Y) {
-        Minimize(trainer: self, data: data, gradient: gradloss(f))
+        Minimize(trainer: self, data: data, gradient: dataParallel?.gradloss(f) ?? gradloss(f))
     }
 }
 
