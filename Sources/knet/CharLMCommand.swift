@@ -107,8 +107,12 @@ struct CharLMCommand: ParsableCommand {
         }
         // A loaded model brings its own vocabulary order: re-encode the text with it.
         let recode = { (codes: [Int]) in vocab == corpus.vocab ? codes : vocab.encode(corpus.vocab.decode(codes)) }
-        let trn = minibatchText(recode(corpus.trn), batchsize: batchsize, seqlen: seqlen)
-        let tst = minibatchText(recode(corpus.tst), batchsize: batchsize, seqlen: seqlen)
+        // Under mpirun: one data-parallel job, each process on its streams of every block.
+        let dp = Distributed.size > 1 ? DataParallel() : nil
+        let whole = (trn: minibatchText(recode(corpus.trn), batchsize: batchsize, seqlen: seqlen),
+                     tst: minibatchText(recode(corpus.tst), batchsize: batchsize, seqlen: seqlen))
+        let trn = try dp?.shard(whole.trn) ?? whole.trn, tst = try dp?.shard(whole.tst) ?? whole.tst
+        dp?.broadcastParameters(w)
         if epochs > 0 {
             for (part, blocks, count) in [("training", trn, corpus.trn.count), ("test", tst, corpus.tst.count)] where blocks.isEmpty {
                 throw ValidationError("--batchsize \(batchsize) × --seqlen \(seqlen) needs at least \(batchsize * (seqlen + 1)) "
@@ -121,14 +125,14 @@ struct CharLMCommand: ParsableCommand {
         for epoch in stride(from: 1, through: epochs, by: 1) {
             var logFailure: Error?                  // a failed log write ends the run after this epoch
             let (trnloss, seconds) = timed {
-                charlmTrain(model, &w, trn, &opt, gclip: gclip) { loss in
+                charlmTrain(model, &w, trn, &opt, gclip: gclip, onLoss: { loss in
                     do { try reporter.trained(loss: loss) } catch { logFailure = logFailure ?? error }
-                }
+                }, dataParallel: dp)
             }
             if let logFailure { throw logFailure }
             try reporter.epoch(epoch, [EpochMetric("loss", tag: "loss/epoch", trnloss),
                                        EpochMetric("trnppl", tag: "perplexity/trn", exp(trnloss)),
-                                       EpochMetric("tstppl", tag: "perplexity/tst", exp(charlmTest(model, w, tst)))],
+                                       EpochMetric("tstppl", tag: "perplexity/tst", exp(charlmTest(model, w, tst, dataParallel: dp)))],
                                seconds: seconds)
         }
         if let path = save {

@@ -23,7 +23,14 @@ struct KnetCommand: ParsableCommand {
     /// first argument that is no subcommand is an error listing the subcommands (rather
     /// than an argument of the default subcommand); and a `ValidationError` found while a
     /// subcommand runs (a batch larger than the data, say) shows that subcommand's usage.
+    /// Under `mpirun -np N` the processes join one data-parallel job and only rank 0's
+    /// stdout is kept (the progress is printed once; every rank's errors still reach
+    /// stderr, and a failing rank ends the job naming itself).
     static func main() {
+        if Distributed.isLaunchedByMPI {
+            _ = Distributed.initialize()
+            if !Distributed.isPrimary { _ = freopen("/dev/null", "w", stdout) }
+        }
         setvbuf(stdout, nil, _IOLBF, 0)
         let arguments = Array(CommandLine.arguments.dropFirst())
         let names = configuration.subcommands.map { $0._commandName } + ["help"]

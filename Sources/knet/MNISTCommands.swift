@@ -94,7 +94,11 @@ struct MNISTModel {
                 return EpochMetric(name, tag: "accuracy/\(name)", correct / Double(max(total, 1)))
             }
         }
-        let trainer = Trainer(w, optimizer)
+        // Under mpirun: one data-parallel job, each process training on its share of every
+        // batch (--batchsize is the job's batch); the accuracy lines use all the data.
+        let dp = Distributed.size > 1 ? DataParallel() : nil
+        let trainer = Trainer(w, optimizer, dataParallel: dp)          // rank 0's w everywhere
+        let mine = try dp?.shard(dtrn) ?? dtrn
         for (fresh, restored) in zip(trainer.optimizers, saved) { fresh.state = restored.state }
         let reporter = try o.logging.reporter()
         print("\(name) on MNIST (\(ytrn.count) training, \(ytst.count) test images), \(optimizer), batch \(o.batchsize)")
@@ -102,13 +106,14 @@ struct MNISTModel {
         for epoch in stride(from: 1, through: o.epochs ?? epochs, by: 1) {
             let (total, seconds) = try timed {
                 var total = 0.0
-                for loss in progress(trainer.minimize(loss, dtrn), total: dtrn.count) {
+                for loss in progress(trainer.minimize(loss, mine), total: mine.count) {
                     total += loss
                     try reporter.trained(loss: loss)
                 }
                 return total
             }
-            try reporter.epoch(epoch, [EpochMetric("loss", tag: "loss/epoch", total / Double(dtrn.count))] + accuracies(),
+            let mean = jobMean(total / Double(mine.count), dp)      // the job's mean, not this process's shards'
+            try reporter.epoch(epoch, [EpochMetric("loss", tag: "loss/epoch", mean)] + accuracies(),
                                seconds: seconds)
         }
         if let path = o.save {

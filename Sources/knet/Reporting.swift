@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Knet
 import KnetLog
 
 /// `--logdir`, `--plot` and `--log-every`, shared by every training command.
@@ -17,9 +18,10 @@ struct LoggingOptions: ParsableArguments {
     }
 
     /// The reporter of a run: opens the training log (creating `--logdir` and its event
-    /// file) — call it after the checks of the data and before training.
+    /// file) — call it after the checks of the data and before training. In a
+    /// data-parallel job only rank 0 writes the log.
     func reporter() throws -> Reporter {
-        guard logdir != nil || plot != nil else { return Reporter(log: nil, every: logEvery) }
+        guard logdir != nil || plot != nil, Distributed.isPrimary else { return Reporter(log: nil, every: logEvery) }
         do {
             return Reporter(log: try TrainingLog(logdir: logdir, plot: plot), every: logEvery)
         } catch let e as TrainingLogError {
@@ -76,4 +78,14 @@ func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
     let start = Date()
     let result = try body()
     return (result, Date().timeIntervalSince(start))
+}
+
+/// `value` averaged over the processes of a data-parallel job (itself without one).
+///
+///     let loss = jobMean(total / Double(batches.count), dp)
+func jobMean(_ value: Double, _ dataParallel: DataParallel?) -> Double {
+    guard dataParallel != nil else { return value }
+    let t = Tensor([value], dtype: .float64)
+    Distributed.allReduce(t, .mean)
+    return t.scalar
 }
