@@ -283,6 +283,14 @@ public func housing(file path: String, dtype: DType = .float32) throws -> (x: Te
     try parseHousing(readDataFile(path), path: path, dtype: dtype)
 }
 
+/// `housing(file:)` for the bytes of such a table already in memory; `name` stands for
+/// the file's path in errors.
+///
+///     let (x, y) = try housing(bytes: Array(csvText.utf8), name: "boston.csv")
+public func housing(bytes: [UInt8], name: String = "<bytes>", dtype: DType = .float32) throws -> (x: Tensor, y: Tensor) {
+    try parseHousing(bytes, path: name, dtype: dtype)
+}
+
 /// The 14-column table normalized as `housing()` describes.
 private func parseHousing(_ bytes: [UInt8], path: String, dtype: DType) throws -> (x: Tensor, y: Tensor) {
     let columns = 14
@@ -393,6 +401,14 @@ public func shakespeare() throws -> CharData {
 
 func shakespeare(_ locator: DataLocator) throws -> CharData {
     let (path, bytes) = try loadDataset(.shakespeare, locator)
+    return try shakespeare(bytes: bytes, name: path)
+}
+
+/// `shakespeare()` from the bytes of the 1994 etext already in memory; `name` stands
+/// for the file's path in errors (`DataError.corrupt` when the notices are missing).
+///
+///     let (trn, tst, vocab) = try shakespeare(bytes: etext, name: "t8.shakespeare.txt")
+public func shakespeare(bytes: [UInt8], name path: String = "<bytes>") throws -> CharData {
     let text = decodeText(bytes)
     var pieces: [Substring] = []
     var rest = text[...]
@@ -440,8 +456,17 @@ public func gutenberg(_ file: DatasetFile, testFraction: Double = 0.1) throws ->
 }
 
 package func gutenberg(_ file: DatasetFile, testFraction: Double, _ locator: DataLocator) throws -> CharData {
-    knetCheck(testFraction >= 0 && testFraction <= 1, "gutenberg: testFraction \(testFraction) is not in [0, 1]")
-    let scalars = decodeText(try loadDataset(file, locator).bytes).unicodeScalars
+    textCorpus(bytes: try loadDataset(file, locator).bytes, testFraction: testFraction)
+}
+
+/// `gutenberg(_:testFraction:)` for text already in memory: the first `1 - testFraction`
+/// of the characters of `bytes` (UTF-8, a byte-order mark dropped, invalid sequences as
+/// U+FFFD) for training, the rest for testing, one vocabulary over both.
+///
+///     let (trn, tst, vocab) = textCorpus(bytes: Array("to be or not to be".utf8), testFraction: 0.25)
+public func textCorpus(bytes: [UInt8], testFraction: Double = 0.1) -> CharData {
+    knetCheck(testFraction >= 0 && testFraction <= 1, "textCorpus: testFraction \(testFraction) is not in [0, 1]")
+    let scalars = decodeText(bytes).unicodeScalars
     let cut = scalars.index(scalars.startIndex, offsetBy: Int((Double(scalars.count) * (1 - testFraction)).rounded()))
     return charData(trn: String(scalars[..<cut]), tst: String(scalars[cut...]))
 }

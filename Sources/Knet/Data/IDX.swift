@@ -40,6 +40,16 @@ public func readIDX(_ path: String) throws -> IDXArray {
     try parseIDX(readDataFile(path), path: path)
 }
 
+/// `readIDX(_:)` for the bytes of an IDX file already in memory (gzipped or not);
+/// `name` stands for the file's path in errors. The dims are checked against the byte
+/// count before anything is allocated, and decompression never produces more than
+/// 1032 bytes per compressed byte (DEFLATE's largest ratio).
+///
+///     let labels = try readIDX(bytes: downloaded, name: "labels.gz").labels
+public func readIDX(bytes: [UInt8], name: String = "<bytes>") throws -> IDXArray {
+    try parseIDX(bytes, path: name)
+}
+
 /// Parses IDX bytes (decompressing them first when they start with the gzip magic).
 func parseIDX(_ raw: [UInt8], path: String) throws -> IDXArray {
     func corrupt(_ why: String) -> DataError { .corrupt(path: path, reason: why) }
