@@ -307,6 +307,9 @@ private func parseHousing(_ bytes: [UInt8], path: String, dtype: DType) throws -
         if let k = values.firstIndex(of: nil) {
             throw DataError.corrupt(path: path, reason: "line \(number + 1), field \(k + 1): \"\(fields[k])\" is not a number")
         }
+        if dtype == .float32, !Float(values[columns - 1]!).isFinite {
+            throw DataError.corrupt(path: path, reason: "line \(number + 1): the target \(fields[columns - 1]) does not fit Float32")
+        }
         rows.append(values.map { $0! })
     }
     let n = rows.count
@@ -315,6 +318,9 @@ private func parseHousing(_ bytes: [UInt8], path: String, dtype: DType) throws -
     for f in 0..<(columns - 1) {
         let mean = rows.reduce(0) { $0 + $1[f] } / Double(n)
         let std = (rows.reduce(0) { $0 + ($1[f] - mean) * ($1[f] - mean) } / Double(n - 1)).squareRoot()
+        guard mean.isFinite && std.isFinite else {
+            throw DataError.corrupt(path: path, reason: "column \(f + 1): the values are too large to normalize (their mean or deviation overflows)")
+        }
         for i in 0..<n { x[i * (columns - 1) + f] = (rows[i][f] - mean) / (std > 0 ? std : 1) }
     }
     return (Tensor(x, shape: [columns - 1, n], dtype: dtype),

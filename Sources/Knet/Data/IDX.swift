@@ -71,15 +71,16 @@ func parseIDX(_ raw: [UInt8], path: String) throws -> IDXArray {
         throw corrupt("IDX: truncated header (\(data.count) bytes, \(ndims) dims need \(header))")
     }
     var dims: [Int] = []
-    var total = 1
+    var nonzero = 1      // the product of the nonzero dims: with it no partial product of the dims overflows
     for d in 0..<ndims {
         let o = 4 + 4 * d
         let n = Int(data[o]) << 24 | Int(data[o + 1]) << 16 | Int(data[o + 2]) << 8 | Int(data[o + 3])
         dims.append(n)
-        let (product, overflow) = total.multipliedReportingOverflow(by: n)
+        let (product, overflow) = nonzero.multipliedReportingOverflow(by: Swift.max(n, 1))
         guard !overflow else { throw corrupt("IDX: dims \(dims) are too large") }
-        total = product
+        nonzero = product
     }
+    let total = dims.contains(0) ? 0 : nonzero
     guard data.count - header == total else {
         let what = data.count - header < total ? "truncated" : "has trailing data"
         throw corrupt("IDX: \(what): dims \(dims) need \(total) data bytes, the file has \(data.count - header)")
