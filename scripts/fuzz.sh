@@ -4,6 +4,7 @@
 # committed seeds in Fuzz/Corpus/<target>; prints executions and findings per target.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: inflate idx safetensors housing text json
+#   FUZZ_RUNS=1000000 scripts/fuzz.sh 1800    each target stops after 1M executions (or 1800 s)
 #
 # Inputs libFuzzer finds new coverage with go to Fuzz/.build/fuzz-corpus/<target> (kept
 # between runs); a crash, hang (10 s), ASan report or out-of-memory (1 GB per malloc,
@@ -51,20 +52,22 @@ for t in "${targets[@]}"; do
         inflate|idx) dict=(-dict=Fuzz/Dictionaries/gzip.dict) ;;
         *) dict=(-dict=Fuzz/Dictionaries/$t.dict) ;;
     esac
+    runs=()
+    [ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
     before=$(ls "$findings" | wc -l)
     log=$work/fuzz-$t.log
     echo "fuzz.sh: $t for ${seconds} s..."
     # KNET_THREADS=1: parsers run on the calling thread, no pool workers spin beside libFuzzer;
     # no Swift backtracer (ASan flags its memory reads; libFuzzer prints the stack itself).
-    SWIFT_BACKTRACE=enable=no KNET_THREADS=1 "$bin/fuzz-$t" "$corpus" "Fuzz/Corpus/$t" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
+    SWIFT_BACKTRACE=enable=no KNET_THREADS=1 "$bin/fuzz-$t" "$corpus" "Fuzz/Corpus/$t" "${dict[@]}" "${runs[@]}" -max_total_time="$seconds" -timeout=10 \
         -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=8192 -print_final_stats=1 \
         -artifact_prefix="$findings/" >"$log" 2>&1
     code=$?
-    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    executed=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     new=$(( $(ls "$findings" | wc -l) - before ))
-    if [ -z "$runs" ]; then runs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#'); fi
-    line=$(printf '%-12s %12s executions %8s/s  %d finding(s)' "$t" "${runs:-?}" "${rate:-?}" "$new")
+    [ -z "$executed" ] && executed=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
+    line=$(printf '%-12s %12s executions %8s/s  %d finding(s)' "$t" "${executed:-?}" "${rate:-?}" "$new")
     if [ "$code" -ne 0 ] || [ "$new" -gt 0 ]; then
         status=1
         line+="  (exit $code; see $log and $findings/)"
@@ -74,6 +77,6 @@ for t in "${targets[@]}"; do
     summary+=("$line")
 done
 echo
-echo "fuzz.sh: ${seconds} s per target"
+echo "fuzz.sh: at most ${seconds} s${FUZZ_RUNS:+ or $FUZZ_RUNS executions} per target"
 printf '%s\n' "${summary[@]}"
 exit $status
