@@ -11,7 +11,11 @@ func knetCheck(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () 
 /// Reports a usage error and stops, or, inside `withErrorHandling`, ends its helper
 /// thread so that the call throws a `KnetError` with the message.
 func knetFail(_ message: String, file: StaticString = #fileID, line: UInt = #line) -> Never {
-    if let trap = ThreadContext.current.failureTrap { trap("Knet: " + message) }
+    let context = ThreadContext.current
+    if let trap = context.failureTrap {
+        releaseWrites(context)          // the thread ends without running defers
+        trap("Knet: " + message)
+    }
     fatalError("Knet: " + message, file: file, line: line)
 }
 
