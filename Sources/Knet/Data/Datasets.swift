@@ -6,8 +6,9 @@ import Glibc
 // `$KNET_DATA/<name>`, then the per-user cache `$XDG_CACHE_HOME/knet/<folder>/<name>`
 // (`~/.cache/knet/...` when XDG_CACHE_HOME is unset). When it is in none of them it is
 // downloaded into the cache with `curl` over HTTPS, checked against its pinned SHA-256,
-// and moved into place atomically, so it is fetched at most once. Files found locally
-// are trusted as they are (their format is still checked while reading).
+// and moved into place atomically, so it is fetched at most once; a cached file that no
+// longer passes its check (CacheStamp.swift) is fetched again. Files found in
+// `$KNET_DATA` are trusted as they are (their format is still checked while reading).
 
 /// A data file the loaders know: its folder and name under `$KNET_DATA` or the cache,
 /// the HTTPS addresses it can be downloaded from (tried in order) and its SHA-256.
@@ -117,16 +118,22 @@ package struct DataLocator {
 
     func cachePath(_ file: DatasetFile) -> String { "\(cacheDirectory)/\(file.folder)/\(file.name)" }
 
-    /// The first existing candidate, else a verified download into the cache.
+    /// The first existing candidate (a cached download only while it passes its SHA-256
+    /// check: see CacheStamp.swift), else a verified download into the cache.
     func path(for file: DatasetFile) throws -> String {
         let searched = candidates(file)
-        if let found = searched.first(where: isRegularFile) { return found }
         let destination = cachePath(file)
+        var attempts: [String] = []
+        if let found = searched.first(where: isRegularFile) {
+            guard downloads && found == destination else { return found }
+            if try verifiedCache(found, file) { return found }
+            unlink(found)
+            attempts.append("the cached \(found) failed its SHA-256 check, so it was removed and fetched again")
+        }
         guard downloads else {
             throw DataError.notFound(file: "\(file.folder)/\(file.name)", searched: searched, destination: destination,
                                      urls: file.urls, attempts: ["not downloaded: only \(cacheDirectory) was to be read"])
         }
-        var attempts: [String] = []
         var mismatch: DataError?
         do {
             try makeDirectories("\(cacheDirectory)/\(file.folder)")
@@ -147,12 +154,13 @@ package struct DataLocator {
                                  urls: file.urls, attempts: attempts)
     }
 
-    /// Fetches `url` into a temporary file next to `destination`, checks its SHA-256 and
-    /// writes the verified bytes into place atomically (`writeFileAtomically`).
+    /// Fetches `url` into a temporary file next to `destination`, checks its SHA-256,
+    /// writes the verified bytes into place atomically (`writeFileAtomically`) and stamps
+    /// them as verified. The temporary is named as `writeFileAtomically`'s are, so that
+    /// the next save there removes one left by a killed download.
     private func download(_ url: String, _ file: DatasetFile, to destination: String) throws {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)     // a unique name without drawing from the seeded generator
-        let temporary = "\(destination).part-\(getpid())-\(now.tv_sec)\(now.tv_nsec)"
+        // A unique name without drawing from the seeded generator (the system's instead).
+        let temporary = "\(cacheDirectory)/\(file.folder)/\(temporaryPrefix(file.name))\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { unlink(temporary) }
         try fetch(url, temporary)
         let bytes = try readDataFile(temporary)
@@ -163,6 +171,7 @@ package struct DataLocator {
         do { try writeFileAtomically(bytes, to: destination) } catch {
             throw DataError.io(path: destination, reason: "\(error)")
         }
+        stampVerified(destination, sha256: actual)
     }
 }
 
