@@ -61,7 +61,7 @@ private func linregCase(_ data: Workloads) throws -> RunResult {
 // MARK: - softmax, mlp, lenet
 
 /// The three MNIST classifiers of the table: the tutorial models (Sources/Knet/Models)
-/// with the peers' training settings.
+/// with the peers' training settings (the memory check trains `mlp` too).
 enum Classifier {
     case softmax, mlp, lenet
 
@@ -117,28 +117,45 @@ func evaluate(_ model: Classifier, _ w: [Tensor], _ x: Tensor, _ y: [Int]) -> (l
 
 // MARK: - charlm
 
-private func charlmCase(_ data: Workloads) throws -> RunResult {
-    let (codes, vocab) = try data.text()
-    let (batch, seqlen, embed, hidden) = data.scale == .full ? (128, 100, 256, 256) : (4, 8, 16, 16)
-    let blocks = minibatchText(codes, batchsize: batch, seqlen: seqlen)
-    let model = RNNCharLM(vocab: vocab, embed: embed, hidden: hidden)
+/// The table's CharLM: Hiawatha's blocks (128×100; 4×8 at smoke scale), an
+/// `RNNCharLM` with embedding and LSTM 256 (16), and the peers' initialisation.
+struct CharLMSetup {
+    let blocks: [CharBlock]
+    let model: RNNCharLM
+
+    init(_ data: Workloads) throws {
+        let (codes, vocab) = try data.text()
+        let (batch, seqlen, embed, hidden) = data.scale == .full ? (128, 100, 256, 256) : (4, 8, 16, 16)
+        blocks = minibatchText(codes, batchsize: batch, seqlen: seqlen)
+        model = RNNCharLM(vocab: vocab, embed: embed, hidden: hidden)
+    }
+
     /// The peers' initialisation: 0.3·randn matrices, zero biases but the forget gate's input bias 1.
     func parameters() -> [Tensor] {
         let r = model.rnn
         let w = Tensor.randn(r.paramCount) * 0.3
         for id in 0..<(2 * r.rnnType.gates) { rnnparam(r, w, layer: 0, id: id, .bias)!.assign(id == 1 ? 1 : 0) }
-        return [Tensor.randn(embed, vocab) * 0.3, w, Tensor.randn(vocab, hidden) * 0.3, Tensor.zeros(vocab, 1)]
+        return [Tensor.randn(r.inputSize, model.vocab) * 0.3, w, Tensor.randn(model.vocab, r.hiddenSize) * 0.3, Tensor.zeros(model.vocab, 1)]
     }
-    func train(_ w: inout [Tensor], _ blocks: [CharBlock]) {
-        var opt = optimizers(w, Sgd(lr: 1.0))
+
+    /// One step per block of `blocks` (the table's SGD lr 1, gradient clip 5).
+    func train(_ w: inout [Tensor], _ opt: inout [any Optimizer], _ blocks: [CharBlock]) {
         _ = charlmTrain(model, &w, blocks, &opt, gclip: 5)
     }
+}
+
+private func charlmCase(_ data: Workloads) throws -> RunResult {
+    let setup = try CharLMSetup(data)
+    func train(_ w: inout [Tensor], _ blocks: [CharBlock]) {
+        var opt = optimizers(w, Sgd(lr: 1.0))
+        setup.train(&w, &opt, blocks)
+    }
     setseed(1)
-    var warm = parameters()
-    train(&warm, Array(blocks.prefix(1)))
-    var w = parameters()
-    var run = timedRun { train(&w, blocks) }
-    run.loss = charlmTest(model, w, blocks)
+    var warm = setup.parameters()
+    train(&warm, Array(setup.blocks.prefix(1)))
+    var w = setup.parameters()
+    var run = timedRun { train(&w, setup.blocks) }
+    run.loss = charlmTest(setup.model, w, setup.blocks)
     return run
 }
 

@@ -14,6 +14,7 @@ usage: knet-bench [--only NAMES] [--runs N] [--vs torch,jax] [--peers DIR] [--da
        knet-bench --data-parallel [--runs N] [--vs torch] [--data DIR | --synthetic] [--smoke] [--report FILE.md]
        knet-bench --gpu-check
        knet-bench --nccl-check
+       knet-bench --memory [--data DIR | --synthetic] [--smoke]
 
   --only NAMES     comma-separated: \((TableCase.all.map(\.name) + ["micro"]).joined(separator: ",")) (default: all)
   --runs N         timed runs per row, ours and each peer's alternating; medians reported (default 3)
@@ -26,6 +27,9 @@ usage: knet-bench [--only NAMES] [--runs N] [--vs torch,jax] [--peers DIR] [--da
   --json FILE      write every measurement as JSON (- for stdout)
   --report FILE    write this GEMM backend's section of the Markdown report (BENCHMARKS.md), keeping the
                    other backends' sections, and its chart beside it (FILE-swift.svg, FILE-blas.svg)
+  --memory         not timed: train the MLP 10,000 steps and the CharLM 1,000 (--smoke: 300 and 200 on tiny
+                   sizes), print the RSS and the host allocator's counters every 100 steps, the RSS growth after
+                   the warm-up (goal < 1%) and the new system allocations per step (goal 0); exit 1 if a goal is missed
   --gpu-check      run every generated elementwise kernel on each GPU (through the GPU backend) against
                    the CPU formulas and measure x .+ y's bandwidth on 100M floats (exit 1 on a
                    mismatch or without a GPU)
@@ -52,7 +56,7 @@ func fail(_ message: String) -> Never {
 var options = SuiteOptions(source: .synthetic, scale: .full)
 var dataParallel = false, workerModel: String?, overlap = true
 var dataFolder: String?, synthetic = false, runsGiven = false
-var jsonPath: String?, reportPath: String?
+var jsonPath: String?, reportPath: String?, memory = false
 var only = Set(TableCase.all.map(\.name) + ["micro"])
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 func value(_ flag: String) -> String {
@@ -109,6 +113,7 @@ while let a = arguments.next() {
         let v = value(a)
         guard v == "on" || v == "off" else { fail("--overlap takes on or off, got \(v)") }
         overlap = v == "on"
+    case "--memory": memory = true
     case "--only":
         only = Set(value(a).split(separator: ",").map(String.init))
         let known = Set(TableCase.all.map(\.name) + ["micro"])
@@ -158,6 +163,18 @@ if let model = workerModel {               // one process of a --data-parallel c
         exit(0)
     } catch {
         fputs("knet-bench --dp-worker: \(error)\n", stderr)
+        exit(1)
+    }
+}
+
+if memory {
+    let (mlp, charlm) = options.scale == .smoke ? (300, 200) : (10_000, 1_000)
+    do {
+        let series = try runMemoryCheck(source: options.source, scale: options.scale, mlpSteps: mlp, charlmSteps: charlm)
+        print(series.map(\.text).joined(separator: "\n\n"))
+        exit(series.allSatisfy(\.isSteady) ? 0 : 1)
+    } catch {
+        fputs("knet-bench: \(error)\n", stderr)
         exit(1)
     }
 }

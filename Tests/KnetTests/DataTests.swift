@@ -162,7 +162,9 @@ final class DataTests: XCTestCase {
     // MARK: lookup and download
 
     func testLookupOrder() throws {
-        let f = DatasetFile.housing, l = locator()
+        // A cached file is used only when it passes its check: here, one whose sum is that of [1].
+        let h = DatasetFile.housing, l = locator()
+        let f = DatasetFile(folder: h.folder, name: h.name, urls: h.urls, sha256: SHA256.hash([1]).hex)
         try write("cache/housing/housing.data", [1])
         XCTAssertEqual(try l.path(for: f), root + "/cache/housing/housing.data")
         try write("data/housing.data", [2])
@@ -240,7 +242,8 @@ final class DataTests: XCTestCase {
         XCTAssertEqual(calls, ["https://a.invalid/x", "https://b.invalid/x"], "mirrors are tried in order")
         XCTAssertEqual(try l.path(for: file), path)
         XCTAssertEqual(calls.count, 2, "a cached file is never downloaded again")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/cache/demo"), ["hello.txt"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/cache/demo").sorted(),
+                       [".hello.txt.verified", "hello.txt"])
     }
 
     func testChecksumMismatchDiscardsTheDownload() throws {
@@ -252,6 +255,94 @@ final class DataTests: XCTestCase {
         XCTAssertEqual([name, url, expected], ["f.bin", "https://a.invalid/f", file.sha256])
         XCTAssertEqual(actual, SHA256.hash([9, 9]).hex)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/cache/demo"), [])
+    }
+
+    /// A cached download that changed (here: overwritten with other bytes of the same
+    /// size, its mtime set back) fails its SHA-256 check and is fetched again; an
+    /// unchanged one is trusted by its stamp, without hashing or fetching.
+    func testCorruptCachedFileIsFetchedAgain() throws {
+        let content = Array("the real data\n".utf8)
+        let file = DatasetFile(folder: "demo", name: "d.txt", urls: ["https://a.invalid/d"], sha256: SHA256.hash(content).hex)
+        var calls = 0, online = true
+        let l = locator { url, destination in
+            calls += 1
+            guard online else { throw DataError.downloadFailed(url: url, reason: "offline") }
+            _ = FileManager.default.createFile(atPath: destination, contents: Data(content))
+        }
+        let path = try l.path(for: file)
+        XCTAssertEqual(calls, 1)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: cacheStampPath(path)))
+        XCTAssertEqual(try l.path(for: file), path)
+        XCTAssertEqual(calls, 1, "an unchanged cached file is not fetched again")
+
+        let modified = try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as! Date
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
+        handle.write(Data("THE REAL DATA\n".utf8))
+        handle.closeFile()
+        try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: path)
+        XCTAssertEqual(try l.path(for: file), path)
+        XCTAssertEqual(calls, 2, "the corrupt cached file was fetched again")
+        XCTAssertEqual(try readDataFile(path), content)
+
+        try Data("damaged".utf8).write(to: URL(fileURLWithPath: path))
+        online = false
+        guard case .notFound(_, _, let destination, _, let attempts)? = thrown({ try l.path(for: file) }) else {
+            return XCTFail("expected notFound")
+        }
+        XCTAssertEqual(destination, path)
+        XCTAssertTrue(attempts.first?.contains("failed its SHA-256 check") == true, "\(attempts)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path), "the corrupt file is not kept to be used again")
+        XCTAssertEqual(thrown({ try l.path(for: file) }).map { "\($0)".contains("\n") }, false, "a one-line error")
+    }
+
+    /// A cached file from before stamps (or whose stamp was lost) is hashed once and stamped.
+    func testUnstampedCachedFileIsHashedOnce() throws {
+        let content = Array("cached earlier\n".utf8)
+        let file = DatasetFile(folder: "demo", name: "old.txt", urls: ["https://a.invalid/o"], sha256: SHA256.hash(content).hex)
+        let path = try write("cache/demo/old.txt", content)
+        let l = locator { url, _ in XCTFail("fetched \(url)") }
+        XCTAssertEqual(try l.path(for: file), path)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: cacheStampPath(path)))
+    }
+
+    /// Downloads through the real `curlFetch` with a fake `curl` first on PATH (no
+    /// network): the bytes are verified before they reach the cache, a wrong download
+    /// never reaches it, and a partial download left by a killed process goes with the next one.
+    func testFakeCurlDownloadsAreVerifiedBeforeTheCache() throws {
+        let served = try write("served/ok.bin", Array("served bytes".utf8))
+        try write("served/bad.bin", Array("tampered".utf8))
+        let bin = root + "/bin"
+        try write("bin/curl", Array("""
+            #!/bin/sh
+            # fake curl: "... -o DEST URL" copies served/<last part of URL>, or fails as offline curl does (6)
+            prev=; for a in "$@"; do [ "$prev" = "-o" ] && dest=$a; prev=$a; url=$a; done
+            name=${url##*/}
+            [ -f "\(root)/served/$name" ] || exit 6
+            cp "\(root)/served/$name" "$dest"
+
+            """.utf8))
+        chmod(bin + "/curl", 0o755)
+        let oldPath = String(cString: getenv("PATH"))
+        setenv("PATH", "\(bin):\(oldPath)", 1)
+        defer { setenv("PATH", oldPath, 1) }
+        let l = DataLocator(dataDirectory: nil, cacheDirectory: root + "/cache")
+        try write("cache/fetched/.ok.bin.tmp-999999999-5", [1])    // a killed download's (pid not alive)
+
+        let ok = DatasetFile(folder: "fetched", name: "ok.bin", urls: ["https://example.invalid/ok.bin"],
+                             sha256: SHA256.hash(try readDataFile(served)).hex)
+        XCTAssertEqual(try readDataFile(try l.path(for: ok)), Array("served bytes".utf8))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/cache/fetched").sorted(),
+                       [".ok.bin.verified", "ok.bin"], "nothing but the file and its stamp, the stale partial download removed")
+
+        let bad = DatasetFile(folder: "fetched", name: "bad.bin", urls: ["https://example.invalid/bad.bin"], sha256: ok.sha256)
+        guard case .checksumMismatch? = thrown({ try l.path(for: bad) }) else { return XCTFail("expected checksumMismatch") }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/cache/fetched/bad.bin"))
+
+        let missing = DatasetFile(folder: "fetched", name: "gone.bin", urls: ["https://example.invalid/gone.bin"], sha256: ok.sha256)
+        let message = thrown({ try l.path(for: missing) }).map { "\($0)" } ?? ""
+        XCTAssertTrue(message.contains("fetched/gone.bin") && message.contains(root + "/cache/fetched/gone.bin"), message)
+        XCTAssertFalse(message.contains("\n"), "one line: \(message)")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/cache/fetched").sorted(), [".ok.bin.verified", "ok.bin"])
     }
 
     // MARK: datasets

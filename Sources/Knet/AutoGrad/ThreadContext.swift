@@ -10,6 +10,8 @@ final class ThreadContext {
     var diffStack: [DiffContext] = []
     /// Set by `withErrorHandling` to turn `knetFail` into a thrown `KnetError`.
     var failureTrap: ((String) -> Never)?
+    /// The storages this thread is writing in place now (`exclusiveWrite`).
+    var writing: [Storage] = []
 
     private static let key: pthread_key_t = {
         var k = pthread_key_t()

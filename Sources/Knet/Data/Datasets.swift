@@ -6,8 +6,9 @@ import Glibc
 // `$KNET_DATA/<name>`, then the per-user cache `$XDG_CACHE_HOME/knet/<folder>/<name>`
 // (`~/.cache/knet/...` when XDG_CACHE_HOME is unset). When it is in none of them it is
 // downloaded into the cache with `curl` over HTTPS, checked against its pinned SHA-256,
-// and moved into place atomically, so it is fetched at most once. Files found locally
-// are trusted as they are (their format is still checked while reading).
+// and moved into place atomically, so it is fetched at most once; a cached file that no
+// longer passes its check (CacheStamp.swift) is fetched again. Files found in
+// `$KNET_DATA` are trusted as they are (their format is still checked while reading).
 
 /// A data file the loaders know: its folder and name under `$KNET_DATA` or the cache,
 /// the HTTPS addresses it can be downloaded from (tried in order) and its SHA-256.
@@ -125,16 +126,22 @@ package struct DataLocator {
 
     func cachePath(_ file: DatasetFile) -> String { "\(cacheDirectory)/\(file.folder)/\(file.name)" }
 
-    /// The first existing candidate, else a verified download into the cache.
+    /// The first existing candidate (a cached download only while it passes its SHA-256
+    /// check: see CacheStamp.swift), else a verified download into the cache.
     func path(for file: DatasetFile) throws -> String {
         let searched = candidates(file)
-        if let found = searched.first(where: isRegularFile) { return found }
         let destination = cachePath(file)
+        var attempts: [String] = []
+        if let found = searched.first(where: isRegularFile) {
+            guard downloads && found == destination else { return found }
+            if try verifiedCache(found, file) { return found }
+            unlink(found)
+            attempts.append("the cached \(found) failed its SHA-256 check, so it was removed and fetched again")
+        }
         guard downloads else {
             throw DataError.notFound(file: "\(file.folder)/\(file.name)", searched: searched, destination: destination,
                                      urls: file.urls, attempts: ["not downloaded: only \(cacheDirectory) was to be read"])
         }
-        var attempts: [String] = []
         var mismatch: DataError?
         do {
             try makeDirectories("\(cacheDirectory)/\(file.folder)")
@@ -155,12 +162,13 @@ package struct DataLocator {
                                  urls: file.urls, attempts: attempts)
     }
 
-    /// Fetches `url` into a temporary file next to `destination`, checks its SHA-256 and
-    /// writes the verified bytes into place atomically (`writeFileAtomically`).
+    /// Fetches `url` into a temporary file next to `destination`, checks its SHA-256,
+    /// writes the verified bytes into place atomically (`writeFileAtomically`) and stamps
+    /// them as verified. The temporary is named as `writeFileAtomically`'s are, so that
+    /// the next save there removes one left by a killed download.
     private func download(_ url: String, _ file: DatasetFile, to destination: String) throws {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)     // a unique name without drawing from the seeded generator
-        let temporary = "\(destination).part-\(getpid())-\(now.tv_sec)\(now.tv_nsec)"
+        // A unique name without drawing from the seeded generator (the system's instead).
+        let temporary = "\(cacheDirectory)/\(file.folder)/\(temporaryPrefix(file.name))\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { unlink(temporary) }
         try fetch(url, temporary)
         let bytes = try readDataFile(temporary)
@@ -171,6 +179,7 @@ package struct DataLocator {
         do { try writeFileAtomically(bytes, to: destination) } catch {
             throw DataError.io(path: destination, reason: "\(error)")
         }
+        stampVerified(destination, sha256: actual)
     }
 }
 
@@ -292,6 +301,14 @@ public func housing(file path: String, dtype: DType = .float32) throws -> (x: Te
     try parseHousing(readDataFile(path), path: path, dtype: dtype)
 }
 
+/// `housing(file:)` for the bytes of such a table already in memory; `name` stands for
+/// the file's path in errors.
+///
+///     let (x, y) = try housing(bytes: Array(csvText.utf8), name: "boston.csv")
+public func housing(bytes: [UInt8], name: String = "<bytes>", dtype: DType = .float32) throws -> (x: Tensor, y: Tensor) {
+    try parseHousing(bytes, path: name, dtype: dtype)
+}
+
 /// The 14-column table normalized as `housing()` describes.
 private func parseHousing(_ bytes: [UInt8], path: String, dtype: DType) throws -> (x: Tensor, y: Tensor) {
     let columns = 14
@@ -308,6 +325,9 @@ private func parseHousing(_ bytes: [UInt8], path: String, dtype: DType) throws -
         if let k = values.firstIndex(of: nil) {
             throw DataError.corrupt(path: path, reason: "line \(number + 1), field \(k + 1): \"\(fields[k])\" is not a number")
         }
+        if dtype == .float32, !Float(values[columns - 1]!).isFinite {
+            throw DataError.corrupt(path: path, reason: "line \(number + 1): the target \(fields[columns - 1]) does not fit Float32")
+        }
         rows.append(values.map { $0! })
     }
     let n = rows.count
@@ -316,6 +336,9 @@ private func parseHousing(_ bytes: [UInt8], path: String, dtype: DType) throws -
     for f in 0..<(columns - 1) {
         let mean = rows.reduce(0) { $0 + $1[f] } / Double(n)
         let std = (rows.reduce(0) { $0 + ($1[f] - mean) * ($1[f] - mean) } / Double(n - 1)).squareRoot()
+        guard mean.isFinite && std.isFinite else {
+            throw DataError.corrupt(path: path, reason: "column \(f + 1): the values are too large to normalize (their mean or deviation overflows)")
+        }
         for i in 0..<n { x[i * (columns - 1) + f] = (rows[i][f] - mean) / (std > 0 ? std : 1) }
     }
     return (Tensor(x, shape: [columns - 1, n], dtype: dtype),
@@ -402,6 +425,14 @@ public func shakespeare() throws -> CharData {
 
 package func shakespeare(_ locator: DataLocator) throws -> CharData {
     let (path, bytes) = try loadDataset(.shakespeare, locator)
+    return try shakespeare(bytes: bytes, name: path)
+}
+
+/// `shakespeare()` from the bytes of the 1994 etext already in memory; `name` stands
+/// for the file's path in errors (`DataError.corrupt` when the notices are missing).
+///
+///     let (trn, tst, vocab) = try shakespeare(bytes: etext, name: "t8.shakespeare.txt")
+public func shakespeare(bytes: [UInt8], name path: String = "<bytes>") throws -> CharData {
     let text = decodeText(bytes)
     var pieces: [Substring] = []
     var rest = text[...]
@@ -449,8 +480,17 @@ public func gutenberg(_ file: DatasetFile, testFraction: Double = 0.1) throws ->
 }
 
 package func gutenberg(_ file: DatasetFile, testFraction: Double, _ locator: DataLocator) throws -> CharData {
-    knetCheck(testFraction >= 0 && testFraction <= 1, "gutenberg: testFraction \(testFraction) is not in [0, 1]")
-    let scalars = decodeText(try loadDataset(file, locator).bytes).unicodeScalars
+    textCorpus(bytes: try loadDataset(file, locator).bytes, testFraction: testFraction)
+}
+
+/// `gutenberg(_:testFraction:)` for text already in memory: the first `1 - testFraction`
+/// of the characters of `bytes` (UTF-8, a byte-order mark dropped, invalid sequences as
+/// U+FFFD) for training, the rest for testing, one vocabulary over both.
+///
+///     let (trn, tst, vocab) = textCorpus(bytes: Array("to be or not to be".utf8), testFraction: 0.25)
+public func textCorpus(bytes: [UInt8], testFraction: Double = 0.1) -> CharData {
+    knetCheck(testFraction >= 0 && testFraction <= 1, "textCorpus: testFraction \(testFraction) is not in [0, 1]")
+    let scalars = decodeText(bytes).unicodeScalars
     let cut = scalars.index(scalars.startIndex, offsetBy: Int((Double(scalars.count) * (1 - testFraction)).rounded()))
     return charData(trn: String(scalars[..<cut]), tst: String(scalars[cut...]))
 }

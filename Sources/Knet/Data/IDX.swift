@@ -40,6 +40,16 @@ public func readIDX(_ path: String) throws -> IDXArray {
     try parseIDX(readDataFile(path), path: path)
 }
 
+/// `readIDX(_:)` for the bytes of an IDX file already in memory (gzipped or not);
+/// `name` stands for the file's path in errors. The dims are checked against the byte
+/// count before anything is allocated, and decompression never produces more than
+/// 1032 bytes per compressed byte (DEFLATE's largest ratio).
+///
+///     let labels = try readIDX(bytes: downloaded, name: "labels.gz").labels
+public func readIDX(bytes: [UInt8], name: String = "<bytes>") throws -> IDXArray {
+    try parseIDX(bytes, path: name)
+}
+
 /// Parses IDX bytes (decompressing them first when they start with the gzip magic).
 func parseIDX(_ raw: [UInt8], path: String) throws -> IDXArray {
     func corrupt(_ why: String) -> DataError { .corrupt(path: path, reason: why) }
@@ -61,15 +71,16 @@ func parseIDX(_ raw: [UInt8], path: String) throws -> IDXArray {
         throw corrupt("IDX: truncated header (\(data.count) bytes, \(ndims) dims need \(header))")
     }
     var dims: [Int] = []
-    var total = 1
+    var nonzero = 1      // the product of the nonzero dims: with it no partial product of the dims overflows
     for d in 0..<ndims {
         let o = 4 + 4 * d
         let n = Int(data[o]) << 24 | Int(data[o + 1]) << 16 | Int(data[o + 2]) << 8 | Int(data[o + 3])
         dims.append(n)
-        let (product, overflow) = total.multipliedReportingOverflow(by: n)
+        let (product, overflow) = nonzero.multipliedReportingOverflow(by: Swift.max(n, 1))
         guard !overflow else { throw corrupt("IDX: dims \(dims) are too large") }
-        total = product
+        nonzero = product
     }
+    let total = dims.contains(0) ? 0 : nonzero
     guard data.count - header == total else {
         let what = data.count - header < total ? "truncated" : "has trailing data"
         throw corrupt("IDX: \(what): dims \(dims) need \(total) data bytes, the file has \(data.count - header)")

@@ -144,7 +144,7 @@ private struct OutputBuffer {
 
     init(hint: Int, limit: Int) {
         self.limit = limit
-        capacity = Swift.max(1024, Swift.min(hint, limit))
+        capacity = Swift.max(1, Swift.min(limit, Swift.max(1024, hint)))     // never past the limit
         base = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
     }
 

@@ -47,13 +47,18 @@ public struct AtomicFileWriter {
 }
 
 /// Writes `path` atomically: `body` streams the content into a temporary file in the
-/// same directory, which is then flushed to disk (`fsync`) and renamed over `path`.
-/// Readers see either the old file or the complete new one; if `body` or any step
-/// throws, the temporary file is removed and an existing `path` is left untouched.
+/// same directory (`.<name>.tmp-<pid>-<random>`), which is flushed to disk (`fsync`),
+/// then the directory is flushed, the file renamed over `path` and the directory flushed
+/// again. Readers, and a machine that loses power or a process killed at any moment, see
+/// either the old file or the complete new one; if `body` or any step throws, the
+/// temporary file is removed and an existing `path` is left untouched. After a
+/// successful save the temporaries of `path` left by writers that died (their pid is no
+/// longer alive) are removed; those of live writers are kept. Saves of one path from
+/// several threads or processes are safe: the last rename wins.
 ///
 ///     try writeFileAtomically(to: "model.safetensors") { w in try w.write(header); try w.write(data) }
 public func writeFileAtomically(to path: String, _ body: (AtomicFileWriter) throws -> Void) throws {
-    let (created, temporary, directory) = try createTemporaryFile(for: path)
+    let (created, temporary, directory, name) = try createTemporaryFile(for: path)
     var fd = created, renamed = false
     defer {
         if fd >= 0 { close(fd) }
@@ -64,11 +69,40 @@ public func writeFileAtomically(to path: String, _ body: (AtomicFileWriter) thro
     let closed = close(fd)
     fd = -1
     if closed != 0 { throw FileIOError("close", temporary) }
+    // The directory is flushed before the rename (the temporary's entry is durable) and
+    // after it (the rename is); best effort, as the new file is complete either way.
+    let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    defer { if directoryFD >= 0 { close(directoryFD) } }
+    if directoryFD >= 0 { _ = fsync(directoryFD) }
     if rename(temporary, path) != 0 { throw FileIOError("rename \(temporary) to", path) }
     renamed = true
-    // Make the rename itself durable (best effort: the new file is already in place).
-    let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if directoryFD >= 0 { _ = fsync(directoryFD); close(directoryFD) }
+    if directoryFD >= 0 { _ = fsync(directoryFD) }
+    removeStaleTemporaries(of: name, in: directory)
+}
+
+/// How the temporary files of `name` begin (the writer's pid and a random number follow).
+func temporaryPrefix(_ name: String) -> String { ".\(name).tmp-" }
+
+/// Removes the temporary files of `name` in `directory` whose writer, the pid in the
+/// name, is no longer alive (it was killed mid-save). A pid that is alive, or that
+/// `kill(pid, 0)` may not probe (another user's), keeps its file; a reused pid only
+/// keeps a stale file longer. (A writer in another pid namespace sharing the directory
+/// looks dead; its save then fails with a thrown error, never a damaged file.)
+private func removeStaleTemporaries(of name: String, in directory: String) {
+    guard let dir = opendir(directory) else { return }
+    defer { closedir(dir) }
+    let prefix = temporaryPrefix(name)
+    var stale: [String] = []
+    while let entry = readdir(dir) {
+        let entryName = withUnsafePointer(to: &entry.pointee.d_name) {
+            $0.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) { String(cString: $0) }
+        }
+        guard entryName.hasPrefix(prefix) else { continue }
+        let parts = entryName.dropFirst(prefix.count).split(separator: "-")
+        guard parts.count == 2, let pid = Int32(parts[0]), pid > 0, UInt32(parts[1]) != nil else { continue }
+        if kill(pid, 0) != 0 && errno == ESRCH { stale.append(entryName) }
+    }
+    for file in stale { unlink("\(directory)/\(file)") }
 }
 
 /// Checks now that `writeFileAtomically(to: path)` can succeed later, so that a long
@@ -82,26 +116,27 @@ public func writeFileAtomically(to path: String, _ body: (AtomicFileWriter) thro
 public func checkAtomicWrite(to path: String) throws {
     var st = stat()
     if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { throw FileIOError("write", path, code: EISDIR) }
-    let (fd, temporary, _) = try createTemporaryFile(for: path)
+    let (fd, temporary, _, _) = try createTemporaryFile(for: path)
     close(fd)
     unlink(temporary)
 }
 
 /// A new, empty temporary file next to `path` (same directory, hidden, unique name),
-/// open for writing; also returns its name and the directory.
-private func createTemporaryFile(for path: String) throws -> (fd: Int32, temporary: String, directory: String) {
+/// open for writing (named `temporaryPrefix(name)`, the pid and a random number); also
+/// returns its name, the directory and `path`'s file name.
+private func createTemporaryFile(for path: String) throws -> (fd: Int32, temporary: String, directory: String, name: String) {
     let slash = path.lastIndex(of: "/")
     let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
     let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
     if name.isEmpty || name == "." || name == ".." { throw FileIOError("write", path, code: EISDIR) }
     var temporary = "", fd: Int32 = -1
     for _ in 0..<8 where fd < 0 {
-        temporary = "\(directory)/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        temporary = "\(directory)/\(temporaryPrefix(name))\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         if fd < 0 && errno != EEXIST { break }
     }
     if fd < 0 { throw FileIOError("create temporary file for", path) }
-    return (fd, temporary, directory)
+    return (fd, temporary, directory, name)
 }
 
 /// `mkdir -p path`: creates `path` and every missing folder above it (mode 0755); a

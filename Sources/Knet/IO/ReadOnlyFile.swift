@@ -2,13 +2,38 @@
 import Glibc
 #endif
 
+/// Bytes read at given offsets: a file (`ReadOnlyFile`) or memory (`InMemoryBytes`), so
+/// that a format reader (safetensors) parses both the same way.
+protocol PositionedBytes {
+    /// The total byte count.
+    var size: Int { get }
+    /// Fills `buffer` with the bytes at `offset`, throwing at the end of the bytes.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws
+}
+
+/// Bytes already in memory as `PositionedBytes`; reading past the end throws what
+/// `endOfFile(at, expected)` makes.
+struct InMemoryBytes: PositionedBytes {
+    let bytes: [UInt8]
+    let endOfFile: (_ at: Int, _ expected: Int) -> Error
+    var size: Int { bytes.count }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
+        guard offset >= 0, offset <= bytes.count - buffer.count else {
+            throw endOfFile(Swift.min(Swift.max(offset, 0), bytes.count), offset + buffer.count)
+        }
+        guard buffer.count > 0 else { return }
+        bytes.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: buffer.count) }
+    }
+}
+
 /// A regular file opened for reading with exact positioned reads (closed when released).
 /// Open and read failures throw `FileIOError`; a read that meets the end of the file
 /// early (the file shrank, or a header lied about it) throws what `endOfFile(at,
 /// expected)` makes, so that each format reports it in its own terms.
 ///
 ///     let bytes = try ReadOnlyFile("data.bin") { at, _ in MyError.truncated(at) }.readAll()
-package final class ReadOnlyFile {
+package final class ReadOnlyFile: PositionedBytes {
     let path: String
     let size: Int
     private let fd: Int32

@@ -122,7 +122,20 @@ public func save(_ path: String, _ tensors: [String: Tensor], metadata: [String:
 ///
 ///     let (tensors, metadata) = try load("w.safetensors")
 public func load(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
-    let file = try SafeTensorsFile(path)
+    try allTensors(SafeTensorsFile(path))
+}
+
+/// `load(_:)` for the bytes of a safetensors file already in memory (received over a
+/// network, say); `name` stands for the file's path in errors. The same checks apply:
+/// the header's sizes are checked against `bytes.count` before anything is allocated.
+///
+///     let (tensors, metadata) = try load(bytes: received, name: "upload")
+public func load(bytes: [UInt8], name: String = "<bytes>") throws -> (tensors: [String: Tensor], metadata: [String: String]) {
+    try allTensors(SafeTensorsFile(bytes: bytes, name: name))
+}
+
+/// Every tensor of `file` and its metadata.
+private func allTensors(_ file: SafeTensorsFile) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
     var tensors: [String: Tensor] = [:]
     for entry in file.header.entries { tensors[entry.name] = try file.tensor(entry) }
     return (tensors, file.header.metadata)

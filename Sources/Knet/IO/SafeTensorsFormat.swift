@@ -129,20 +129,30 @@ struct SafeTensorsHeader {
     }
 }
 
-/// A safetensors file opened with its header checked; tensors are read one at a time,
-/// so that a reader that needs some tensors reads (and converts) only those.
+/// A safetensors file (or the bytes of one) with its header checked; tensors are read
+/// one at a time, so that a reader that needs some tensors reads (and converts) only those.
 struct SafeTensorsFile {
     let path: String
     let header: SafeTensorsHeader
-    private let file: ReadOnlyFile
+    private let file: PositionedBytes
     private let dataStart: Int
 
     /// Opens `path` and checks its header against the file's size (nothing the header
     /// claims is allocated before that check).
     init(_ path: String) throws {
-        let file = try ReadOnlyFile(path) { at, expected in
-            SafeTensorsError.truncated(path: path, detail: "end of file at byte \(at), expected \(expected)")
-        }
+        try self.init(ReadOnlyFile(path, endOfFile: Self.endOfFile(path)), path: path)
+    }
+
+    /// The safetensors file held in `bytes`; `name` stands for its path in errors.
+    init(bytes: [UInt8], name: String) throws {
+        try self.init(InMemoryBytes(bytes: bytes, endOfFile: Self.endOfFile(name)), path: name)
+    }
+
+    private static func endOfFile(_ path: String) -> (Int, Int) -> Error {
+        { at, expected in SafeTensorsError.truncated(path: path, detail: "end of file at byte \(at), expected \(expected)") }
+    }
+
+    private init(_ file: PositionedBytes, path: String) throws {
         guard file.size >= 8 else {
             throw SafeTensorsError.truncated(path: path, detail: "\(file.size) bytes, less than the 8-byte header length")
         }

@@ -229,6 +229,11 @@ extension Tensor {
 
     /// Writes `value` (broadcast to the selection's shape) into the selected elements.
     func assign(_ value: Tensor, at indices: [TensorIndex]) {
+        exclusiveWrite("setindex", [self]) { assignUnguarded(value, at: indices) }
+    }
+
+    /// `assign(_:at:)` once this thread is the tensor's writer.
+    private func assignUnguarded(_ value: Tensor, at indices: [TensorIndex]) {
         knetCheck(!isRecorded, "setindex: cannot assign into a tensor that is being recorded by grad")
         checkCompatible("setindex", self, value)
         if let listDim = indices.firstIndex(where: \.isList), splitLists(indices) != nil {
@@ -275,15 +280,17 @@ extension Tensor {
         }
     }
 
-    /// Sets every element of this tensor (or view) to `value`, in place.
+    /// Sets every element of this tensor (or view) to `value`, in place (one thread at a
+    /// time: a second thread writing it meanwhile is a usage error).
     ///
     ///     x[.all, 0].assign(0)
     public func assign(_ value: Double) {
         knetCheck(!isRecorded, "assign: cannot assign into a tensor that is being recorded by grad")
-        Backend.on(device).fill(self, value)
+        exclusiveWrite("assign", [self]) { Backend.on(device).fill(self, value) }
     }
 
-    /// Copies `value` (broadcast to this shape) into this tensor or view, in place.
+    /// Copies `value` (broadcast to this shape) into this tensor or view, in place (one
+    /// thread at a time: a second thread writing it meanwhile is a usage error).
     public func assign(_ value: Tensor) {
         assign(value, at: shape.map { _ in .all })
     }

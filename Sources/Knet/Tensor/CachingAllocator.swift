@@ -20,7 +20,8 @@ protocol MemorySource: AnyObject, Sendable {
     var deviceName: String { get }
 }
 
-/// Counters of a caching allocator (`memoryStats()` for the host, `gpuMemoryStats()` for a GPU).
+/// Counters of a caching allocator (`memoryStats()` for the host, `gpuMemoryStats()` for a
+/// GPU), over all threads of the process.
 ///
 ///     let s = memoryStats()
 ///     print(s.bytesInUse, s.bytesCached, s.systemAllocations)
@@ -40,7 +41,10 @@ public struct MemoryStats: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A thread-safe size-class caching allocator over one `MemorySource`.
+/// A size-class caching allocator over one `MemorySource`. Thread-safe: the pools and
+/// counters sit behind one mutex (held for a few instructions, never across a system
+/// call), so any thread may allocate and free, and `stats` counts every thread's requests
+/// exactly.
 final class CachingAllocator: Sendable {
     private struct State {
         /// Free blocks per size class, indexed by `classIndex`.

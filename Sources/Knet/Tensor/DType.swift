@@ -103,8 +103,8 @@ public enum Device: Hashable, Sendable, CustomStringConvertible {
 private let defaultDeviceCode = Atomic<Int>(-1)
 
 /// Makes `device` the default of every creation function (`zeros`, `randn`, `Tensor(values)`,
-/// ...) in this process. Stops with a message when `device` is a GPU this process
-/// cannot use.
+/// ...) in this process, for every thread. Stops with a message when `device` is a GPU
+/// this process cannot use.
 ///
 ///     setDefaultDevice(.gpu(0))
 ///     let w = Tensor.randn(10, 784)       // on gpu0
@@ -114,7 +114,9 @@ public func setDefaultDevice(_ device: Device) {
 }
 
 /// Runs `body` with `device` as the default device of creation functions, then restores
-/// the previous default (also when `body` throws).
+/// the previous default (also when `body` throws). The default is process-wide: other
+/// threads see the change while `body` runs, so threads should name their devices
+/// instead (`device:`), with the default set once before they start.
 ///
 ///     let y = withDevice(.gpu(0)) { predict(w.gpu(), Tensor(values, shape: [784, 1])) }
 public func withDevice<R>(_ device: Device, _ body: () throws -> R) rethrows -> R {

@@ -12,7 +12,11 @@ func knetCheck(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () 
 /// thread so that the call throws a `KnetError` with the message. In a job of several
 /// processes, `failureHandler` ends the whole job instead (naming this rank).
 func knetFail(_ message: String, file: StaticString = #fileID, line: UInt = #line) -> Never {
-    if let trap = ThreadContext.current.failureTrap { trap("Knet: " + message) }
+    let context = ThreadContext.current
+    if let trap = context.failureTrap {
+        releaseWrites(context)          // the thread ends without running defers
+        trap("Knet: " + message)
+    }
     failureHandler?(message)
     fatalError("Knet: " + message, file: file, line: line)
 }

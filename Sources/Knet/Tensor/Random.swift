@@ -8,6 +8,13 @@ import Synchronization
 /// element i of a fill independently and every device draws the same numbers. Draw k of
 /// the stream seeded with s is `SplitMix(seed: s)`'s k-th output. `setseed` makes
 /// initialisation, shuffling and dropout reproducible.
+///
+/// Thread safety: one stream for the whole process, safe to draw from on any number of
+/// threads. Each fill reserves its own counter range under a mutex, so concurrent draws
+/// never repeat or tear a number; but which thread gets which range depends on timing,
+/// so threads drawing at once are reproducible only together (the set of numbers), not
+/// one by one. For bit-reproducible concurrent training, draw (initialise, shuffle with a
+/// `seed:`) before the threads start, or give each thread no random ops.
 final class RandomSource: Sendable {
     static let shared = RandomSource()
     /// (key, next counter).
@@ -77,6 +84,8 @@ final class RandomSource: Sendable {
 }
 
 /// Seeds the random generator used by `rand`, `randn`, `xavier`, shuffling and dropout.
+/// The generator is shared by all threads (safe, but threads drawing at once get their
+/// numbers in timing order: see the README's "Thread safety").
 ///
 ///     setseed(42)
 ///     let a = Tensor.randn(3)   // same values on every run

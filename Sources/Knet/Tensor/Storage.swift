@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The memory behind a storage: a host block or a block of one GPU (candle's
 /// `Storage` enum). Only `Backends/CPU` turns a host block into pointers, and only
 /// `Backends/CUDA` uses device addresses.
@@ -13,6 +15,8 @@ enum StorageBuffer {
 /// caching allocator at once.
 final class Storage {
     let buffer: StorageBuffer
+    /// The context writing it in place now, 0 when none (see `exclusiveWrite`).
+    let writer = Atomic<UInt>(0)
     let byteCount: Int
     let dtype: DType
     let device: Device
@@ -46,7 +50,9 @@ final class Storage {
     }
 }
 
-/// The host allocator's counters now.
+/// The host allocator's counters now, over all threads (`knet-bench --memory` samples them).
+///
+///     let before = memoryStats().systemAllocations
 public func memoryStats() -> MemoryStats { hostAllocator.stats }
 
 /// Returns every cached host block to the system.

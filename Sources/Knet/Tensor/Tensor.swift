@@ -10,6 +10,13 @@
 /// its thread's tape. Each thread may train its own model; to hand values to another
 /// task, copy them out (`[Float](t)`) and make a tensor there.
 ///
+/// Thread safety: any number of threads may read a tensor and run ops on it at once
+/// (each thread records on tapes of its own). Writing one in place — `assign`, indexed
+/// assignment, `update` — is not synchronized: do it from one thread at a time, with no
+/// other thread reading it meanwhile. A second thread writing a tensor while another
+/// writes it stops with a usage error rather than interleaving the writes; a read racing
+/// a write is not detected.
+///
 ///     let x = Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3])
 ///     let y = exp(x) .+ 1
 ///     print(y.shape)   // [2, 3]

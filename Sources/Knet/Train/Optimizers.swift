@@ -10,6 +10,11 @@ import RealModule
 /// A custom optimizer implements `step` by writing into `w` in place (e.g. with
 /// `assign`), and `clone` by returning an instance with the same hyper-parameters and
 /// empty state.
+///
+/// Not thread-safe: an optimizer holds mutable state for its one parameter, so never
+/// share one between parameters or threads (two threads training two models each use
+/// their own `optimizers(w, ...)`). The built-in ones stop with a usage error when two
+/// threads step the same parameter or state at the same time.
 public protocol Optimizer: AnyObject, CustomStringConvertible {
     /// The learning rate; change it between steps for a schedule (`opt.lr *= 0.9`).
     var lr: Double { get set }
@@ -79,8 +84,10 @@ extension FusedOptimizer {
         knetCheck(w.shape == g.shape, "update: gradient shape \(g.shape) does not match parameter shape \(w.shape)")
         knetCheck(w.isContiguous, "update: the parameter of shape \(w.shape) is a strided view; update its base tensor")
         let g = g.contiguousData()
-        let (rule, state) = prepare(w)
-        Backend.on(w.device).optimizerStep(rule, w, g, state: state, adjustment)
+        exclusiveWrite("update", [w]) {
+            let (rule, state) = prepare(w)
+            exclusiveWrite("update", state) { Backend.on(w.device).optimizerStep(rule, w, g, state: state, adjustment) }
+        }
     }
 
     /// `state` when it exists (checked against `w`), else zeros like `w`.

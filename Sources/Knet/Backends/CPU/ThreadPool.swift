@@ -11,6 +11,11 @@ import Glibc
 /// (the calling thread takes part), so the cores are never oversubscribed. One job
 /// runs at a time: a call made while the pool is busy (from another thread, or from
 /// inside a job) runs serially in its caller.
+///
+/// Thread safety: `run` may be called from any number of threads at once (an atomic flag
+/// gives the pool to one job, the others run serially in their callers), and nothing a
+/// job computes depends on which: work is split by size alone (`Parallel.reductionParts`),
+/// so two models trained on two threads get the bits they get alone.
 final class ThreadPool: @unchecked Sendable {
     /// The process-wide pool.
     static let shared = ThreadPool(workers: Parallel.threads - 1)

@@ -1,0 +1,7 @@
+// libFuzzer target: every input goes through `checkIDX` (see FuzzChecks).
+#if canImport(Glibc)
+import Glibc
+#endif
+import FuzzChecks
+
+exit(runFuzzer { data, size in fuzzEntry(data, size, checkIDX) })
