@@ -112,7 +112,7 @@ struct MNISTModel {
                 }
                 return total
             }
-            let mean = jobMean(total / Double(mine.count), dp)      // the job's mean, not this process's shards'
+            let mean = (total / Double(mine.count)).jobMean(dp)      // the job's mean, not this process's shards'
             try reporter.epoch(epoch, [EpochMetric("loss", tag: "loss/epoch", mean)] + accuracies(),
                                seconds: seconds)
         }

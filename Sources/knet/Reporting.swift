@@ -79,13 +79,3 @@ func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
     let result = try body()
     return (result, Date().timeIntervalSince(start))
 }
-
-/// `value` averaged over the processes of a data-parallel job (itself without one).
-///
-///     let loss = jobMean(total / Double(batches.count), dp)
-func jobMean(_ value: Double, _ dataParallel: DataParallel?) -> Double {
-    guard dataParallel != nil else { return value }
-    let t = Tensor([value], dtype: .float64)
-    Distributed.allReduce(t, .mean)
-    return t.scalar
-}

@@ -233,3 +233,17 @@ final class GradientReducer: BackwardObserver {
         return averaged.map { $0! }
     }
 }
+
+extension Double {
+    /// This value averaged over the processes of `dataParallel`'s job (itself without a
+    /// job): a loss or accuracy each process computed on its shards. A collective: every
+    /// process calls it at the same point.
+    ///
+    ///     let loss = (total / Double(myBatches.count)).jobMean(dp)
+    public func jobMean(_ dataParallel: DataParallel?) -> Double {
+        guard dataParallel != nil else { return self }
+        let t = Tensor(scalar: self, dtype: .float64)
+        Distributed.allReduce(t, .mean)
+        return t.scalar
+    }
+}

@@ -240,15 +240,7 @@ public func charlmTrain<M: CharLanguageModel>(_ model: M, _ w: inout [Tensor], _
         total += value
         onLoss(value)
     }
-    return jobMean(total / Double(blocks.count), dataParallel)
-}
-
-/// `value` averaged over the job of `dataParallel` (itself without one).
-private func jobMean(_ value: Double, _ dataParallel: DataParallel?) -> Double {
-    guard dataParallel != nil else { return value }
-    let t = Tensor(scalar: value, dtype: .float64)
-    Distributed.allReduce(t, .mean)
-    return t.scalar
+    return (total / Double(blocks.count)).jobMean(dataParallel)
 }
 
 /// `charlmTrain` of the tutorial's hand-written LSTM.
@@ -268,7 +260,7 @@ public func charlmTest<M: CharLanguageModel>(_ model: M, _ w: [Tensor], _ blocks
                                             dataParallel: DataParallel? = nil) -> Double {
     guard let first = blocks.first else { return .nan }
     let state = model.state(w, batchsize: first.batchsize)
-    return jobMean(blocks.reduce(0.0) { $0 + model.loss(w, state, $1).scalar } / Double(blocks.count), dataParallel)
+    return (blocks.reduce(0.0) { $0 + model.loss(w, state, $1).scalar } / Double(blocks.count)).jobMean(dataParallel)
 }
 
 /// `charlmTest` of the tutorial's hand-written LSTM.
