@@ -77,16 +77,13 @@ private func linregCase(_ data: Workloads) throws -> RunResult {
     let epochs = data.scale == .full ? 10_000 : 20
     let predict = TutorialModel.linreg.predict
     func loss(_ w: [Tensor], _ x: Tensor, _ y: Tensor) -> Tensor { mean(abs2(y .- predict(w, x))) }
-    let lossgradient = grad(loss)
-    func train(_ w: inout [Tensor], epochs: Int) {
-        var opt = optimizers(w, Sgd(lr: 0.1))
-        for _ in 0..<epochs { update(&w, lossgradient(w, x, y), &opt) }
+    func train(_ w: [Tensor], epochs: Int) {
+        for _ in Trainer(w, Sgd(lr: 0.1)).minimize(loss, repeatElement((x, y), count: epochs)) {}
     }
     setseed(1)
-    var warm = TutorialModel.linreg.parameters()
-    train(&warm, epochs: 2)
-    var w = TutorialModel.linreg.parameters()
-    var run = timedRun { train(&w, epochs: epochs) }
+    train(TutorialModel.linreg.parameters(), epochs: 2)
+    let w = TutorialModel.linreg.parameters()
+    var run = timedRun { train(w, epochs: epochs) }
     run.loss = loss(w, x, y).scalar
     return run
 }
@@ -120,18 +117,16 @@ enum Classifier {
 private func classifierCase(_ data: Workloads, _ model: Classifier) throws -> RunResult {
     let mnist = try data.mnist()
     let batches = Array(minibatch(mnist.xtrn, mnist.ytrn, 100))
-    let lossgradient = grad { (w: [Tensor], x: Tensor, y: [Int]) in nll(model.predict(w, x), y) }
-    func train(_ w: inout [Tensor], _ batches: ArraySlice<(Tensor, [Int])>, epochs: Int) {
-        var opt = optimizers(w, Sgd(lr: model.lr))
+    func train(_ w: [Tensor], _ batches: ArraySlice<(Tensor, [Int])>, epochs: Int) {
+        let trainer = Trainer(w, Sgd(lr: model.lr))
         for _ in 0..<epochs {
-            for (x, y) in batches { update(&w, lossgradient(w, x, y), &opt) }
+            for _ in trainer.minimize({ w, x, y in nll(model.predict(w, x), y) }, batches) {}
         }
     }
     setseed(1)
-    var warm = model.parameters()
-    train(&warm, batches.prefix(2), epochs: 1)
-    var w = model.parameters()
-    var run = timedRun { train(&w, batches[...], epochs: model.epochs) }
+    train(model.parameters(), batches.prefix(2), epochs: 1)
+    let w = model.parameters()
+    var run = timedRun { train(w, batches[...], epochs: model.epochs) }
     let trn = evaluate(model, w, mnist.xtrn, mnist.ytrn), tst = evaluate(model, w, mnist.xtst, mnist.ytst)
     (run.loss, run.trainAccuracy, run.testAccuracy) = (trn.loss, trn.accuracy, tst.accuracy)
     return run

@@ -39,10 +39,23 @@ public final class Trainer<P: Params> {
     ///
     ///     let trainer = Trainer(w, Adam(), dataParallel: DataParallel())
     ///     for _ in trainer.minimize(loss, try trainer.dataParallel!.shard(dtrn)) {}
-    public init(_ w: P, _ prototype: any Optimizer = Adam(), gclip: Double = 0, l1reg: Double = 0, l2reg: Double = 0,
+    public convenience init(_ w: P, _ prototype: any Optimizer = Adam(), gclip: Double = 0, l1reg: Double = 0,
+                            l2reg: Double = 0, dataParallel: DataParallel? = nil) {
+        self.init(w, optimizers: Knet.optimizers(w, prototype), gclip: gclip, l1reg: l1reg, l2reg: l2reg,
+                  dataParallel: dataParallel)
+    }
+
+    /// A trainer for `w` that goes on with existing optimizers (their state kept), one per
+    /// tensor of `w` as `optimizers(w, …)` makes them; options and `dataParallel` as above.
+    ///
+    ///     var opt = optimizers(w, Adam())
+    ///     for _ in Trainer(w, optimizers: opt, gclip: 5).minimize(loss, data) {}
+    public init(_ w: P, optimizers: [any Optimizer], gclip: Double = 0, l1reg: Double = 0, l2reg: Double = 0,
                 dataParallel: DataParallel? = nil) {
+        knetCheck(optimizers.count == w.tensors.count,
+                  "Trainer: \(optimizers.count) optimizers for \(w.tensors.count) parameters; build them with optimizers(w, ...)")
         self.w = w
-        self.optimizers = Knet.optimizers(w, prototype)
+        self.optimizers = optimizers
         self.gclip = gclip; self.l1reg = l1reg; self.l2reg = l2reg
         self.dataParallel = dataParallel
         dataParallel?.broadcastParameters(w)
