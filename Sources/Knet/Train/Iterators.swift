@@ -74,6 +74,7 @@ public final class Trainer<P: Params> {
     /// it again for another epoch (with a re-iterable `data`).
     ///
     ///     let losses = Array(trainer.minimize(loss, zip(xs, ys)))
+    @inlinable
     public func minimize<D: Sequence, X, Y>(_ f: @escaping (P, X, Y) -> Tensor, _ data: D) -> Minimize<P, D, X, Y>
     where D.Element == (X, Y) {
         Minimize(trainer: self, data: data, gradient: dataParallel?.gradloss(f) ?? gradloss(f))
@@ -87,23 +88,31 @@ public final class Trainer<P: Params> {
 public struct Minimize<P: Params, D: Sequence, X, Y>: Sequence where D.Element == (X, Y) {
     /// The trainer whose parameters and optimizers this sequence updates.
     public let trainer: Trainer<P>
-    let data: D
-    let gradient: (P, X, Y) -> (P, Tensor)
+    @usableFromInline let data: D
+    @usableFromInline let gradient: (P, X, Y) -> (P, Tensor)
+
+    @inlinable init(trainer: Trainer<P>, data: D, gradient: @escaping (P, X, Y) -> (P, Tensor)) {
+        self.trainer = trainer; self.data = data; self.gradient = gradient
+    }
 
     /// The data's `underestimatedCount` (its length for an array or other collection).
     public var underestimatedCount: Int { data.underestimatedCount }
 
     /// Starts a pass over the data.
-    public func makeIterator() -> Iterator { Iterator(trainer: trainer, data: data.makeIterator(), gradient: gradient) }
+    @inlinable public func makeIterator() -> Iterator { Iterator(trainer: trainer, data: data.makeIterator(), gradient: gradient) }
 
     /// Runs one training step per `next()`.
     public struct Iterator: IteratorProtocol {
-        let trainer: Trainer<P>
-        var data: D.Iterator
-        let gradient: (P, X, Y) -> (P, Tensor)
+        @usableFromInline let trainer: Trainer<P>
+        @usableFromInline var data: D.Iterator
+        @usableFromInline let gradient: (P, X, Y) -> (P, Tensor)
+
+        @inlinable init(trainer: Trainer<P>, data: D.Iterator, gradient: @escaping (P, X, Y) -> (P, Tensor)) {
+            self.trainer = trainer; self.data = data; self.gradient = gradient
+        }
 
         /// Trains on the next minibatch and returns its loss; nil when the data ends.
-        public mutating func next() -> Double? {
+        @inlinable public mutating func next() -> Double? {
             guard let (x, y) = data.next() else { return nil }
             let (g, loss) = gradient(trainer.w, x, y)
             trainer.update(g)
