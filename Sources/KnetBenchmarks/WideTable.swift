@@ -8,5 +8,7 @@ extension TableCase {
     ///
     ///     for c in TableCase.wide { print(c.name, c.peerScripts) }
     public static let wide: [TableCase] = [
+        .cifar,
+        .imdb,
     ]
 }
