@@ -93,4 +93,33 @@ final class DyNetModelTests: XCTestCase {
         XCTAssertLessThan(last.loss, first.loss)
         XCTAssertGreaterThan(taggerAccuracy(tagger, examples), 0)
     }
+
+    /// Loss and gradients match the PyTorch peer's models (Benchmarks/peers/torch_dynet.py)
+    /// with the same weights: Fixtures/dynet/make_fixtures.py.
+    func testLossAndGradientsMatchPyTorch() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/dynet")
+        func check<P: Params>(_ name: String, _ template: P, _ layers: [PyTorch.Layer], _ f: @escaping (P) -> Tensor) throws {
+            let file = try load(folder.appendingPathComponent(name + ".safetensors").path).tensors
+            let weights = file.filter { !$0.key.hasPrefix("grad.") && $0.key != "loss" }
+            let model = try PyTorch.filled(template, from: weights, layers: layers)
+            let (g, loss) = gradloss({ (m: P) in f(m) })(model)
+            XCTAssertEqual(loss.scalar, file["loss"]!.scalar, accuracy: 1e-10, name)
+            let grads = try PyTorch.stateDict(g, layers: layers)
+            XCTAssertFalse(grads.isEmpty)
+            for (key, value) in grads {
+                let expected = try XCTUnwrap(file["grad." + key], "\(name): \(key)")
+                XCTAssertEqual(value.shape, expected.shape, "\(name): \(key)")
+                XCTAssertEqual(Double(maximum(abs(value .- expected)).scalar), 0, accuracy: 1e-10, "\(name): \(key)")
+            }
+        }
+        let lm = RNNLM(vocab: 7, embed: 3, hidden: 4, dtype: .float64)
+        let batch = lmBatches([[1, 2, 3, 0], [4, 0]], batchsize: 2, eos: 0)[0]
+        try check("rnnlm", lm, lm.pytorchLayers) { $0.loss(batch) }
+        let plain = BiLSTMTagger(words: 6, tags: 3, embed: 4, hidden: 3, mlp: 2, dtype: .float64)
+        let x = TaggerExample(words: [0, 5, 2, 5], rare: [], rareChars: [], tags: [0, 1, 2, 1])
+        try check("tagger", plain, plain.pytorchLayers) { $0.loss(x) }
+        let withChars = BiLSTMTagger(words: 6, tags: 3, chars: 5, embed: 4, hidden: 3, mlp: 2, charEmbed: 2, dtype: .float64)
+        let xc = TaggerExample(words: [0, 5, 2, 5], rare: [1, 3], rareChars: [[4, 0, 1, 4], [4, 2, 4]], tags: [0, 1, 2, 1])
+        try check("taggerchar", withChars, withChars.pytorchLayers) { $0.loss(xc) }
+    }
 }
