@@ -8,7 +8,6 @@ extension TableCase {
     ///
     ///     for c in TableCase.wide { print(c.name, c.peerScripts) }
     public static let wide: [TableCase] = [
-        .cifar,
-        .imdb,
+        .cifar, .imdb, .resnet50, .rnnlm, .bilstmTagger, .bilstmTaggerChar, .treenn,
     ]
 }

@@ -14,7 +14,8 @@ struct KnetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "knet",
         abstract: "Train the Knet tutorial's models (linear regression, softmax, MLP, LeNet, char-LSTM) on the CPU or a GPU.",
-        subcommands: [LinRegCommand.self, SoftmaxCommand.self, MLPCommand.self, LeNetCommand.self, CharLMCommand.self, CIFARCommand.self, IMDBCommand.self, InfoCommand.self],
+        subcommands: [LinRegCommand.self, SoftmaxCommand.self, MLPCommand.self, LeNetCommand.self, CharLMCommand.self, CIFARCommand.self,
+                      IMDBCommand.self, ResNet50Command.self, RNNLMCommand.self, TaggerCommand.self, TreennCommand.self, InfoCommand.self],
         defaultSubcommand: LinRegCommand.self
     )
 
