@@ -111,7 +111,10 @@ public final class Conv: Layer {
                                      hasBias: bias, initialization: initialization)
     }
 
-    private init(options: ConvolutionOptions) { self.options = options }
+    /// A layer with `options` and, if given, its parameters (`BatchNorm` folding makes one).
+    init(options: ConvolutionOptions, weight: Tensor? = nil, bias: Tensor? = nil) {
+        self.options = options; self.weight = weight; self.bias = bias
+    }
 
     /// `activation(conv4(weight, x, ...) .+ bias)`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
