@@ -142,7 +142,9 @@ private func parseTreeLine(_ text: ArraySlice<UInt8>, name: String, line: Int) t
     while i < text.endIndex {
         let b = text[i]
         if isSpace(b) { i += 1; continue }
-        if done { throw fail(i, .syntax("text after the end of the tree")) }
+        if done {
+            throw fail(i, b == UInt8(ascii: ")") ? .unbalanced("this ) closes no (") : .syntax("text after the end of the tree"))
+        }
         switch b {
         case UInt8(ascii: "("):
             var j = i + 1
