@@ -28,7 +28,7 @@ indirect enum JSON {
 extension RunResult {
     var json: JSON {
         .object([("seconds", .num(seconds)), ("loss", .num(loss)), ("train_accuracy", .num(trainAccuracy)),
-                 ("test_accuracy", .num(testAccuracy)), ("other_cores", .num(otherCores))])
+                 ("test_accuracy", .num(testAccuracy)), ("other_cores", .num(otherCores)), ("items", .num(items))])
     }
 }
 

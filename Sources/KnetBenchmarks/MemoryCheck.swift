@@ -83,18 +83,14 @@ public func runMemoryCheck(source: DataSource, scale: BenchmarkScale, mlpSteps: 
     let mnist = try data.mnist()
     let batches = Array(minibatch(mnist.xtrn, mnist.ytrn, 100))
     let model = Classifier.mlp
-    let lossgradient = grad { (w: [Tensor], x: Tensor, y: [Int]) in nll(model.predict(w, x), y) }
     setseed(1)
-    var w = model.parameters()
-    var opt = optimizers(w, Sgd(lr: model.lr))
+    let trainer = Trainer(model.parameters(), Sgd(lr: model.lr))
     var next = 0
     series.append(sampled("mlp", "MNIST 784→64→10 relu, batch 100, SGD lr 0.5, \(batches.count) batches cycled",
                           steps: mlpSteps, every: every, log: log) { n in
-        for _ in 0..<n {
-            let (x, y) = batches[next]
-            next = (next + 1) % batches.count
-            update(&w, lossgradient(w, x, y), &opt)
-        }
+        let chunk = (0..<n).lazy.map { k in batches[(next + k) % batches.count] }
+        next = (next + n) % batches.count
+        for _ in trainer.minimize({ w, x, y in nll(model.predict(w, x), y) }, chunk) {}
     })
 
     let charlm = try CharLMSetup(data)

@@ -63,22 +63,26 @@ public struct PeerRunner: Sendable {
     /// The arguments that make a peer run `name` on `source` at `scale`: at smoke scale
     /// lenet and charlm time 2 minibatches, and mlp-record does one repetition always (the
     /// suite repeats runs itself).
-    public func arguments(case name: String, source: DataSource, scale: BenchmarkScale) -> [String] {
+    /// A project script of the wider table (`ownScript`) takes `--smoke` instead.
+    public func arguments(case name: String, source: DataSource, scale: BenchmarkScale, ownScript: Bool = false) -> [String] {
         var args = ["--only", name]
         switch source {
         case .files(let folder): args += ["--data", folder]
         case .synthetic: args.append("--synthetic")
         }
+        if scale == .smoke && ownScript { args.append("--smoke") }
         if scale == .smoke && (name == "lenet" || name == "charlm") { args += ["--max-batches", "2"] }
         if name == "mlp-record" { args += ["--reps", "1"] }
         return args
     }
 
-    /// Runs `peer`'s script for case `name` once and returns what it printed.
-    public func run(peer: String, case name: String, source: DataSource, scale: BenchmarkScale) -> Result<PeerOutput, PeerFailure> {
-        let path = scriptPath(peer)
+    /// Runs `peer`'s script for case `name` once and returns what it printed; `script` is
+    /// the case's own script (`TableCase.peerScripts`), nil for the shared one.
+    public func run(peer: String, case name: String, script: String? = nil, source: DataSource,
+                    scale: BenchmarkScale) -> Result<PeerOutput, PeerFailure> {
+        let path = script ?? scriptPath(peer)
         guard access(path, R_OK) == 0 else { return .failure(.missing(path: path)) }
-        let command = interpreter + [path] + arguments(case: name, source: source, scale: scale)
+        let command = interpreter + [path] + arguments(case: name, source: source, scale: scale, ownScript: script != nil)
         guard let result = try? runProcess(command, collectOutput: true) else {
             return .failure(.cannotStart(command: interpreter.joined(separator: " ")))
         }
@@ -92,7 +96,7 @@ public struct PeerRunner: Sendable {
 }
 
 /// Parses a peer script's output: the `# framework=… version=…` header and result lines
-/// `NAME seconds=S final_loss=L [train_acc=A test_acc=A] … other_cores=X`. Lines without
+/// `NAME seconds=S final_loss=L [train_acc=A test_acc=A] [items=N] … other_cores=X`. Lines without
 /// `seconds=` (comments, ratio summaries) are skipped.
 ///
 ///     parsePeerOutput("linreg seconds=2.3 final_loss=21.89\n").rows["linreg"]?.seconds   // 2.3
@@ -119,7 +123,7 @@ public func parsePeerOutput(_ text: String) -> PeerOutput {
         output.rows[String(first)] = RunResult(
             seconds: seconds, loss: f["final_loss"].flatMap(Double.init) ?? .nan,
             trainAccuracy: f["train_acc"].flatMap(Double.init), testAccuracy: f["test_acc"].flatMap(Double.init),
-            otherCores: f["other_cores"].flatMap(Double.init))
+            otherCores: f["other_cores"].flatMap(Double.init), items: f["items"].flatMap(Double.init))
     }
     return output
 }

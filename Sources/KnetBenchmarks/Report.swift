@@ -40,19 +40,21 @@ extension SuiteResult {
     /// median and our ratio to it, and the verdict.
     public var trainingTable: Table {
         let peers = options.peers
-        var header = ["row", "Knet s", "loss", "test acc"]
-        for p in peers { header += ["\(p) s", "\(p) loss", "\(p) acc", "ours/\(p)"] }
+        let rated = rows.contains { $0.rate != nil }
+        var header = ["row", "Knet s"] + (rated ? ["Knet rate"] : []) + ["loss", "test acc"]
+        for p in peers { header += ["\(p) s"] + (rated ? ["\(p) rate"] : []) + ["\(p) loss", "\(p) acc", "ours/\(p)"] }
         header.append("verdict")
         let rows = self.rows.map { row -> [String] in
             let last = row.ours.last
-            var cells = [row.name, fmt(row.seconds, 3), fmt(last?.loss ?? .nan, 4), percent(last?.testAccuracy)]
+            var cells = [row.name, fmt(row.seconds, 3)] + (rated ? [row.rateText(row.ours) ?? "—"] : [])
+                + [fmt(last?.loss ?? .nan, 4), percent(last?.testAccuracy)]
             for p in peers {
                 let theirs = row.peers[p]
                 if let theirs, !theirs.runs.isEmpty {
-                    cells += [fmt(theirs.seconds, 3), fmt(theirs.runs.last!.loss, 4), percent(theirs.runs.last!.testAccuracy),
-                              "×" + fmt(row.ratio(to: p), 2)]
+                    cells += [fmt(theirs.seconds, 3)] + (rated ? [row.rateText(theirs.runs) ?? "—"] : [])
+                        + [fmt(theirs.runs.last!.loss, 4), percent(theirs.runs.last!.testAccuracy), "×" + fmt(row.ratio(to: p), 2)]
                 } else {
-                    cells += ["—", "—", "—", "—"]
+                    cells += Array(repeating: "—", count: rated ? 5 : 4)
                 }
             }
             cells.append(row.verdict)
@@ -114,8 +116,12 @@ extension SuiteResult {
         return parts.joined(separator: "\n\n")
     }
 
-    /// The report's section key: the GEMM backend that ran ("swift", "blas", "naive").
-    public var reportKey: String { String(machine.gemm.split(separator: " ").first ?? "swift") }
+    /// The report's section key: the GEMM backend that ran ("swift", "blas", "naive"), or
+    /// "wide" for the wider table.
+    public var reportKey: String { options.wide ? "wide" : gemmKey }
+
+    /// The GEMM backend that ran ("swift", "blas", "naive").
+    public var gemmKey: String { String(machine.gemm.split(separator: " ").first ?? "swift") }
 
     /// This run's section of BENCHMARKS.md (see `mergeReport`): its title, how to
     /// regenerate it, the machine and versions, the tables and the chart (`chartFile`, an
@@ -125,6 +131,7 @@ extension SuiteResult {
         switch reportKey {
         case "swift": title = "Without a BLAS: Knet's own GEMM"
         case "blas": title = "With a system BLAS: " + machine.gemm.dropFirst("blas (".count).dropLast()
+        case "wide": title = "The seeds' wider table, against PyTorch scripts of this project (Benchmarks/peers)"
         default: title = "GEMM \(machine.gemm)"
         }
         var lines = [
@@ -160,7 +167,9 @@ extension SuiteResult {
             "",
             "### Training times",
             "",
-            "Seconds of the training loop only (data loaded and minibatched beforehand, a short warm-up excluded), as the peer scripts in `../shared/peers` measure. Loss is the trained model's training-set loss (mlp-record: the last minibatch's); a ratio below 1 means Knet for Swift is faster.",
+            options.wide
+                ? "Seconds of the timed loop only (data loaded and batched beforehand, a warm-up excluded; inference rows do not record), ours and the project's PyTorch scripts in `Benchmarks/peers` alike; the rate is the seeds' unit. Loss: the mean loss of the timed steps (resnet50: the mean pooled feature, a checksum); a ratio below 1 means Knet for Swift is faster."
+                : "Seconds of the training loop only (data loaded and minibatched beforehand, a short warm-up excluded), as the peer scripts in `../shared/peers` measure. Loss is the trained model's training-set loss (mlp-record: the last minibatch's); a ratio below 1 means Knet for Swift is faster.",
             "",
             trainingTable.markdown,
             "",

@@ -20,6 +20,8 @@ public struct SuiteOptions: Sendable {
     public var scale: BenchmarkScale
     /// Whether to run the micro-benchmarks too.
     public var micro: Bool
+    /// Whether `cases` are the wider table's (`TableCase.wide`): its own report section.
+    public var wide: Bool = false
 
     /// Options; by default every case and the micro-benchmarks, 3 runs, no peers.
     ///
@@ -59,27 +61,37 @@ public struct RowResult: Sendable, Equatable {
     public var ours: [RunResult]
     /// Each peer's runs, by peer name.
     public var peers: [String: PeerRow]
+    /// How the report states its speed besides seconds (the case's `rate`).
+    public var rate: TableCase.Rate? = nil
 
     /// Our median seconds.
     public var seconds: Double { median(ours.map(\.seconds)) }
 
-    /// ours / theirs for `peer` (NaN when that peer has no run).
-    public func ratio(to peer: String) -> Double { seconds / (peers[peer]?.seconds ?? .nan) }
+    /// ours / theirs for `peer` (NaN when that peer has no run): of the median seconds, or
+    /// of the seconds per item when both report how many items their runs processed.
+    public func ratio(to peer: String) -> Double {
+        let theirs = peers[peer]
+        if let mine = ours.last?.items, let their = theirs?.runs.last?.items, mine > 0, their > 0 {
+            return (seconds / mine) / (theirs!.seconds / their)
+        }
+        return seconds / (theirs?.seconds ?? .nan)
+    }
 
-    /// The fastest peer measured and its median seconds.
-    public var fastestPeer: (name: String, seconds: Double)? {
-        peers.filter { $0.value.seconds.isFinite }.map { ($0.key, $0.value.seconds) }.min { $0.1 < $1.1 }
+    /// The rate of a median time over `runs` (their last `items`) as the row states it, nil without a rate.
+    func rateText(_ runs: [RunResult]) -> String? {
+        rate.map { $0.text(items: runs.last?.items, seconds: median(runs.map(\.seconds))) }
     }
 
     /// One line: whether we beat every peer measured, with the ratio to the fastest.
     ///
     ///     row.verdict   // "faster than every peer: ×0.48 of jax"
     public var verdict: String {
-        guard let (fastest, theirs) = fastestPeer else { return "no peer measured" }
-        let r = "×\(fmt(seconds / theirs, 2)) of \(fastest)"
-        if seconds < theirs { return "faster than every peer: \(r)" }
-        if seconds == theirs { return "level with \(fastest): \(r)" }
-        let ahead = peers.filter { $0.value.seconds < seconds }.keys.sorted()
+        let measured = peers.keys.map { ($0, ratio(to: $0)) }.filter { $0.1.isFinite }
+        guard let (fastest, ratio) = measured.min(by: { $0.1 < $1.1 }) else { return "no peer measured" }
+        let r = "×\(fmt(ratio, 2)) of \(fastest)"
+        if ratio < 1 { return "faster than every peer: \(r)" }
+        if ratio == 1 { return "level with \(fastest): \(r)" }
+        let ahead = measured.filter { $0.1 > 1 }.map(\.0).sorted()
         return "behind \(ahead.joined(separator: ", ")): \(r)"
     }
 }
@@ -114,7 +126,7 @@ public func runSuite(_ options: SuiteOptions, log: (String) -> Void = { _ in }) 
     var headers: [String: [String: String]] = [:]
     var unavailable: [String: String] = [:]          // peers that can never run, with the reason
     for c in options.cases {
-        var caseRows = c.rows.map { RowResult(name: $0, summary: c.summary, ours: [], peers: [:]) }
+        var caseRows = c.rows.map { RowResult(name: $0, summary: c.summary, ours: [], peers: [:], rate: c.rate) }
         var failedHere: Set<String> = []
         for round in 1...max(1, options.runs) {
             let ours = try c.run(data)
@@ -123,7 +135,8 @@ public func runSuite(_ options: SuiteOptions, log: (String) -> Void = { _ in }) 
                 if let m = ours[caseRows[i].name] { caseRows[i].ours.append(m) }
             }
             for peer in options.peers where unavailable[peer] == nil && !failedHere.contains(peer) {
-                switch options.runner.run(peer: peer, case: c.name, source: options.source, scale: options.scale) {
+                let script = c.peerScripts.isEmpty ? nil : c.peerScripts[peer] ?? "(\(peer) has no script for \(c.name))"
+                switch options.runner.run(peer: peer, case: c.name, script: script, source: options.source, scale: options.scale) {
                 case .success(let output):
                     headers[peer] = output.header
                     for i in caseRows.indices {
@@ -131,7 +144,8 @@ public func runSuite(_ options: SuiteOptions, log: (String) -> Void = { _ in }) 
                     }
                     line += "; \(peer) \(caseRows.map { fmt(output.rows[$0.name]?.seconds ?? .nan, 2) }.joined(separator: "/")) s"
                 case .failure(let failure):
-                    if failure.isPermanent { unavailable[peer] = failure.description } else { failedHere.insert(peer) }
+                    // a missing script of one case of the wider table says nothing about the others
+                    if failure.isPermanent && script == nil { unavailable[peer] = failure.description } else { failedHere.insert(peer) }
                     for i in caseRows.indices { caseRows[i].peers[peer, default: PeerRow()].failure = failure.description }
                     line += "; \(peer) failed (\(failure))"
                 }

@@ -1,4 +1,5 @@
 import Knet
+import KnetSVG
 
 // The cases of Knet's benchmark table, defined as the peers define them
 // (../shared/peers/README.md): float32, plain SGD, no shuffling, the partial last
@@ -14,8 +15,40 @@ public struct TableCase: Sendable {
     public let rows: [String]
     /// What is trained, for the report.
     public let summary: String
+    /// The peer scripts of a case outside Knet's own table, by peer (paths relative to the
+    /// working directory, e.g. `["torch": "Benchmarks/peers/torch_cifar.py"]`); empty: the
+    /// shared `<peers>/<peer>_bench.py` of Knet's table.
+    public let peerScripts: [String: String]
+    /// How the report states the row's speed besides seconds (nil: seconds only).
+    public let rate: Rate?
     /// Runs the case once (warm-up included) and measures each row.
     let run: @Sendable (Workloads) throws -> [String: RunResult]
+
+    /// A case; `run` returns a measurement per row (with `items` when `rate` is set).
+    init(name: String, rows: [String], summary: String, peerScripts: [String: String] = [:], rate: Rate? = nil,
+         run: @escaping @Sendable (Workloads) throws -> [String: RunResult]) {
+        self.name = name; self.rows = rows; self.summary = summary
+        self.peerScripts = peerScripts; self.rate = rate; self.run = run
+    }
+
+    /// A row's speed as the seeds' tables state it, from a run's `items` and seconds.
+    public enum Rate: Sendable, Equatable {
+        /// Units per second, e.g. `.perSecond("words")`: "12,345 words/s".
+        case perSecond(String)
+        /// Seconds per `count` units, e.g. `.secondsPer(1000, "images")`: "3.21 s/1000 images".
+        case secondsPer(Int, String)
+
+        /// The rate of `items` units in `seconds`, formatted ("—" when unknown).
+        ///
+        ///     TableCase.Rate.perSecond("words").text(items: 5000, seconds: 2)   // "2500 words/s"
+        public func text(items: Double?, seconds: Double) -> String {
+            guard let items, items > 0, seconds.isFinite, seconds > 0 else { return "—" }
+            switch self {
+            case .perSecond(let unit): return fmt(items / seconds, items / seconds >= 100 ? 0 : 2) + " \(unit)/s"
+            case .secondsPer(let count, let unit): return fmt(seconds / items * Double(count), 3) + " s/\(count) \(unit)"
+            }
+        }
+    }
 
     /// Every case, in Knet's table order.
     ///
@@ -44,16 +77,13 @@ private func linregCase(_ data: Workloads) throws -> RunResult {
     let epochs = data.scale == .full ? 10_000 : 20
     let predict = TutorialModel.linreg.predict
     func loss(_ w: [Tensor], _ x: Tensor, _ y: Tensor) -> Tensor { mean(abs2(y .- predict(w, x))) }
-    let lossgradient = grad(loss)
-    func train(_ w: inout [Tensor], epochs: Int) {
-        var opt = optimizers(w, Sgd(lr: 0.1))
-        for _ in 0..<epochs { update(&w, lossgradient(w, x, y), &opt) }
+    func train(_ w: [Tensor], epochs: Int) {
+        for _ in Trainer(w, Sgd(lr: 0.1)).minimize(loss, repeatElement((x, y), count: epochs)) {}
     }
     setseed(1)
-    var warm = TutorialModel.linreg.parameters()
-    train(&warm, epochs: 2)
-    var w = TutorialModel.linreg.parameters()
-    var run = timedRun { train(&w, epochs: epochs) }
+    train(TutorialModel.linreg.parameters(), epochs: 2)
+    let w = TutorialModel.linreg.parameters()
+    var run = timedRun { train(w, epochs: epochs) }
     run.loss = loss(w, x, y).scalar
     return run
 }
@@ -87,18 +117,16 @@ enum Classifier {
 private func classifierCase(_ data: Workloads, _ model: Classifier) throws -> RunResult {
     let mnist = try data.mnist()
     let batches = Array(minibatch(mnist.xtrn, mnist.ytrn, 100))
-    let lossgradient = grad { (w: [Tensor], x: Tensor, y: [Int]) in nll(model.predict(w, x), y) }
-    func train(_ w: inout [Tensor], _ batches: ArraySlice<(Tensor, [Int])>, epochs: Int) {
-        var opt = optimizers(w, Sgd(lr: model.lr))
+    func train(_ w: [Tensor], _ batches: ArraySlice<(Tensor, [Int])>, epochs: Int) {
+        let trainer = Trainer(w, Sgd(lr: model.lr))
         for _ in 0..<epochs {
-            for (x, y) in batches { update(&w, lossgradient(w, x, y), &opt) }
+            for _ in trainer.minimize({ w, x, y in nll(model.predict(w, x), y) }, batches) {}
         }
     }
     setseed(1)
-    var warm = model.parameters()
-    train(&warm, batches.prefix(2), epochs: 1)
-    var w = model.parameters()
-    var run = timedRun { train(&w, batches[...], epochs: model.epochs) }
+    train(model.parameters(), batches.prefix(2), epochs: 1)
+    let w = model.parameters()
+    var run = timedRun { train(w, batches[...], epochs: model.epochs) }
     let trn = evaluate(model, w, mnist.xtrn, mnist.ytrn), tst = evaluate(model, w, mnist.xtst, mnist.ytst)
     (run.loss, run.trainAccuracy, run.testAccuracy) = (trn.loss, trn.accuracy, tst.accuracy)
     return run

@@ -11,12 +11,17 @@ import Glibc
 let usage = """
 usage: knet-bench [--only NAMES] [--runs N] [--vs torch,jax] [--peers DIR] [--data DIR | --synthetic]
                   [--smoke] [--device cpu|gpu] [--json FILE] [--report FILE.md]
+       knet-bench --wide [--only NAMES] [--runs N] [--vs torch] [--data DIR | --synthetic] [--smoke] [--report FILE.md]
        knet-bench --data-parallel [--runs N] [--vs torch] [--data DIR | --synthetic] [--smoke] [--report FILE.md]
        knet-bench --gpu-check
        knet-bench --nccl-check
        knet-bench --memory [--data DIR | --synthetic] [--smoke]
 
-  --only NAMES     comma-separated: \((TableCase.all.map(\.name) + ["micro"]).joined(separator: ",")) (default: all)
+  --only NAMES     comma-separated: \((TableCase.all.map(\.name) + ["micro"]).joined(separator: ",")) (default: all);
+                   with --wide: \(TableCase.wide.map(\.name).joined(separator: ","))
+  --wide           the seeds' wider table instead (CIFAR-10 CNN, IMDB GRU, ResNet-50, DyNet models) against
+                   the PyTorch scripts of Benchmarks/peers (run from the package folder); data of the real
+                   shapes unless --data holds the real sets; --report writes its own section
   --runs N         timed runs per row, ours and each peer's alternating; medians reported (default 3)
   --vs PEERS       also run these peer scripts (torch, jax, torch_cuda) in the same invocation and print ratios
   --peers DIR      where the peer scripts are (default ../shared/peers)
@@ -57,7 +62,7 @@ var options = SuiteOptions(source: .synthetic, scale: .full)
 var dataParallel = false, workerModel: String?, overlap = true
 var dataFolder: String?, synthetic = false, runsGiven = false
 var jsonPath: String?, reportPath: String?, memory = false
-var only = Set(TableCase.all.map(\.name) + ["micro"])
+var only: Set<String>? = nil
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 func value(_ flag: String) -> String {
     guard let v = arguments.next(), !v.hasPrefix("--") else { fail("\(flag) needs a value") }
@@ -114,10 +119,8 @@ while let a = arguments.next() {
         guard v == "on" || v == "off" else { fail("--overlap takes on or off, got \(v)") }
         overlap = v == "on"
     case "--memory": memory = true
-    case "--only":
-        only = Set(value(a).split(separator: ",").map(String.init))
-        let known = Set(TableCase.all.map(\.name) + ["micro"])
-        if let bad = only.first(where: { !known.contains($0) }) { fail("unknown benchmark \"\(bad)\"") }
+    case "--wide": options.wide = true
+    case "--only": only = Set(value(a).split(separator: ",").map(String.init))
     case "--runs":
         let v = value(a)
         guard let n = Int(v), n > 0 else { fail("--runs must be a positive integer, got \(v)") }
@@ -145,8 +148,13 @@ while let a = arguments.next() {
     }
 }
 if options.scale == .smoke && !runsGiven { options.runs = 1 }
-options.cases = TableCase.all.filter { only.contains($0.name) }
-options.micro = only.contains("micro")
+let table = options.wide ? TableCase.wide : TableCase.all
+let known = Set(table.map(\.name) + (options.wide ? [] : ["micro"]))
+if let bad = only?.first(where: { !known.contains($0) }) {
+    fail("unknown benchmark \"\(bad)\"\(options.wide ? " in the wider table" : "")")
+}
+options.cases = table.filter { only?.contains($0.name) ?? true }
+options.micro = !options.wide && (only?.contains("micro") ?? true)
 if synthetic {
     guard dataFolder == nil else { fail("--data and --synthetic exclude each other") }
 } else if let folder = dataFolder {
@@ -238,7 +246,7 @@ do {
         let chart = result.ratioChart
         if let chart { try writeFileAtomically(Array(chart.utf8), to: chartPath) }
         let chartName = chartPath.split(separator: "/").last.map(String.init)
-        let command = "swift build -c release --product knet-bench && KNET_GEMM=\(result.reportKey) .build/release/knet-bench " +
+        let command = "swift build -c release --product knet-bench && KNET_GEMM=\(result.gemmKey) .build/release/knet-bench " +
             CommandLine.arguments.dropFirst().joined(separator: " ")
         let section = result.markdown(command: command, chartFile: chart == nil ? nil : chartName)
         let existing = try existingReport(path)

@@ -33,17 +33,15 @@ struct LinRegCommand: ParsableCommand {
         let (x, y) = try BundledHousing.load()               // features normalised as housing() does
         let n = Double(x.shape[1])
         let predict = TutorialModel.linreg.predict
-        var w = TutorialModel.linreg.parameters()
+        let w = TutorialModel.linreg.parameters()
         func loss(_ w: [Tensor], _ x: Tensor, _ y: Tensor) -> Tensor { mean(abs2(y .- predict(w, x))) }
-        let lossgradient = gradloss(loss)
+        let trainer = Trainer(w, Sgd(lr: lr))
         let reporter = try logging.reporter()
         print("Linear regression on Housing (\(Int(n)) houses, 13 features), lr \(lr)")
         try reporter.epoch(0, [EpochMetric("loss", tag: "loss/epoch", loss(w, x, y).scalar)], seconds: nil)
         for epoch in stride(from: 1, through: epochs, by: 1) {
             let (_, seconds) = try timed {
-                let (dw, before) = lossgradient(w, x, y)
-                for i in w.indices { w[i] = w[i] .- lr .* dw[i] }
-                try reporter.trained(loss: before.scalar)
+                for before in trainer.minimize(loss, [(x, y)]) { try reporter.trained(loss: before) }
             }
             try reporter.epoch(epoch, [EpochMetric("loss", tag: "loss/epoch", loss(w, x, y).scalar)], seconds: seconds)
         }

@@ -133,4 +133,35 @@ final class SuiteTests: XCTestCase {
         XCTAssertEqual(result.rows[0].verdict, "no peer measured")
         XCTAssertEqual(result.rows[0].ours.count, 2)
     }
+
+    /// A case of the wider table: its own peer script (given `--smoke`), a rate from
+    /// `items`, the ratio of seconds per item, a missing script that spoils no other case,
+    /// and the report section "wide".
+    func testWideCaseUsesItsOwnScriptAndRate() throws {
+        try writePeer("torch_own", """
+            echo "# framework=torch version=9.9 threads=2"
+            [ "$3" = "--synthetic" ] && [ "$4" = "--smoke" ] || { echo "bad arguments: $*" >&2; exit 3; }
+            echo "$2 seconds=4 final_loss=0.7 items=2000"
+            """)
+        let rated = TableCase(name: "rated", rows: ["rated"], summary: "1000 words",
+                              peerScripts: ["torch": folder + "/torch_own_bench.py"], rate: .perSecond("words"),
+                              run: { _ in ["rated": RunResult(seconds: 1, loss: 0.5, items: 1000)] })
+        let orphan = TableCase(name: "orphan", rows: ["orphan"], summary: "no script", peerScripts: ["jax": "nowhere.py"],
+                               rate: .secondsPer(1000, "images"), run: { _ in ["orphan": RunResult(seconds: 2, loss: 1, items: 500)] })
+        var options = SuiteOptions(cases: [orphan, rated], runs: 1, peers: ["torch"],
+                                   runner: PeerRunner(directory: folder + "/nowhere", interpreter: ["/bin/sh"]),
+                                   source: .synthetic, scale: .smoke, micro: false)
+        options.wide = true
+        let result = try runSuite(options)
+        XCTAssertEqual(result.row("orphan")?.peers["torch"]?.failure, "(torch has no script for orphan) not found")
+        let row = try XCTUnwrap(result.row("rated"))
+        XCTAssertEqual(row.peers["torch"]?.runs.first?.items, 2000)
+        XCTAssertEqual(row.ratio(to: "torch"), 0.5, "1 s for 1000 words against 4 s for 2000")
+        XCTAssertEqual(row.verdict, "faster than every peer: ×0.50 of torch")
+        XCTAssertEqual(result.trainingTable.rows[0][2], "4.000 s/1000 images")
+        XCTAssertEqual(result.trainingTable.rows[1].prefix(3), ["rated", "1.000", "1000 words/s"])
+        XCTAssertEqual(result.trainingTable.rows[1][6], "500 words/s")
+        XCTAssertEqual(result.reportKey, "wide")
+        XCTAssert(result.markdown(command: "x", chartFile: nil).hasPrefix("## The seeds' wider table"))
+    }
 }

@@ -348,6 +348,22 @@ final class OptimizerTests: DeviceTestCase {
         XCTAssertEqual(lazy.underestimatedCount, 8)
     }
 
+    /// A trainer made from existing optimizers goes on with their state: two trainers of
+    /// 4 steps each over the same optimizers equal one trainer of 8 steps, bit for bit.
+    func testTrainerWithExistingOptimizersKeepsTheirState() {
+        let data = regressionData(batches: 8)
+        func fresh() -> [Tensor] { [Tensor.zeros(1, 3, dtype: .float64), Tensor.zeros(1, 1, dtype: .float64)] }
+        let whole = fresh(), halves = fresh()
+        for _ in Trainer(whole, Adam(lr: 0.1)).minimize(linear, data) {}
+        let opt = optimizers(halves, Adam(lr: 0.1))
+        for _ in Trainer(halves, optimizers: opt).minimize(linear, data.prefix(4)) {}
+        for _ in Trainer(halves, optimizers: opt).minimize(linear, data.dropFirst(4)) {}
+        XCTAssertEqual((opt[0] as! Adam).t, 8)
+        XCTAssertEqual([Double](halves[0]), [Double](whole[0]))
+        XCTAssertEqual([Double](halves[1]), [Double](whole[1]))
+        assertKnetError("Trainer: 1 optimizers for 2 parameters") { _ = Trainer(fresh(), optimizers: [Sgd()]) }
+    }
+
     func testConvergeFollowsKnetRule() {
         // alpha 0.5 by hand: avgp = 0, -1, -1.5, -0.25, then 1.125 > 0 at x = 5: stop.
         XCTAssertEqual(Array(converge([4.0, 2, 1, 3, 5, 0, 0], alpha: 0.5)), [4, 2, 1, 3])

@@ -212,11 +212,11 @@ public struct LSTMCharLM: CharLanguageModel {
     }
 }
 
-/// One training pass over `blocks` (the tutorial's `train`): for each block a gradient of
-/// `model.loss` and an `update` with the optimizers `opt` (from `optimizers(w, Adam())`)
-/// and gradient clipping `gclip` (0: none). The state starts at zero and carries over
-/// between blocks. `onLoss` sees each block's loss after its update (for a training
-/// log). Returns the mean loss (NaN when `blocks` is empty).
+/// One training pass over `blocks` (the tutorial's `train`): a `Trainer` with the
+/// optimizers `opt` (from `optimizers(w, Adam())`, their state kept) and gradient
+/// clipping `gclip` (0: none) minimizes `model.loss` block by block. The state starts at
+/// zero and carries over between blocks. `onLoss` sees each block's loss after its
+/// update (for a training log). Returns the mean loss (NaN when `blocks` is empty).
 ///
 /// With `dataParallel`, every process of the job passes its shards of the blocks
 /// (`CharBlock.shard`), the gradients are averaged over the job before each update, and
@@ -230,15 +230,11 @@ public func charlmTrain<M: CharLanguageModel>(_ model: M, _ w: inout [Tensor], _
                                              dataParallel: DataParallel? = nil) -> Double {
     guard let first = blocks.first else { return .nan }
     let state = model.state(w, batchsize: first.batchsize)
-    let f = { (w: [Tensor], state: M.State, block: CharBlock) in model.loss(w, state, block) }
-    let lossgradient = dataParallel?.gradloss(f) ?? gradloss(f)
+    let trainer = Trainer(w, optimizers: opt, gclip: gclip, dataParallel: dataParallel)
     var total = 0.0
-    for block in blocks {
-        let (dw, loss) = lossgradient(w, state, block)
-        update(&w, dw, &opt, gclip: gclip)
-        let value = loss.scalar
-        total += value
-        onLoss(value)
+    for loss in trainer.minimize({ w, state, block in model.loss(w, state, block) }, blocks.lazy.map { (state, $0) }) {
+        total += loss
+        onLoss(loss)
     }
     return (total / Double(blocks.count)).jobMean(dataParallel)
 }

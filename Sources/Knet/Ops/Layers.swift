@@ -1,12 +1,6 @@
 // Knet's compound operators (its "Table 2"), as plain functions of their parameters,
-// with initialisers that match Knet: `xavier` weights and zero biases. LeNet becomes:
-//
-//     let w = cbfpParams(window: 5, inputs: 1, outputs: 20) + cbfpParams(window: 5, inputs: 20, outputs: 50)
-//           + wbfParams(inputs: 800, outputs: 500) + wbfParams(inputs: 500, outputs: 10)
-//     func lenet(_ w: [Tensor], _ x: Tensor) -> Tensor {
-//         let a = cbfp(w[2], w[3], cbfp(w[0], w[1], x))
-//         return wbf(w[6], w[7], wbf(w[4], w[5], a), f: { $0 })
-//     }
+// with initialisers that match Knet: `xavier` weights and zero biases. The tutorial's
+// LeNet is written with them once, as `TutorialModel.lenet` (Sources/Knet/Models).
 
 /// `f(w * x .+ b)`: an affine layer and its activation (Knet's `wbf`). `x` is reshaped
 /// with `mat` first, so image batches can be fed directly.

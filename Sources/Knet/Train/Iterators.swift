@@ -39,10 +39,23 @@ public final class Trainer<P: Params> {
     ///
     ///     let trainer = Trainer(w, Adam(), dataParallel: DataParallel())
     ///     for _ in trainer.minimize(loss, try trainer.dataParallel!.shard(dtrn)) {}
-    public init(_ w: P, _ prototype: any Optimizer = Adam(), gclip: Double = 0, l1reg: Double = 0, l2reg: Double = 0,
+    public convenience init(_ w: P, _ prototype: any Optimizer = Adam(), gclip: Double = 0, l1reg: Double = 0,
+                            l2reg: Double = 0, dataParallel: DataParallel? = nil) {
+        self.init(w, optimizers: Knet.optimizers(w, prototype), gclip: gclip, l1reg: l1reg, l2reg: l2reg,
+                  dataParallel: dataParallel)
+    }
+
+    /// A trainer for `w` that goes on with existing optimizers (their state kept), one per
+    /// tensor of `w` as `optimizers(w, …)` makes them; options and `dataParallel` as above.
+    ///
+    ///     var opt = optimizers(w, Adam())
+    ///     for _ in Trainer(w, optimizers: opt, gclip: 5).minimize(loss, data) {}
+    public init(_ w: P, optimizers: [any Optimizer], gclip: Double = 0, l1reg: Double = 0, l2reg: Double = 0,
                 dataParallel: DataParallel? = nil) {
+        knetCheck(optimizers.count == w.tensors.count,
+                  "Trainer: \(optimizers.count) optimizers for \(w.tensors.count) parameters; build them with optimizers(w, ...)")
         self.w = w
-        self.optimizers = Knet.optimizers(w, prototype)
+        self.optimizers = optimizers
         self.gclip = gclip; self.l1reg = l1reg; self.l2reg = l2reg
         self.dataParallel = dataParallel
         dataParallel?.broadcastParameters(w)
@@ -61,6 +74,7 @@ public final class Trainer<P: Params> {
     /// it again for another epoch (with a re-iterable `data`).
     ///
     ///     let losses = Array(trainer.minimize(loss, zip(xs, ys)))
+    @inlinable
     public func minimize<D: Sequence, X, Y>(_ f: @escaping (P, X, Y) -> Tensor, _ data: D) -> Minimize<P, D, X, Y>
     where D.Element == (X, Y) {
         Minimize(trainer: self, data: data, gradient: dataParallel?.gradloss(f) ?? gradloss(f))
@@ -74,23 +88,31 @@ public final class Trainer<P: Params> {
 public struct Minimize<P: Params, D: Sequence, X, Y>: Sequence where D.Element == (X, Y) {
     /// The trainer whose parameters and optimizers this sequence updates.
     public let trainer: Trainer<P>
-    let data: D
-    let gradient: (P, X, Y) -> (P, Tensor)
+    @usableFromInline let data: D
+    @usableFromInline let gradient: (P, X, Y) -> (P, Tensor)
+
+    @inlinable init(trainer: Trainer<P>, data: D, gradient: @escaping (P, X, Y) -> (P, Tensor)) {
+        self.trainer = trainer; self.data = data; self.gradient = gradient
+    }
 
     /// The data's `underestimatedCount` (its length for an array or other collection).
     public var underestimatedCount: Int { data.underestimatedCount }
 
     /// Starts a pass over the data.
-    public func makeIterator() -> Iterator { Iterator(trainer: trainer, data: data.makeIterator(), gradient: gradient) }
+    @inlinable public func makeIterator() -> Iterator { Iterator(trainer: trainer, data: data.makeIterator(), gradient: gradient) }
 
     /// Runs one training step per `next()`.
     public struct Iterator: IteratorProtocol {
-        let trainer: Trainer<P>
-        var data: D.Iterator
-        let gradient: (P, X, Y) -> (P, Tensor)
+        @usableFromInline let trainer: Trainer<P>
+        @usableFromInline var data: D.Iterator
+        @usableFromInline let gradient: (P, X, Y) -> (P, Tensor)
+
+        @inlinable init(trainer: Trainer<P>, data: D.Iterator, gradient: @escaping (P, X, Y) -> (P, Tensor)) {
+            self.trainer = trainer; self.data = data; self.gradient = gradient
+        }
 
         /// Trains on the next minibatch and returns its loss; nil when the data ends.
-        public mutating func next() -> Double? {
+        @inlinable public mutating func next() -> Double? {
             guard let (x, y) = data.next() else { return nil }
             let (g, loss) = gradient(trainer.w, x, y)
             trainer.update(g)
