@@ -8,5 +8,6 @@ extension TableCase {
     ///
     ///     for c in TableCase.wide { print(c.name, c.peerScripts) }
     public static let wide: [TableCase] = [
+        treenn,
     ]
 }
