@@ -14,7 +14,7 @@ struct KnetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "knet",
         abstract: "Train the Knet tutorial's models (linear regression, softmax, MLP, LeNet, char-LSTM) on the CPU or a GPU.",
-        subcommands: [LinRegCommand.self, SoftmaxCommand.self, MLPCommand.self, LeNetCommand.self, CharLMCommand.self, InfoCommand.self],
+        subcommands: [LinRegCommand.self, SoftmaxCommand.self, MLPCommand.self, LeNetCommand.self, CharLMCommand.self, TreennCommand.self, InfoCommand.self],
         defaultSubcommand: LinRegCommand.self
     )
 
