@@ -13,7 +13,7 @@ import Knet
 struct KnetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "knet",
-        abstract: "Train the Knet tutorial's models (linear regression, softmax, MLP, LeNet, char-LSTM) on the CPU or a GPU.",
+        abstract: "Train the Knet tutorial's models (linear regression, softmax, MLP, LeNet, char-LSTM) and the wider tables' (CIFAR CNN, IMDB GRU, ResNet-50, DyNet's) on the CPU or a GPU.",
         subcommands: [LinRegCommand.self, SoftmaxCommand.self, MLPCommand.self, LeNetCommand.self, CharLMCommand.self, CIFARCommand.self,
                       IMDBCommand.self, ResNet50Command.self, RNNLMCommand.self, TaggerCommand.self, TreennCommand.self, InfoCommand.self],
         defaultSubcommand: LinRegCommand.self

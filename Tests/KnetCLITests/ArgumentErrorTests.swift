@@ -22,7 +22,7 @@ final class ArgumentErrorTests: XCTestCase {
 
     func testUnknownSubcommandListsTheSubcommands() throws {
         let r = try knet(["frobnicate"])
-        assertUsageError(r, "Error: unknown subcommand 'frobnicate'; the subcommands are linreg, softmax, mlp, lenet, charlm, cifar, imdb, info",
+        assertUsageError(r, "Error: unknown subcommand 'frobnicate'; the subcommands are linreg, softmax, mlp, lenet, charlm, cifar, imdb, resnet50, rnnlm, tagger, treenn, info",
                          "Usage: knet <subcommand>", "See 'knet --help'")
         XCTAssertFalse(r.stderr.contains("linreg ["), "not linreg's usage: \(r.stderr)")
     }
