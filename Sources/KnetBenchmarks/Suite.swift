@@ -87,7 +87,8 @@ public struct RowResult: Sendable, Equatable {
     ///     row.verdict   // "faster than every peer: ×0.48 of jax"
     public var verdict: String {
         let measured = peers.keys.map { ($0, ratio(to: $0)) }.filter { $0.1.isFinite }
-        guard let (fastest, ratio) = measured.min(by: { $0.1 < $1.1 }) else { return "no peer measured" }
+        // the fastest peer is the one our ratio is largest against
+        guard let (fastest, ratio) = measured.max(by: { $0.1 < $1.1 }) else { return "no peer measured" }
         let r = "×\(fmt(ratio, 2)) of \(fastest)"
         if ratio < 1 { return "faster than every peer: \(r)" }
         if ratio == 1 { return "level with \(fastest): \(r)" }
