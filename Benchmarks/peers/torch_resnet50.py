@@ -43,7 +43,7 @@ class Bottleneck(nn.Module):
 
 
 class ResNet(nn.Module):
-    def __init__(self, layers, widths=(64, 128, 256, 512)):
+    def __init__(self, layers, widths=(64, 128, 256, 512), num_classes=None):
         super().__init__()
         self.inplanes = widths[0]
         self.conv1 = nn.Conv2d(3, widths[0], 7, stride=2, padding=3, bias=False)
@@ -55,22 +55,26 @@ class ResNet(nn.Module):
         self.layer3 = self._make_layer(widths[2], layers[2], 2)
         self.layer4 = self._make_layer(widths[3], layers[3], 2)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Identity()
+        self.fc = nn.Identity() if num_classes is None else nn.Linear(widths[3] * Bottleneck.expansion, num_classes)
 
     def _make_layer(self, planes, blocks, stride):
         downsample = None
-        if stride != 1 or self.inplanes != planes * 4:
-            downsample = nn.Sequential(nn.Conv2d(self.inplanes, planes * 4, 1, stride=stride, bias=False),
-                                       nn.BatchNorm2d(planes * 4))
+        if stride != 1 or self.inplanes != planes * Bottleneck.expansion:
+            downsample = nn.Sequential(nn.Conv2d(self.inplanes, planes * Bottleneck.expansion, 1, stride=stride, bias=False),
+                                       nn.BatchNorm2d(planes * Bottleneck.expansion))
         out = [Bottleneck(self.inplanes, planes, stride, downsample)]
-        self.inplanes = planes * 4
+        self.inplanes = planes * Bottleneck.expansion
         out += [Bottleneck(self.inplanes, planes) for _ in range(1, blocks)]
         return nn.Sequential(*out)
 
-    def forward(self, x):
+    def features(self, x):
+        """The pooled output (N, widths[3] * 4)."""
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return self.fc(torch.flatten(self.avgpool(x), 1))
+        return torch.flatten(self.avgpool(x), 1)
+
+    def forward(self, x):
+        return self.fc(self.features(x))
 
 
 def make_model(smoke):
