@@ -159,6 +159,8 @@ extension SuiteResult {
         }
         let data: String
         switch options.source {
+        case .files(let folder) where options.wide:
+            data = "the real files under `\(folder)` for each row whose data set is there, else synthetic data of the real shapes"
         case .files(let folder): data = "the real files in `\(folder)`"
         case .synthetic: data = "synthetic data of the real shapes (only the times mean anything)"
         }

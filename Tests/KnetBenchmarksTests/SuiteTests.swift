@@ -163,5 +163,10 @@ final class SuiteTests: XCTestCase {
         XCTAssertEqual(result.trainingTable.rows[1][6], "500 words/s")
         XCTAssertEqual(result.reportKey, "wide")
         XCTAssert(result.markdown(command: "x", chartFile: nil).hasPrefix("## The seeds' wider table"))
+        var fromFiles = result
+        fromFiles.options.source = .files("/data")
+        XCTAssert(fromFiles.markdown(command: "x", chartFile: nil).contains(
+            "- Data: the real files under `/data` for each row whose data set is there, else synthetic data of the real shapes;"),
+                  "a wide row falls back to synthetic data when its set is missing, and the report says so")
     }
 }
