@@ -20,7 +20,6 @@ Output: a header `# framework=torch version=V threads=N`, then per row
 where final_loss is the trained model's mean loss (eval mode) over the timed batches, items
 the images/sequences trained on, other_cores the cores other processes used meanwhile.
 """
-import argparse
 import collections
 import os
 import re
@@ -31,6 +30,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+import peer_protocol
+from peer_protocol import CpuMonitor
 
 ROWS = ("cifar", "imdb")
 SIZES = {"full": dict(batch=64, batches=100), "smoke": dict(batch=16, batches=2)}
@@ -124,30 +126,6 @@ def imdb_data(folder, n, rng):
 
 
 # ----------------------------------------------------------------------------- benchmark
-class CpuMonitor:
-    """Cores used by other processes while the block ran (/proc/stat minus this process)."""
-
-    @staticmethod
-    def busy():
-        try:
-            with open("/proc/stat") as f:
-                v = [int(t) for t in f.readline().split()[1:]]
-        except OSError:
-            return None
-        return (sum(v[:8]) - v[3] - (v[4] if len(v) > 4 else 0)) / os.sysconf("SC_CLK_TCK")
-
-    def __enter__(self):
-        self.t0, self.sys0, tm = time.perf_counter(), self.busy(), os.times()
-        self.own0 = tm.user + tm.system
-        return self
-
-    def __exit__(self, *exc):
-        wall, sys1, tm = time.perf_counter() - self.t0, self.busy(), os.times()
-        own = tm.user + tm.system - self.own0
-        self.other = float("nan") if None in (self.sys0, sys1) or wall <= 0 else max(0.0, (sys1 - self.sys0 - own) / wall)
-        return False
-
-
 def train(model, optimizer, batches):
     model.train()
     for x, y in batches:
@@ -191,20 +169,12 @@ def run_row(name, args):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--only", default=",".join(ROWS), help="comma-separated rows: " + ",".join(ROWS))
-    p.add_argument("--data", default=None, help="folder with cifar-10-batches-bin/ and aclImdb/ (default: synthetic)")
-    p.add_argument("--synthetic", action="store_true", help="random data of the real shapes")
-    p.add_argument("--smoke", action="store_true", help="tiny sizes: 2 batches of 16")
-    p.add_argument("--threads", type=int, default=None, help="compute threads (default: all cores)")
-    p.add_argument("--seed", type=int, default=1)
-    args = p.parse_args()
+    args = peer_protocol.parser(__doc__, only=",".join(ROWS)).parse_args()
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     for n in names:
         if n not in ROWS:
             raise SystemExit(f"unknown row {n!r}; choose from {', '.join(ROWS)}")
-    torch.set_num_threads(args.threads or os.cpu_count())
-    print(f"# framework=torch version={torch.__version__} threads={torch.get_num_threads()}", flush=True)
+    peer_protocol.start(args)
     for n in names:
         print(run_row(n, args), flush=True)
 

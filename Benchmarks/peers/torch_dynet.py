@@ -10,7 +10,6 @@ same synthetic corpora as Knet's (SplitMix seed 1, gamma(2) lengths, Zipf-like i
 Prints `NAME seconds=S final_loss=L items=WORDS` (loss: mean training loss per word of
 the timed part).
 """
-import argparse
 import math
 import os
 import time
@@ -19,6 +18,8 @@ from collections import Counter
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+import peer_protocol
 
 MASK = (1 << 64) - 1
 
@@ -210,17 +211,8 @@ def bench_tagger(name, args):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--only", default="rnnlm,bilstm-tagger,bilstm-tagger-char")
-    p.add_argument("--data", default=None)
-    p.add_argument("--synthetic", action="store_true")
-    p.add_argument("--smoke", action="store_true")
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--seed", type=int, default=1)
-    args = p.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(f"# framework=torch version={torch.__version__} threads={torch.get_num_threads()}", flush=True)
+    args = peer_protocol.parser(__doc__, only="rnnlm,bilstm-tagger,bilstm-tagger-char").parse_args()
+    peer_protocol.start(args)
     for name in args.only.split(","):
         torch.manual_seed(args.seed)
         if name == "rnnlm":

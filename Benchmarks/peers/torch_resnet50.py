@@ -13,11 +13,12 @@ the protocol). Prints
     # framework=torch version=V threads=N
     resnet50 seconds=S final_loss=<mean of the pooled output over the timed batches> items=<images>
 """
-import argparse
 import time
 
 import torch
 import torch.nn as nn
+
+import peer_protocol
 
 
 class Bottleneck(nn.Module):
@@ -90,17 +91,8 @@ def make_model(smoke):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--only", default="resnet50")
-    p.add_argument("--data", default=None)
-    p.add_argument("--synthetic", action="store_true")
-    p.add_argument("--smoke", action="store_true")
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--seed", type=int, default=1)
-    a = p.parse_args()
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
-    print(f"# framework=torch version={torch.__version__} threads={torch.get_num_threads()}", flush=True)
+    a = peer_protocol.parser(__doc__, only="resnet50").parse_args()
+    peer_protocol.start(a)
     if "resnet50" not in a.only.split(","):
         return
     torch.manual_seed(a.seed)

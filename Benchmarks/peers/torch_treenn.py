@@ -28,14 +28,14 @@ Data: `<DIR>/trees/train.txt` (SST PTB-style trees, one a line) when it exists a
 plus _UNK_; else random trees: 1..37 words (mean 19), random binary splits, labels 0..4,
 vocabulary 20,000. Smoke: embedding and hidden 16, vocabulary 50 (synthetic).
 """
-import argparse
 import os
 import random
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+import peer_protocol
 
 FULL = dict(sentences=500, embed=128, hidden=128, vocab=20_000)
 SMOKE = dict(sentences=10, embed=16, hidden=16, vocab=50)
@@ -189,33 +189,9 @@ def train(model, opt, schedules):
         opt.step()
 
 
-def other_cores_during(body):
-    """Runs body(); returns the cores other processes used meanwhile (/proc/stat)."""
-    def busy():
-        try:
-            with open("/proc/stat") as f:
-                v = [int(t) for t in f.readline().split()[1:]]
-        except OSError:
-            return None
-        return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
-    s0, t0, own0 = busy(), time.perf_counter(), sum(os.times()[:2])
-    body()
-    wall, s1, own = time.perf_counter() - t0, busy(), sum(os.times()[:2]) - own0
-    other = float("nan") if s0 is None or s1 is None else max(0.0, (s1 - s0 - own) / wall)
-    return wall, other
-
-
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--only", default="treenn")
-    p.add_argument("--data", default=None)
-    p.add_argument("--synthetic", action="store_true")
-    p.add_argument("--smoke", action="store_true")
-    p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--seed", type=int, default=1)
-    args = p.parse_args()
-    torch.set_num_threads(args.threads)
-    print(f"# framework=torch version={torch.__version__} threads={torch.get_num_threads()}", flush=True)
+    args = peer_protocol.parser(__doc__, only="treenn").parse_args()
+    peer_protocol.start(args)
     if "treenn" not in args.only.split(","):
         return
     size = SMOKE if args.smoke else FULL
@@ -226,7 +202,9 @@ def main():
     train(scratch, torch.optim.Adam(scratch.parameters(), lr=1e-3), warm)
     model = TreeLSTM(vocab, size["embed"], size["hidden"])
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    seconds, other = other_cores_during(lambda: train(model, opt, timed))
+    with peer_protocol.CpuMonitor() as mon:
+        train(model, opt, timed)
+    seconds, other = mon.wall, mon.other
     with torch.no_grad():
         loss = sum(model(s).item() for s in timed) / sum(len(s.labels) for s in timed)
     print(f"treenn seconds={seconds:.3f} final_loss={loss:.6g} items={len(timed)} other_cores={other:.2f}", flush=True)
