@@ -55,16 +55,8 @@ struct WideTrainingOptions: ParsableArguments {
         print("\(name) (\(ytrn.count) training, \(ytst.count) test), \(trainer.optimizers[0]), batch \(batchsize)")
         try reporter.epoch(0, accuracy(), seconds: nil)
         for epoch in stride(from: 1, through: epochs ?? defaultEpochs, by: 1) {
-            let (total, seconds) = try timed {
-                var total = 0.0
-                for l in progress(trainer.minimize(loss, dtrn), total: dtrn.count) {
-                    total += l
-                    try reporter.trained(loss: l)
-                }
-                return total
-            }
-            try reporter.epoch(epoch, [EpochMetric("loss", tag: "loss/epoch", total / Double(dtrn.count))] + accuracy(),
-                               seconds: seconds)
+            let (mean, seconds) = try reporter.trainEpoch(trainer.minimize(loss, dtrn), count: dtrn.count)
+            try reporter.epoch(epoch, [EpochMetric("loss", tag: "loss/epoch", mean)] + accuracy(), seconds: seconds)
         }
         try reporter.finish()
     }

@@ -104,15 +104,8 @@ struct MNISTModel {
         print("\(name) on MNIST (\(ytrn.count) training, \(ytst.count) test images), \(optimizer), batch \(o.batchsize)")
         try reporter.epoch(0, accuracies(), seconds: nil)
         for epoch in stride(from: 1, through: o.epochs ?? epochs, by: 1) {
-            let (total, seconds) = try timed {
-                var total = 0.0
-                for loss in progress(trainer.minimize(loss, mine), total: mine.count) {
-                    total += loss
-                    try reporter.trained(loss: loss)
-                }
-                return total
-            }
-            let mean = (total / Double(mine.count)).jobMean(dp)      // the job's mean, not this process's shards'
+            let (shardMean, seconds) = try reporter.trainEpoch(trainer.minimize(loss, mine), count: mine.count)
+            let mean = shardMean.jobMean(dp)      // the job's mean, not this process's shards'
             try reporter.epoch(epoch, [EpochMetric("loss", tag: "loss/epoch", mean)] + accuracies(),
                                seconds: seconds)
         }

@@ -55,6 +55,23 @@ final class Reporter {
         if step % every == 0 { try log?.add("loss/step", loss, step: step) }
     }
 
+    /// Trains one epoch by iterating `steps` (a `Trainer.minimize` sequence over `count`
+    /// batches) behind a progress bar, counting every step; returns the mean step loss
+    /// and the epoch's seconds.
+    ///
+    ///     let (mean, seconds) = try reporter.trainEpoch(trainer.minimize(loss, data), count: data.count)
+    func trainEpoch<S: Sequence>(_ steps: S, count: Int) throws -> (mean: Double, seconds: Double) where S.Element == Double {
+        let (total, seconds) = try timed {
+            var total = 0.0
+            for loss in progress(steps, total: count) {
+                total += loss
+                try trained(loss: loss)
+            }
+            return total
+        }
+        return (total / Double(count), seconds)
+    }
+
     /// Prints the line of epoch `epoch` and records its metrics; `seconds` is the
     /// epoch's training time (nil for the evaluation before training).
     func epoch(_ epoch: Int, _ metrics: [EpochMetric], seconds: Double?) throws {
