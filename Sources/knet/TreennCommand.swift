@@ -71,9 +71,7 @@ struct TreennCommand: ParsableCommand {
         print("treenn (\(schedule.rawValue)): \(trn.count) training trees, \(tst.count) dev trees, vocabulary \(vocab.count), "
               + "embedding \(embed), hidden \(hidden)")
         for epoch in 1...epochs {
-            let (_, seconds) = try timed {
-                for l in trainer.minimize(loss, trn.map { ($0, $0.labels) }) { try reporter.trained(loss: l) }
-            }
+            let (_, seconds) = try reporter.trainEpoch(trainer.minimize(loss, trn.map { ($0, $0.labels) }), count: trn.count)
             let (trnloss, trnacc) = model.evaluate(trainer.w, trn)
             var metrics = [EpochMetric("loss", tag: "loss/epoch", trnloss), EpochMetric("trn", tag: "accuracy/trn", trnacc)]
             if !tst.isEmpty { metrics.append(EpochMetric("dev", tag: "accuracy/dev", model.evaluate(trainer.w, tst).accuracy)) }
