@@ -243,6 +243,72 @@ KATTR static inline __attribute__((always_inline)) KT KN(dot)(const KT* x, const
     return total;
 }
 
+/* Eight dot products of x with the columns y + j·yj (j < 8), each summed exactly as `dot`
+ * sums it, in lockstep: eight independent chains the core overlaps (one `dot` at a time
+ * waits on its own adds, e.g. the 506 dots of k = 13 in linreg's forward product). */
+KATTR static inline __attribute__((always_inline)) void KN(dot8)(const KT* x, const KT* y, long yj, long k, KT* out) {
+    typedef KT V8 __attribute__((ext_vector_type(8)));
+    typedef KT U8 __attribute__((ext_vector_type(8), aligned(sizeof(KT))));
+    typedef KT V4 __attribute__((ext_vector_type(4)));
+    typedef KT U4 __attribute__((ext_vector_type(4), aligned(sizeof(KT))));
+    V8 acc[8];
+    for (int j = 0; j < 8; j++) acc[j] = 0;
+    long p = 0;
+    for (; p + 8 <= k; p += 8) {
+        V8 xv = *(const U8*)(x + p);
+        for (int j = 0; j < 8; j++) acc[j] += xv * *(const U8*)(y + j * yj + p);
+    }
+    V4 half[8];
+    for (int j = 0; j < 8; j++) half[j] = acc[j].lo + acc[j].hi;
+    if (p + 4 <= k) {
+        V4 xv = *(const U4*)(x + p);
+        for (int j = 0; j < 8; j++) half[j] += xv * *(const U4*)(y + j * yj + p);
+        p += 4;
+    }
+    for (int j = 0; j < 8; j++) {
+        const KT* yc = y + j * yj;
+        KT total = (half[j].x + half[j].z) + (half[j].y + half[j].w);
+        if (p < k) {
+            total += x[p] * yc[p];
+            if (p + 1 < k) {
+                total += x[p + 1] * yc[p + 1];
+                if (p + 2 < k) total += x[p + 2] * yc[p + 2];
+            }
+        }
+        out[j] = total;
+    }
+}
+
+/* row[j] += Σ_p s(p)·x(p)[j] for j < n ≤ 16, p < k in order, as KAXPY_SUM sums it (each
+ * element y + s·x step by step, so the bits are alike), with the row in two registers
+ * throughout instead of loaded and stored every four steps. Row p of op(B) is the n
+ * contiguous elements at x + p·xp; the reads run 16 wide while they stay inside op(B)
+ * (its last element is x[(k - 1)·xp + n - 1]), the last rows through a padded copy. */
+KATTR static inline __attribute__((always_inline))
+void KN(axpy_sum16)(const KT* s, long sp, KT alpha, const KT* x, long xp, long k, KT* row, long n) {
+    typedef KT V8 __attribute__((ext_vector_type(8)));
+    typedef KT U8 __attribute__((ext_vector_type(8), aligned(sizeof(KT))));
+    KT pad[16] = {0};
+    for (long j = 0; j < n; j++) pad[j] = row[j];
+    V8 r0 = *(const U8*)pad, r1 = *(const U8*)(pad + 8);
+    long end = (k - 1) * xp + n, p = 0;
+    for (; p < k && p * xp + 16 <= end; p++) {
+        V8 sv = alpha * s[p * sp];
+        const KT* xr = x + p * xp;
+        r0 = r0 + sv * *(const U8*)xr;
+        r1 = r1 + sv * *(const U8*)(xr + 8);
+    }
+    for (; p < k; p++) {
+        KT tail[16] = {0};
+        for (long j = 0; j < n; j++) tail[j] = x[p * xp + j];
+        V8 sv = alpha * s[p * sp];
+        r0 = r0 + sv * *(const U8*)tail;
+        r1 = r1 + sv * *(const U8*)(tail + 8);
+    }
+    *(U8*)pad = r0; *(U8*)(pad + 8) = r1;
+    for (long j = 0; j < n; j++) row[j] = pad[j];
+}
+
 /* A small or thin product without packing, in the loop order whose inner loop runs over
  * contiguous memory: columns of op(A), else rows of op(A) against columns of op(B) (dot
  * products), else rows of op(B) into a row of C. Element (i, p) of op(A) is at
@@ -267,20 +333,26 @@ KATTR static void KN(direct)(int ta, int tb, long m, long n, long k, KT alpha, c
             const KT* x = a + i * ai;
             KT* ci = c + i;
             long j = 0;
-            /* four columns at a time: independent sums the core overlaps */
-            for (; j + 4 <= n; j += 4) {
-                KT t0 = KN(dot)(x, b + j * bj, k), t1 = KN(dot)(x, b + (j + 1) * bj, k);
-                KT t2 = KN(dot)(x, b + (j + 2) * bj, k), t3 = KN(dot)(x, b + (j + 3) * bj, k);
-                ci[j * ldc] += alpha * t0;
-                ci[(j + 1) * ldc] += alpha * t1;
-                ci[(j + 2) * ldc] += alpha * t2;
-                ci[(j + 3) * ldc] += alpha * t3;
+            for (; j + 8 <= n; j += 8) {        /* eight columns at a time (see dot8) */
+                KT t[8];
+                KN(dot8)(x, b + j * bj, bj, k, t);
+                for (int q = 0; q < 8; q++) ci[(j + q) * ldc] += alpha * t[q];
             }
             for (; j < n; j++) ci[j * ldc] += alpha * KN(dot)(x, b + j * bj, k);
         }
     } else {
-        /* The rows of op(B) are contiguous: accumulate each row of C, directly when it is
-         * contiguous (m == 1), else in a contiguous scratch row. */
+        /* The rows of op(B) are contiguous: accumulate each row of C, in registers when it
+         * is short (n ≤ 16: e.g. linreg's 1×13 weight gradient over k = 506), else directly
+         * when it is contiguous (m == 1), else in a contiguous scratch row. */
+        if (n <= 16) {
+            for (long i = 0; i < m; i++) {
+                KT row[16];
+                for (long j = 0; j < n; j++) row[j] = c[i + j * ldc];
+                KN(axpy_sum16)(a + i * ai, ap, alpha, b, bp, k, row, n);
+                for (long j = 0; j < n; j++) c[i + j * ldc] = row[j];
+            }
+            return;
+        }
         KT* scratch = ldc == 1 ? 0 : (KT*)knet_gemm_buffer((size_t)n * sizeof(KT));
         for (long i = 0; i < m; i++) {
             KT* row = ldc == 1 ? c + i : scratch;

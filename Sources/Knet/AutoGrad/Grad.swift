@@ -7,6 +7,7 @@ func differentiate<P: Params>(_ w: P, op: String, observer: BackwardObserver? = 
     let tape = Tape()
     defer { tape.finish() }
     var leaves: [Int] = []
+    leaves.reserveCapacity(16)
     let boxed = w.mapTensors { t in
         let b = tape.leaf(t)
         leaves.append(b.tracker!.index)

@@ -12,10 +12,16 @@ public protocol Params {
     /// The same structure with every tensor replaced by `transform(tensor)`, visiting
     /// tensors in a fixed order.
     func mapTensors(_ transform: (Tensor) throws -> Tensor) rethrows -> Self
+
+    /// The tensors in `mapTensors` order (a requirement so that `Tensor` and `[Tensor]`,
+    /// which every training step asks, answer without building the list one by one).
+    ///
+    ///     [w1, b1].tensors.count   // 2
+    var tensors: [Tensor] { get }
 }
 
 extension Params {
-    /// The tensors in `mapTensors` order.
+    /// The tensors in `mapTensors` order, collected by `mapTensors`.
     ///
     ///     [w1, b1].tensors.count   // 2
     public var tensors: [Tensor] {
@@ -50,12 +56,23 @@ extension Tensor: Params {
     public func mapTensors(_ transform: (Tensor) throws -> Tensor) rethrows -> Tensor {
         try transform(self)
     }
+
+    /// `[self]`.
+    public var tensors: [Tensor] { [self] }
 }
 
 extension Array: Params where Element: Params {
     /// Maps every element in order.
     public func mapTensors(_ transform: (Tensor) throws -> Tensor) rethrows -> [Element] {
-        try map { try $0.mapTensors(transform) }
+        if Element.self == Tensor.self {        // the common case, without a generic call per element
+            return unsafeBitCast(try unsafeBitCast(self, to: [Tensor].self).map(transform), to: [Element].self)
+        }
+        return try map { try $0.mapTensors(transform) }
+    }
+
+    /// The elements' tensors in order (an array of tensors is itself).
+    public var tensors: [Tensor] {
+        Element.self == Tensor.self ? unsafeBitCast(self, to: [Tensor].self) : flatMap(\.tensors)
     }
 }
 

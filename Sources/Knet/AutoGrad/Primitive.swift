@@ -78,22 +78,25 @@ public final class Primitive: Sendable {
 /// recorded on that tape and returned boxed.
 func apply(_ p: Primitive, _ inputs: [Tensor]) -> Tensor {
     var xs = inputs
-    if ParamRegistry.anyParam(xs) { ParamRegistry.boxParams(&xs) }
-    var tape: Tape?
-    for x in xs where x.tracker != nil {
-        if let t = x.innermostTape, t.id > (tape?.id ?? -1) { tape = t }
-    }
-    guard let tape else {
-        for x in xs where x.tracker != nil || x.isParam { return p.forward(xs.map { $0.untracked }) }
-        return p.forward(xs)
-    }
-    guard p.gradients != nil else { return p.forward(xs.map { $0.untracked }) }
-    var parents = [Int](repeating: -1, count: xs.count)
-    var down = xs
+    // One pass over the inputs: any parameter to box, any box at all (most calls see
+    // plain tensors and go straight to the forward function).
+    var params = false, boxed = false
     for i in xs.indices {
-        if let tr = xs[i].tracker(on: tape) { parents[i] = tr.index; down[i] = tr.value }
+        params = params || xs[i].isParam
+        boxed = boxed || xs[i].tracker != nil
     }
-    let y = apply(p, down)
-    tape.nodes.append(Tape.Node(primitive: p, inputs: down, output: y, parents: parents))
+    if params { ParamRegistry.boxParams(&xs); boxed = true }
+    guard boxed else { return p.forward(xs) }
+    var tape: Tape?
+    for i in xs.indices where xs[i].tracker != nil {
+        if let t = xs[i].innermostTape, t.id > (tape?.id ?? -1) { tape = t }
+    }
+    guard let tape, p.gradients != nil else { return p.forward(xs.map { $0.untracked }) }
+    var parents = [Int](repeating: -1, count: xs.count)
+    for i in xs.indices {
+        if let tr = xs[i].tracker(on: tape) { parents[i] = tr.index; xs[i] = tr.value }
+    }
+    let y = apply(p, xs)
+    tape.nodes.append(Tape.Node(primitive: p, inputs: xs, output: y, parents: parents))
     return Tensor(boxing: y, on: tape, at: tape.nodes.count - 1)
 }

@@ -21,7 +21,10 @@ final class Tape {
     /// it are constants from then on.
     var isActive = true
 
-    init() { id = Tape.counter.add(1, ordering: .relaxed).newValue }
+    init() {
+        id = Tape.counter.add(1, ordering: .relaxed).newValue
+        nodes.reserveCapacity(16)               // a small model's step without regrowing
+    }
 
     /// Records `value` as a leaf (a parameter) and returns it boxed on this tape.
     func leaf(_ value: Tensor) -> Tensor {
@@ -57,9 +60,9 @@ final class Tape {
         }
         /// Adds node i's contributions to its parents' gradients and frees the node.
         func process(_ i: Int) {
-            guard let dy = grads[i] else { nodes[i] = Node(primitive: nil, inputs: [], output: nil, parents: []); return }
-            let node = nodes[i]
-            nodes[i] = Node(primitive: nil, inputs: [], output: nil, parents: [])
+            var node = Node(primitive: nil, inputs: [], output: nil, parents: [])
+            swap(&node, &nodes[i])              // taken out (freed when this returns), not copied
+            guard let dy = grads[i] else { return }
             guard let primitive = node.primitive, let y = node.output else { return }
             for (k, parent) in node.parents.enumerated() where parent >= 0 {
                 if dy.tracker == nil, grads[parent]?.tracker == nil, let accumulate = primitive.accumulator(k) {

@@ -51,6 +51,11 @@ struct CPUBackend: ComputeBackend {
                 from: x.storage.pointer + x.offset * x.dtype.size, byteCount: y.count * y.dtype.size)
             return
         }
+        if x.count == 1 && y.isContiguous {     // one value broadcast (a mean's gradient): a fill, no layout to build
+            dispatchFloat(y.dtype, { y.pointer(Float.self).update(repeating: x.pointer(Float.self)[0], count: y.count) },
+                          { y.pointer(Double.self).update(repeating: x.pointer(Double.self)[0], count: y.count) })
+            return
+        }
         let layout = StridedLayout(shape: y.shape, strides: [broadcastStrides(x, to: y.shape), y.strides])
         dispatchFloat(y.dtype, { copyLoop(layout, x.pointer(Float.self), y.pointer(Float.self)) },
                                { copyLoop(layout, x.pointer(Double.self), y.pointer(Double.self)) })
