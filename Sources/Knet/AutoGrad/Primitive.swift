@@ -72,6 +72,10 @@ public final class Primitive: Sendable {
     }
 }
 
+/// Whether `apply` would run a forward function on `x` as it is (not recorded, not a
+/// parameter to box): ops that build a primitive per call skip building it then.
+@inline(__always) func isPlain(_ x: Tensor) -> Bool { x.tracker == nil && !x.isParam }
+
 /// Runs `p` on `inputs`. With no recorded input this is just the forward function.
 /// Otherwise the innermost tape among the inputs is peeled off, the primitive is
 /// applied one level down (recursively, for nested tapes), and the result is

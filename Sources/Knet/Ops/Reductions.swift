@@ -8,8 +8,10 @@ func reducedShape(_ op: String, _ shape: [Int], _ dims: [Int]) -> [Int] {
 /// divided by `divisor` when given (`mean`: one primitive on the tape, not a sum and a
 /// division, with the same values).
 private func reduction(_ op: ReduceOp, _ name: String, _ x: Tensor, _ dims: [Int]?, divisor: Double? = nil) -> Tensor {
-    let keep = dims.map { reducedShape(name, x.shape, $0) } ?? x.shape.map { _ in 1 }
+    let keep = dims.map { reducedShape(name, x.shape, $0) } ?? [Int](repeating: 1, count: x.ndims)
     let outShape = dims == nil ? [] : keep
+    // Unrecorded (a gradient formula's sum, inference): no primitive to build.
+    if isPlain(x) { return reduceForward(op, x, keep: keep, outShape: outShape, divisor: divisor) }
     let gradient: Primitive.Gradient
     switch op {
     case .sum:
@@ -20,17 +22,19 @@ private func reduction(_ op: ReduceOp, _ name: String, _ x: Tensor, _ dims: [Int
     case .prod: gradient = { dy, y, xs in prodGradient(dy, y, xs[0], dims: dims) }
     case .max, .min: gradient = { dy, y, xs in dy .* (xs[0] .== y) }
     }
-    return apply(Primitive(name, forward: { xs in
-        let x = xs[0].contiguousData()
-        let y = Tensor(uninitialized: keep, dtype: x.dtype, device: x.device)
-        Backend.on(x.device).reduce(op, x, into: y)
-        if let divisor { Backend.on(x.device).binary(.div, y, Tensor(scalar: divisor, dtype: y.dtype, device: y.device), into: y) }
-        return outShape == keep ? y : y.view(shape: outShape, strides: [], offset: 0)
-    }, gradients: [gradient]), [x])
+    return apply(Primitive(name, forward: { xs in reduceForward(op, xs[0], keep: keep, outShape: outShape, divisor: divisor) },
+                           gradients: [gradient]), [x])
 }
 
-/// d prod(x) / dx = product of the other elements, also where x has zeros: y/x where
-/// x ≠ 0; at a zero, the product of the nonzeros when it is the slice's only zero.
+/// The reduction of unrecorded `x` to shape `keep` (then viewed as `outShape`), divided by `divisor` when given.
+private func reduceForward(_ op: ReduceOp, _ x: Tensor, keep: [Int], outShape: [Int], divisor: Double?) -> Tensor {
+    let x = x.contiguousData()
+    let y = Tensor(uninitialized: keep, dtype: x.dtype, device: x.device)
+    Backend.on(x.device).reduce(op, x, into: y)
+    if let divisor { Backend.on(x.device).binary(.div, y, constant(divisor, like: y), into: y) }
+    return outShape == keep ? y : y.view(shape: outShape, strides: [], offset: 0)
+}
+
 private func prodGradient(_ dy: Tensor, _ y: Tensor, _ x: Tensor, dims: [Int]?) -> Tensor {
     let nonzero = x .!= 0, zero = 1 .- nonzero
     let safe = x .+ zero                                             // zeros replaced by 1

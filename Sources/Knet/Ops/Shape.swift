@@ -20,11 +20,16 @@ func resolveShape(_ op: String, _ shape: [Int], count: Int, from old: [Int]) -> 
 public func reshape(_ x: Tensor, _ shape: [Int]) -> Tensor {
     let shape = resolveShape("reshape", shape, count: x.count, from: x.shape)
     if shape == x.shape { return x }
+    if isPlain(x) { return reshapeForward(x, shape) }
     let source = x.shape
-    return apply(Primitive("reshape", forward: { xs in
-        let c = xs[0].contiguousData()
-        return c.view(shape: shape, strides: nil, offset: c.offset)
-    }, gradients: [{ dy, _, _ in reshape(dy, source) }]), [x])
+    return apply(Primitive("reshape", forward: { xs in reshapeForward(xs[0], shape) },
+                           gradients: [{ dy, _, _ in reshape(dy, source) }]), [x])
+}
+
+/// Unrecorded `x` as `shape`: a view when contiguous.
+private func reshapeForward(_ x: Tensor, _ shape: [Int]) -> Tensor {
+    let c = x.contiguousData()
+    return c.view(shape: shape, strides: nil, offset: c.offset)
 }
 
 /// `reshape` with the dims as arguments: `reshape(x, 784, -1)`.
@@ -88,12 +93,17 @@ public func broadcast(_ x: Tensor, to shape: [Int]) -> Tensor {
     if x.shape == shape { return x }
     knetCheck(broadcastShape("broadcast", x.shape, shape) == shape,
               "broadcast: cannot broadcast \(x.shape) to \(shape)")
+    if isPlain(x) { return broadcastForward(x, shape) }
     let source = x.shape
-    return apply(Primitive("broadcast", forward: { xs in
-        let y = Tensor(uninitialized: shape, dtype: xs[0].dtype, device: xs[0].device)
-        Backend.on(y.device).copy(from: xs[0], to: y)
-        return y
-    }, gradients: [{ dy, _, _ in sumTo(dy, source) }]), [x])
+    return apply(Primitive("broadcast", forward: { xs in broadcastForward(xs[0], shape) },
+                           gradients: [{ dy, _, _ in sumTo(dy, source) }]), [x])
+}
+
+/// Unrecorded `x` copied out to `shape`.
+private func broadcastForward(_ x: Tensor, _ shape: [Int]) -> Tensor {
+    let y = Tensor(uninitialized: shape, dtype: x.dtype, device: x.device)
+    Backend.on(y.device).copy(from: x, to: y)
+    return y
 }
 
 /// Sums `x` over the dims where `shape` has size 1 (the reverse of broadcasting) and

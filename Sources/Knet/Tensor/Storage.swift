@@ -20,7 +20,9 @@ final class Storage {
     let byteCount: Int
     let dtype: DType
     let device: Device
-    private let allocator: CachingAllocator
+    /// A GPU's allocator, held so that it outlives the block; nil on the host, whose
+    /// allocator is the global `hostAllocator` (no reference counted per tensor).
+    private let deviceAllocator: CachingAllocator?
 
     /// Allocates `count` elements of `dtype` on `device` (uninitialised). Stops with the
     /// allocator's message when the device is out of memory even after emptying its cache.
@@ -31,10 +33,11 @@ final class Storage {
         do {
             switch device {
             case .cpu:
-                allocator = hostAllocator
+                deviceAllocator = nil
                 buffer = .host(try hostAllocator.allocate(byteCount))
             case .gpu(let n):
-                allocator = CUDARuntime.backend(n).allocator
+                let allocator = CUDARuntime.backend(n).allocator
+                deviceAllocator = allocator
                 buffer = .cuda(ordinal: n, address: UInt64(try allocator.allocate(byteCount)))
             }
         } catch {
@@ -44,8 +47,8 @@ final class Storage {
 
     deinit {
         switch buffer {
-        case .host(let address): allocator.free(address, byteCount)
-        case .cuda(_, let address): allocator.free(UInt(address), byteCount)
+        case .host(let address): hostAllocator.free(address, byteCount)
+        case .cuda(_, let address): deviceAllocator?.free(UInt(address), byteCount)
         }
     }
 }
