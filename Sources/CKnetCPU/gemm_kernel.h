@@ -19,6 +19,28 @@ typedef KT KN(uvec) __attribute__((ext_vector_type(KW), aligned(sizeof(KT))));
 /* Element (i, j) of op(X) for a column-major X with leading dimension ld. */
 #define AT(x, ld, trans, i, j) ((trans) ? (x) + (j) + (i) * (ld) : (x) + (i) + (j) * (ld))
 
+/* Writes the transpose of the 8×8 block at s (rows s + i·ls, eight contiguous elements
+ * each) to d (rows d + j·ld): three rounds of shuffles, pairs, then quads, then halves. */
+KATTR static inline __attribute__((always_inline)) void KN(transpose8)(const KT* s, long ls, KT* d, long ld) {
+    typedef KT V8 __attribute__((ext_vector_type(8)));
+    typedef KT U8 __attribute__((ext_vector_type(8), aligned(sizeof(KT))));
+    V8 r[8], t[8], q[8];
+    for (int i = 0; i < 8; i++) r[i] = *(const U8*)(s + i * ls);
+    for (int i = 0; i < 8; i += 2) {        /* t[i]: even columns of rows i, i+1 interleaved; t[i+1]: odd */
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 2, 10, 4, 12, 6, 14);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+    }
+    for (int h = 0; h < 8; h += 4)          /* q[h + c]: columns c and c + 4 (c < 4) of rows h..h+3 */
+        for (int e = 0; e < 2; e++) {
+            q[h + e] = __builtin_shufflevector(t[h + e], t[h + 2 + e], 0, 1, 8, 9, 4, 5, 12, 13);
+            q[h + 2 + e] = __builtin_shufflevector(t[h + e], t[h + 2 + e], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+    for (int c = 0; c < 4; c++) {
+        *(U8*)(d + c * ld) = __builtin_shufflevector(q[c], q[4 + c], 0, 1, 2, 3, 8, 9, 10, 11);
+        *(U8*)(d + (c + 4) * ld) = __builtin_shufflevector(q[c], q[4 + c], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
 /* Packs the mb×kb block of op(A) at (i0, p0) into panels of MR rows, k-major, zero-padding
  * the last panel. */
 KATTR static void KN(pack_a)(const KT* a, long lda, int trans, long i0, long p0, long mb, long kb, KT* d) {
@@ -37,10 +59,17 @@ KATTR static void KN(pack_a)(const KT* a, long lda, int trans, long i0, long p0,
                 }
             }
         } else {
-            /* Rows of op(A) are contiguous: read them in step, write each k-slice in turn. */
+            /* Rows of op(A) are contiguous: a full panel of 8k rows goes through 8×8 transposes in
+             * registers (eight loads along k, eight stores of k-slices), the rest element by
+             * element. */
             const KT* src = AT(a, lda, 1, i0 + ir, p0);
-            for (long p = 0; p < kb; p++, d += MR)
-                for (long r = 0; r < MR; r++) d[r] = r < rows ? src[r * lda + p] : 0;
+            long p = 0;
+            if (rows == MR && MR % 8 == 0)      /* (not the portable double instance's 4-row panels) */
+                for (; p + 8 <= kb; p += 8)
+                    for (long r = 0; r < MR; r += 8) KN(transpose8)(src + r * lda + p, lda, d + p * MR + r, MR);
+            for (; p < kb; p++)
+                for (long r = 0; r < MR; r++) d[p * MR + r] = r < rows ? src[r * lda + p] : 0;
+            d += kb * MR;
         }
     }
 }
