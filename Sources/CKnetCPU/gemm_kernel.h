@@ -248,56 +248,35 @@ void KN(axpy4)(KT s0, KT s1, KT s2, KT s3, const KT* x0, const KT* x1, const KT*
         for (; p_ < (k); p_++) KN(axpy)(S(p_), X(p_), (y), (count)); \
     } while (0)
 
-/* The dot product of k contiguous elements of x and y with eight partial sums whatever the
- * vector width (so every instance adds alike): lanes p mod 8, folded 8 → 4, the next four
- * elements, 4 → 1 pairwise, then the last elements in order. */
-KATTR static inline __attribute__((always_inline)) KT KN(dot)(const KT* x, const KT* y, long k) {
-    typedef KT V8 __attribute__((ext_vector_type(8)));
-    typedef KT U8 __attribute__((ext_vector_type(8), aligned(sizeof(KT))));
-    typedef KT V4 __attribute__((ext_vector_type(4)));
-    typedef KT U4 __attribute__((ext_vector_type(4), aligned(sizeof(KT))));
-    V8 acc = 0;
-    long p = 0;
-    for (; p + 8 <= k; p += 8) acc += *(const U8*)(x + p) * *(const U8*)(y + p);
-    V4 half = acc.lo + acc.hi;
-    if (p + 4 <= k) { half += *(const U4*)(x + p) * *(const U4*)(y + p); p += 4; }
-    KT total = (half.x + half.z) + (half.y + half.w);
-    if (p < k) {               /* at most three left: straight-line code, in order */
-        total += x[p] * y[p];
-        if (p + 1 < k) {
-            total += x[p + 1] * y[p + 1];
-            if (p + 2 < k) total += x[p + 2] * y[p + 2];
-        }
-    }
-    return total;
-}
-
-/* Eight dot products of x with the columns y + j·yj (j < 8), each summed exactly as `dot`
- * sums it, in lockstep: eight independent chains the core overlaps (one `dot` at a time
- * waits on its own adds, e.g. the 506 dots of k = 13 in linreg's forward product). */
-KATTR static inline __attribute__((always_inline)) void KN(dot8)(const KT* x, const KT* y, long yj, long k, KT* out) {
+/* `count` dot products (count ≤ 8, a constant where inlined) of k contiguous elements of x
+ * with the columns y + j·yj, each with eight partial sums whatever the vector width (so
+ * every instance adds alike): lanes p mod 8, folded 8 → 4, the next four elements, 4 → 1
+ * pairwise, then the last elements in order. Eight at a time run in lockstep, independent
+ * chains the core overlaps (one at a time waits on its own adds, e.g. the 506 dots of
+ * k = 13 in linreg's forward product). */
+KATTR static inline __attribute__((always_inline)) void KN(dots)(const KT* x, const KT* y, long yj, long k, int count, KT* out) {
     typedef KT V8 __attribute__((ext_vector_type(8)));
     typedef KT U8 __attribute__((ext_vector_type(8), aligned(sizeof(KT))));
     typedef KT V4 __attribute__((ext_vector_type(4)));
     typedef KT U4 __attribute__((ext_vector_type(4), aligned(sizeof(KT))));
     V8 acc[8];
-    for (int j = 0; j < 8; j++) acc[j] = 0;
+    for (int j = 0; j < count; j++) acc[j] = 0;
     long p = 0;
     for (; p + 8 <= k; p += 8) {
         V8 xv = *(const U8*)(x + p);
-        for (int j = 0; j < 8; j++) acc[j] += xv * *(const U8*)(y + j * yj + p);
+        for (int j = 0; j < count; j++) acc[j] += xv * *(const U8*)(y + j * yj + p);
     }
     V4 half[8];
-    for (int j = 0; j < 8; j++) half[j] = acc[j].lo + acc[j].hi;
+    for (int j = 0; j < count; j++) half[j] = acc[j].lo + acc[j].hi;
     if (p + 4 <= k) {
         V4 xv = *(const U4*)(x + p);
-        for (int j = 0; j < 8; j++) half[j] += xv * *(const U4*)(y + j * yj + p);
+        for (int j = 0; j < count; j++) half[j] += xv * *(const U4*)(y + j * yj + p);
         p += 4;
     }
-    for (int j = 0; j < 8; j++) {
+    for (int j = 0; j < count; j++) {
         const KT* yc = y + j * yj;
         KT total = (half[j].x + half[j].z) + (half[j].y + half[j].w);
-        if (p < k) {
+        if (p < k) {               /* at most three left: straight-line code, in order */
             total += x[p] * yc[p];
             if (p + 1 < k) {
                 total += x[p + 1] * yc[p + 1];
@@ -362,12 +341,16 @@ KATTR static void KN(direct)(int ta, int tb, long m, long n, long k, KT alpha, c
             const KT* x = a + i * ai;
             KT* ci = c + i;
             long j = 0;
-            for (; j + 8 <= n; j += 8) {        /* eight columns at a time (see dot8) */
+            for (; j + 8 <= n; j += 8) {        /* eight columns at a time (see dots) */
                 KT t[8];
-                KN(dot8)(x, b + j * bj, bj, k, t);
+                KN(dots)(x, b + j * bj, bj, k, 8, t);
                 for (int q = 0; q < 8; q++) ci[(j + q) * ldc] += alpha * t[q];
             }
-            for (; j < n; j++) ci[j * ldc] += alpha * KN(dot)(x, b + j * bj, k);
+            for (; j < n; j++) {
+                KT t;
+                KN(dots)(x, b + j * bj, bj, k, 1, &t);
+                ci[j * ldc] += alpha * t;
+            }
         }
     } else {
         /* The rows of op(B) are contiguous: accumulate each row of C, in registers when it

@@ -64,11 +64,6 @@ final class DiffContext {
 
 /// Attaching `Param`s to the innermost `diff` of this thread.
 enum ParamRegistry {
-    @inline(__always) static func anyParam(_ xs: [Tensor]) -> Bool {
-        for x in xs where x.isParam { return true }
-        return false
-    }
-
     static func boxParams(_ xs: inout [Tensor]) {
         guard let ctx = ThreadContext.current.diffStack.last else { return }
         for i in xs.indices where xs[i].isParam { xs[i] = ctx.box(xs[i]) }

@@ -35,6 +35,8 @@ private func reduceForward(_ op: ReduceOp, _ x: Tensor, keep: [Int], outShape: [
     return outShape == keep ? y : y.view(shape: outShape, strides: [], offset: 0)
 }
 
+/// d prod(x) / dx = product of the other elements, also where x has zeros: y/x where
+/// x ≠ 0; at a zero, the product of the nonzeros when it is the slice's only zero.
 private func prodGradient(_ dy: Tensor, _ y: Tensor, _ x: Tensor, dims: [Int]?) -> Tensor {
     let nonzero = x .!= 0, zero = 1 .- nonzero
     let safe = x .+ zero                                             // zeros replaced by 1
